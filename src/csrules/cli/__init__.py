@@ -1,0 +1,1 @@
+"""The ``csrules`` command line: one small module per command."""

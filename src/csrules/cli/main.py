@@ -1,0 +1,48 @@
+"""The ``csrules`` command group; commands live one per module beside this one."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from csrules import __version__
+from csrules.cli.init import init_command
+from csrules.cli.schema import schema_command
+from csrules.cli.validate import validate_command
+from csrules.errors import CsrulesError
+from csrules.hooks.manager import plugin_manager
+from csrules.logs import configure
+
+BUILTIN_COMMANDS = (validate_command, schema_command, init_command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="csrules")
+@click.option("--verbose", "-v", is_flag=True, help="Log what csrules does (to stderr).")
+def cli(verbose: bool) -> None:
+    """Playbook-as-code for Customer Success.
+
+    Validate, test and evaluate the health score, segments, coverage tiers, ADKAR
+    diagnosis, playbooks and escalations kept in a directory of TOML files.
+    """
+    configure(verbose)
+
+
+for _command in BUILTIN_COMMANDS:
+    cli.add_command(_command)
+
+
+def build_cli() -> click.Group:
+    """The command group with the commands plugins add through ``register_commands``."""
+    plugin_manager().hook.register_commands(cli=cli)
+    return cli
+
+
+def main() -> None:
+    group = build_cli()
+    try:
+        group.main(prog_name="csrules", standalone_mode=True)
+    except CsrulesError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)

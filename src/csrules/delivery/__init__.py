@@ -1,0 +1,1 @@
+"""Delivery of actions: the connector contract, the outbox, retries and pacing."""

@@ -1,0 +1,81 @@
+"""The connector contract: what a plugin implements to deliver actions somewhere.
+
+A connector plugin provides a :class:`Connector` subclass through the
+``register_connectors`` hook. ``settings_model`` checks a ``[connectors.NAME]``
+table of ``csrules.toml``; ``params_model`` checks the parameters of every action
+and escalation step that names the instance, both at ``validate`` time, so a typo
+in a rule file is caught before a run ever tries to deliver it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+DeliveryStatus = Literal["sent", "retry", "failed", "unknown"]
+
+
+@dataclass(frozen=True)
+class OutgoingAction:
+    """One action to deliver, parameters already rendered (the ``plan`` JSON shape)."""
+
+    id: str
+    case: str
+    account: str
+    playbook: str
+    step: int
+    connector: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "case": self.case,
+            "account": self.account,
+            "playbook": self.playbook,
+            "step": self.step,
+            "connector": self.connector,
+            "params": dict(self.params),
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What happened: sent; retry (after ``retry_after`` seconds); failed for good; unknown."""
+
+    status: DeliveryStatus
+    detail: str = ""
+    retry_after: float | None = None
+
+
+class NoSettings(BaseModel):
+    """Settings model of a connector that takes none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Connector(ABC):
+    """Base class of every connector; one instance per ``[connectors.NAME]`` table."""
+
+    #: the ``plugin = "..."`` value that selects this connector
+    name: ClassVar[str]
+    #: checks the ``[connectors.NAME]`` settings (minus ``plugin``)
+    settings_model: ClassVar[type[BaseModel]] = NoSettings
+    #: checks each action's parameters (minus ``connector``)
+    params_model: ClassVar[type[BaseModel]]
+    #: parameters that are templates (rendered with ``{{ CEL }}`` before delivery);
+    #: ``None`` means every string parameter is a template
+    template_params: ClassVar[frozenset[str] | None] = None
+    #: a one-line description for ``csrules`` docs and listings
+    description: ClassVar[str] = ""
+
+    def __init__(self, instance: str, settings: BaseModel) -> None:
+        self.instance = instance
+        self.settings = settings
+
+    @abstractmethod
+    def deliver(self, action: OutgoingAction) -> DeliveryResult:
+        """Deliver one action; never raise for a delivery problem, return a result."""

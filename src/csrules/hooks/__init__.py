@@ -1,0 +1,1 @@
+"""Plugin hooks (pluggy): hook specifications, the plugin manager, built-in plugins."""

@@ -1,0 +1,83 @@
+"""The built-in ``log`` connector: every action as one JSON line, no credentials needed.
+
+It lets a new playbook directory run end to end before any real connector is
+configured, and gives tests and dry runs a faithful record of what would be sent.
+It takes ``text`` (required) and any further string parameters, all templates.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.hooks.hookspecs import hookimpl
+
+
+class LogSettings(BaseModel):
+    """``[connectors.NAME] plugin = "log"``: ``path`` appends to a file, else stdout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(
+        default=None, description="JSON Lines file to append to (relative to the playbooks)."
+    )
+
+
+class LogParams(BaseModel):
+    """Action parameters: ``text`` and any further string parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str = Field(description="The message (a template).")
+
+    @model_validator(mode="after")
+    def _strings_only(self) -> LogParams:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"parameter '{key}' must be a string (the log connector takes string "
+                    f"parameters only), got {type(value).__name__}"
+                )
+        return self
+
+
+class LogConnector(Connector):
+    """Writes one JSON line per delivered action (the ``plan`` action shape)."""
+
+    name = "log"
+    settings_model = LogSettings
+    params_model = LogParams
+    description = "Writes each action as a JSON line to stdout or a file."
+
+    def __init__(self, instance: str, settings: BaseModel, base_dir: Path | None = None) -> None:
+        super().__init__(instance, settings)
+        self.base_dir = base_dir or Path.cwd()
+
+    def deliver(self, action: OutgoingAction) -> DeliveryResult:
+        line = json.dumps(action.to_json(), sort_keys=True, default=str)
+        path_setting: Any = getattr(self.settings, "path", None)
+        try:
+            if path_setting:
+                path = Path(path_setting)
+                if not path.is_absolute():
+                    path = self.base_dir / path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as out:
+                    out.write(line + "\n")
+            else:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+        except OSError as exc:
+            return DeliveryResult(status="retry", detail=f"could not write: {exc.strerror}")
+        return DeliveryResult(status="sent")
+
+
+@hookimpl
+def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    register(LogConnector)

@@ -1,0 +1,227 @@
+"""Turning pydantic validation errors into located, plain-language diagnostics.
+
+Pydantic reports ``loc`` tuples such as ``('tier', 0, 'when')``; those are exactly
+TOML paths, so each error is placed with the document's position map: a missing key
+at its table's header, an unknown key at the key, a bad value at the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from datetime import date, datetime, time
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from csrules.errors import Diagnostic, Location
+from csrules.load.tomlfile import TomlDocument
+
+TomlPath = tuple[str | int, ...]
+
+# Top-level tables of a rule file that hold a list of rules with ids.
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer (no fractional part)",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "datetime_type": "a date-time with a timezone, like 2026-04-30T00:00:00Z",
+    "datetime_parsing": "a date-time with a timezone, like 2026-04-30T00:00:00Z",
+    "datetime_from_date_parsing": "a date-time with a timezone, like 2026-04-30T00:00:00Z",
+    "timezone_aware": "a date-time with a timezone, like 2026-04-30T00:00:00Z",
+}
+
+
+def toml_type_name(value: Any) -> str:
+    """How a TOML user would name the type of ``value``."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime):
+        return "a date-time" if value.tzinfo else "a local date-time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, dict | list) else toml_type_name(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clean_loc(data: Any, loc: tuple[int | str, ...]) -> TomlPath:
+    """Keep only the ``loc`` parts that are real keys/indexes of ``data``."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and isinstance(part, str) and part in current:
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and isinstance(part, str) and "[" not in part:
+            path.append(part)  # a missing key: keep it, nothing below it exists
+            current = None
+        # else: a pydantic-internal tag (union member, validator name); skip it
+    return tuple(path)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class inside ``list[X]``, ``dict[str, X]``, ``X | None``, ``Annotated``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (list, dict, typing.Union, types.UnionType):
+        for arg in reversed(typing.get_args(annotation)):
+            inner = _unwrap(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def _model_at(root: type[BaseModel], path: TomlPath) -> type[BaseModel] | None:
+    """The model class that validates the table at ``path`` (best effort)."""
+    current: Any = root
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = _field_by_toml_name(current, part)
+        if field is None:
+            return None
+        current = _unwrap(field.annotation)
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            # dict[str, Model]: the next part is a free key
+            continue
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_by_toml_name(model: type[BaseModel], name: str) -> Any:
+    for field_name, info in model.model_fields.items():
+        if (info.alias or field_name) == name:
+            return info
+    return None
+
+
+def _toml_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _subject(doc: TomlDocument, path: TomlPath) -> tuple[str | None, str | None, str | None]:
+    """``(kind, id, field)`` for the thing at ``path``: ``('tier', 'pooled', 'when')``."""
+    if not path:
+        return None, None, None
+    kind = str(path[0])
+    rule_id: str | None = None
+    rest = list(path[1:])
+    node = doc.data.get(kind)
+    if rest and isinstance(rest[0], int) and isinstance(node, list):
+        index = rest.pop(0)
+        item = node[index] if index < len(node) else None
+        ident = item.get("id", item.get("name")) if isinstance(item, dict) else None
+        rule_id = str(ident) if ident is not None else f"#{index + 1}"
+    elif kind in ("health", "adkar", "project", "snapshot", "state"):
+        rule_id = None
+    else:
+        kind = None
+        rest = list(path)
+    parts: list[str] = []
+    for part in rest:
+        if isinstance(part, int) and parts:
+            parts[-1] = f"{parts[-1]} {part + 1}"
+        elif isinstance(part, int):
+            parts.append(f"item {part + 1}")
+        else:
+            parts.append(part)
+    return kind, rule_id, ": ".join(parts) if parts else None
+
+
+def _message(error: ErrorDetails, path: TomlPath, model: type[BaseModel] | None) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    name = str(path[-1]) if path else ""
+    if kind == "missing":
+        return f"missing required key '{name}'; add it to this table"
+    if kind == "extra_forbidden":
+        allowed = _toml_names(model) if model else []
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        known = f"; allowed keys: {', '.join(allowed)}" if allowed and not close else ""
+        return f"unknown key '{name}'{hint}{known}; remove it or fix its spelling"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected}; got {_short(value)}"
+    if kind == "value_error":
+        text = str(error.get("ctx", {}).get("error", error["msg"]))
+        return text
+    if kind == "assertion_error":
+        return error["msg"].removeprefix("Assertion failed, ")
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{_short(value)} is not a valid id; use letters, digits, '_' and '-', "
+            "starting with a letter or '_'"
+        )
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"is longer than the limit of {limit} characters; shorten or split it"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}, got {toml_type_name(value)} {_short(value)}"
+    msg = error["msg"]
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def diagnostics_from_validation(
+    doc: TomlDocument, root: type[BaseModel], exc: ValidationError
+) -> list[Diagnostic]:
+    """One located diagnostic per pydantic error, ordered as pydantic found them."""
+    found: list[Diagnostic] = []
+    for error in exc.errors(include_url=False):
+        path = _clean_loc(doc.data, tuple(error["loc"]))
+        if error["type"] == "missing":
+            location: Location = doc.table_location(path[:-1])
+            model = _model_at(root, path[:-1])
+        elif error["type"] == "extra_forbidden":
+            location = doc.key_location(path)
+            model = _model_at(root, path[:-1])
+        else:
+            location = doc.location(path)
+            model = _model_at(root, path)
+        kind, rule_id, field = _subject(doc, path)
+        if error["type"] == "missing" and path:
+            kind, rule_id, field = _subject(doc, path[:-1])
+        found.append(
+            Diagnostic(
+                _message(error, path, model),
+                location,
+                kind=kind,
+                rule_id=rule_id,
+                field=field,
+                code="schema",
+            )
+        )
+    return found

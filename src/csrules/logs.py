@@ -1,0 +1,63 @@
+"""Structured logs (structlog): JSON when not on a terminal, secrets always redacted.
+
+Secret values come from ``${VAR}`` placeholders; every value read that way is added to
+the redaction set, and a processor replaces it wherever it appears in an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "[redacted]"
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Never print ``value``: it came from the environment for a ``${VAR}`` setting."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact_text(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact(v) for v in value)
+    return value
+
+
+def redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: replace every registered secret in every event value."""
+    return {key: _redact(value) for key, value in event.items()}
+
+
+def configure(verbose: bool = False) -> None:
+    """Logs go to stderr; stdout stays for command output (tables, JSON)."""
+    level = logging.DEBUG if verbose else logging.WARNING
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,152 @@
+"""Type-checking every CEL expression and template hole of a playbook directory.
+
+Each expression is checked in the environment of its stage (see ``stages``), and its
+result type against what its key needs (a ``when`` is bool, a measure ``value`` is
+numeric). Issues are located inside the expression when the file allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from csrules.errors import Diagnostic, Location, Severity
+from csrules.expr.checker import CheckResult, ExprIssue, TypeEnv, check_source, expect_type
+from csrules.expr.functions import FunctionSpec
+from csrules.expr.templates import check_template
+from csrules.expr.types import BOOL, DOUBLE, INT, CelType
+from csrules.load.playbook import LoadedPlaybook, Located
+from csrules.validate.stages import Stage, Vocabulary, stage_env
+
+NUMERIC: tuple[CelType, ...] = (INT, DOUBLE)
+
+
+@dataclass(frozen=True)
+class ExprSite:
+    """One expression or template in a rule: where it is, what it may read and return."""
+
+    located: Located[Any]
+    field: tuple[str | int, ...]
+    source: str
+    stage: Stage
+    expect: tuple[CelType, ...] | None  # None: a template (any type renders)
+    what: str
+    template: bool = False
+    extra: Mapping[str, CelType] | None = None
+
+    @property
+    def label(self) -> str:
+        return ".".join(str(p) for p in self.field)
+
+
+def _params(located: Located[Any], base: tuple[str | int, ...], params: Mapping[str, Any], stage: Stage) -> Iterator[ExprSite]:
+    for key, value in params.items():
+        if isinstance(value, str):
+            yield ExprSite(located, (*base, key), value, stage, None, f"parameter '{key}'", template=True)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    yield ExprSite(
+                        located, (*base, key, index), item, stage, None, f"parameter '{key}'", template=True
+                    )
+
+
+def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
+    """Every expression and template of the directory, in a stable order."""
+    for agg in loaded.aggregates:
+        if agg.item.of is not None:
+            yield ExprSite(agg, ("of",), agg.item.of, Stage.AGGREGATES, NUMERIC, "of")
+        if agg.item.where is not None:
+            yield ExprSite(agg, ("where",), agg.item.where, Stage.AGGREGATES, (BOOL,), "where")
+    if loaded.health is not None:
+        for index, measure in enumerate(loaded.health.item.measure):
+            base: tuple[str | int, ...] = ("measure", index)
+            yield ExprSite(loaded.health, (*base, "value"), measure.value, Stage.HEALTH, NUMERIC, f"measure '{measure.id}' value")
+            if measure.explain is not None:
+                yield ExprSite(
+                    loaded.health, (*base, "explain"), measure.explain, Stage.HEALTH, None,
+                    f"measure '{measure.id}' explain", template=True, extra={"value": DOUBLE},
+                )
+    for seg in loaded.segments:
+        yield ExprSite(seg, ("when",), seg.item.when, Stage.SEGMENTS, (BOOL,), "when")
+    for tier in loaded.tiers:
+        yield ExprSite(tier, ("when",), tier.item.when, Stage.TIERS, (BOOL,), "when")
+    if loaded.adkar is not None:
+        for name, source in loaded.adkar.item.elements():
+            yield ExprSite(loaded.adkar, (name,), source, Stage.ADKAR, NUMERIC, name)
+    for pb in loaded.playbooks:
+        yield ExprSite(pb, ("when",), pb.item.when, Stage.PLAYBOOKS, (BOOL,), "when")
+        for index, action in enumerate(pb.item.action):
+            yield from _params(pb, ("action", index), action.params, Stage.PLAYBOOKS)
+    for esc in loaded.escalations:
+        for index, step in enumerate(esc.item.step):
+            yield from _params(esc, ("step", index), step.params, Stage.PLAYBOOKS)
+    for silence in loaded.silences:
+        yield ExprSite(silence, ("when",), silence.item.when, Stage.PLAYBOOKS, (BOOL,), "when")
+    for invariant in loaded.invariants:
+        yield ExprSite(invariant, ("expect",), invariant.item.expect, Stage.PLAYBOOKS, (BOOL,), "expect")
+
+
+def _subject_field(site: ExprSite) -> str:
+    parts: list[str] = []
+    for part in site.field:
+        if isinstance(part, int) and parts:
+            parts[-1] = f"{parts[-1]} {part + 1}"
+        else:
+            parts.append(str(part))
+    return ": ".join(parts)
+
+
+def _diagnostic(site: ExprSite, issue: ExprIssue, *, in_template: bool = False) -> Diagnostic:
+    path = (*site.located.path, *site.field)
+    location: Location = site.located.doc.inner_location(path, issue.line, issue.column)
+    severity = Severity.WARNING if issue.severity == "warning" else Severity.ERROR
+    return Diagnostic(
+        issue.message,
+        location,
+        severity=severity,
+        kind=site.located.kind,
+        rule_id=site.located.id,
+        field=_subject_field(site),
+        code="template" if in_template else "cel",
+    )
+
+
+class ExpressionChecker:
+    """Checks sites against per-stage environments, built once per (stage, template)."""
+
+    def __init__(self, loaded: LoadedPlaybook, vocabulary: Vocabulary, functions: Mapping[str, FunctionSpec]) -> None:
+        self.loaded = loaded
+        self.vocabulary = vocabulary
+        self.functions = functions
+        self.results: dict[tuple[int, tuple[str | int, ...]], CheckResult] = {}
+
+    def env(self, site: ExprSite) -> TypeEnv:
+        reader = f"{site.located.kind} {site.what}" if site.located.kind in ("health", "adkar") else f"a {site.located.kind}'s {site.what}"
+        return stage_env(
+            self.vocabulary, self.functions, site.stage, reader=reader,
+            template=site.template, extra=site.extra,
+        )
+
+    def check(self, site: ExprSite) -> list[Diagnostic]:
+        env = self.env(site)
+        if site.template:
+            return [_diagnostic(site, issue, in_template=True) for issue in check_template(site.source, env)]
+        result = check_source(site.source, env)
+        found = [_diagnostic(site, issue) for issue in result.issues]
+        if not any(i.severity == "error" for i in result.issues) and site.expect is not None:
+            wrong = expect_type(result, site.expect, site.what)
+            if wrong is not None:
+                found.append(_diagnostic(site, wrong))
+        return found
+
+
+def check_expressions(
+    loaded: LoadedPlaybook, vocabulary: Vocabulary, functions: Mapping[str, FunctionSpec]
+) -> list[Diagnostic]:
+    checker = ExpressionChecker(loaded, vocabulary, functions)
+    found: list[Diagnostic] = []
+    for site in expression_sites(loaded):
+        found.extend(checker.check(site))
+    return found

@@ -1,0 +1,201 @@
+"""Cross-references between rules: escalation ids, connector instances and their params.
+
+A reference that points nowhere would only fail at 3 a.m. in the scheduled run; here
+it fails in the pull request, with the place and the closest existing name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from csrules.delivery.connector import Connector
+from csrules.errors import Diagnostic, Location
+from csrules.load.playbook import LoadedPlaybook, Located
+from csrules.load.pydantic_errors import toml_type_name
+
+BUILTIN_INSTANCE = "log"
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def did_you_mean(name: str, known: list[str] | tuple[str, ...] | Any) -> str:
+    """`` (did you mean 'x'?)`` or the list of known names, for messages."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    if not names:
+        return " (none is defined)"
+    shown = ", ".join(f"'{n}'" for n in names[:8])
+    more = ", ..." if len(names) > 8 else ""
+    return f" (defined: {shown}{more})"
+
+
+def _escalations(loaded: LoadedPlaybook) -> list[Diagnostic]:
+    known = {e.id for e in loaded.escalations if e.id}
+    found: list[Diagnostic] = []
+    referrers: list[Located[Any]] = [*loaded.tiers, *loaded.playbooks]
+    for located in referrers:
+        ref = located.item.escalation
+        if ref is not None and ref not in known:
+            found.append(
+                Diagnostic(
+                    f"unknown escalation policy '{ref}'{did_you_mean(ref, known)}; "
+                    "define it with [[escalation]] or fix the name",
+                    located.location("escalation"),
+                    kind=located.kind,
+                    rule_id=located.id,
+                    field="escalation",
+                    code="reference",
+                )
+            )
+    return found
+
+
+def _silences(loaded: LoadedPlaybook) -> list[Diagnostic]:
+    known = {p.id for p in loaded.playbooks if p.id}
+    found: list[Diagnostic] = []
+    for silence in loaded.silences:
+        for index, name in enumerate(silence.item.playbooks):
+            if name != "*" and name not in known:
+                found.append(
+                    Diagnostic(
+                        f"unknown playbook '{name}'{did_you_mean(name, known)}; "
+                        "name a [[playbook]] id, or \"*\" for all",
+                        silence.location("playbooks", index),
+                        kind="silence",
+                        rule_id=silence.id,
+                        field="playbooks",
+                        code="reference",
+                    )
+                )
+    return found
+
+
+def _error_text(error: Any, noun: str = "parameter") -> tuple[str, str]:
+    """``(key, message)`` for one pydantic error of a connector's params or settings model."""
+    key = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "missing":
+        return key, f"missing required {noun} '{key}'"
+    if error["type"] == "extra_forbidden":
+        return key, f"unknown {noun} '{key}'"
+    if error["type"] == "value_error":
+        return key, str(error.get("ctx", {}).get("error", error["msg"]))
+    msg = error["msg"]
+    value = error.get("input")
+    return key, f"{noun} '{key}': {msg[0].lower()}{msg[1:]} (got {toml_type_name(value)})"
+
+
+class ConnectorCatalog:
+    """The configured connector instances, resolved to installed connector classes."""
+
+    def __init__(self, loaded: LoadedPlaybook, classes: Mapping[str, type[Connector]]) -> None:
+        self.loaded = loaded
+        self.classes = classes
+        self.instances: dict[str, type[Connector]] = {}
+        self.diagnostics: list[Diagnostic] = []
+        if BUILTIN_INSTANCE in classes:
+            self.instances[BUILTIN_INSTANCE] = classes[BUILTIN_INSTANCE]
+        project, doc = loaded.project, loaded.project_doc
+        if project is None or doc is None:
+            return
+        for name, instance in project.connectors.items():
+            path: tuple[str | int, ...] = ("connectors", name)
+            cls = classes.get(instance.plugin)
+            if cls is None:
+                self.diagnostics.append(
+                    Diagnostic(
+                        f"connector plugin '{instance.plugin}' is not installed"
+                        f"{did_you_mean(instance.plugin, classes)}; install its package "
+                        "(e.g. pip install csrules-<name>) or fix the name",
+                        doc.location((*path, "plugin")),
+                        kind="connector",
+                        rule_id=name,
+                        field="plugin",
+                        code="reference",
+                    )
+                )
+                continue
+            self.instances[name] = cls
+            self._check_settings(name, cls, instance.settings, doc.location(path), path)
+
+    def _check_settings(
+        self, name: str, cls: type[Connector], settings: dict[str, Any], where: Location, path: tuple[str | int, ...]
+    ) -> None:
+        doc = self.loaded.project_doc
+        assert doc is not None
+        try:
+            cls.settings_model.model_validate(settings)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                value = error.get("input")
+                if isinstance(value, str) and _PLACEHOLDER.search(value):
+                    continue  # resolved from the environment at run time
+                key, text = _error_text(error, noun="setting")
+                loc = doc.location((*path, key.split(".")[0])) if key else where
+                self.diagnostics.append(
+                    Diagnostic(
+                        f"{text}; see the settings of the '{cls.name}' connector",
+                        loc,
+                        kind="connector",
+                        rule_id=name,
+                        field=key or None,
+                        code="connector",
+                    )
+                )
+
+    def check_action(self, located: Located[Any], base: tuple[str | int, ...], connector: str, params: dict[str, Any]) -> list[Diagnostic]:
+        field = f"{base[0]} {int(base[1]) + 1}"
+        cls = self.instances.get(connector)
+        if cls is None:
+            return [
+                Diagnostic(
+                    f"unknown connector '{connector}'{did_you_mean(connector, self.instances)}; "
+                    f"configure it as [connectors.{connector}] in csrules.toml",
+                    located.location(*base, "connector"),
+                    kind=located.kind,
+                    rule_id=located.id,
+                    field=f"{field}: connector",
+                    code="reference",
+                )
+            ]
+        try:
+            cls.params_model.model_validate(params)
+        except ValidationError as exc:
+            found: list[Diagnostic] = []
+            for error in exc.errors(include_url=False):
+                key, text = _error_text(error)
+                top = key.split(".")[0]
+                where = located.key_location(*base, top) if top in params else located.location(*base)
+                found.append(
+                    Diagnostic(
+                        f"{text} for connector '{connector}' (plugin '{cls.name}')",
+                        where,
+                        kind=located.kind,
+                        rule_id=located.id,
+                        field=field,
+                        code="connector",
+                    )
+                )
+            return found
+        return []
+
+
+def _actions(loaded: LoadedPlaybook, catalog: ConnectorCatalog) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for pb in loaded.playbooks:
+        for index, action in enumerate(pb.item.action):
+            found.extend(catalog.check_action(pb, ("action", index), action.connector, action.params))
+    for esc in loaded.escalations:
+        for index, step in enumerate(esc.item.step):
+            found.extend(catalog.check_action(esc, ("step", index), step.connector, step.params))
+    return found
+
+
+def check_references(loaded: LoadedPlaybook, connectors: Mapping[str, type[Connector]]) -> list[Diagnostic]:
+    catalog = ConnectorCatalog(loaded, connectors)
+    return [*catalog.diagnostics, *_escalations(loaded), *_silences(loaded), *_actions(loaded, catalog)]
