@@ -1,0 +1,1 @@
+"""Loading rule files: parsing TOML and locating its contents in the source."""
