@@ -70,6 +70,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def expected_text(error: ErrorDetails) -> str | None:
+    """``must be a string, got an integer 3`` for a type error, else ``None``."""
+    if error["type"] not in _EXPECTED:
+        return None
+    value = error.get("input")
+    return f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)} {_short(value)}"
+
+
 def _clean_loc(data: Any, loc: tuple[int | str, ...]) -> TomlPath:
     """Keep only the ``loc`` parts that are real keys/indexes of ``data``."""
     path: list[str | int] = []
@@ -189,8 +197,9 @@ def _message(error: ErrorDetails, path: TomlPath, model: type[BaseModel] | None)
         return f"is longer than the limit of {limit} characters; shorten or split it"
     if kind in ("too_short", "string_too_short"):
         return "must not be empty"
-    if kind in _EXPECTED:
-        return f"must be {_EXPECTED[kind]}, got {toml_type_name(value)} {_short(value)}"
+    expected = expected_text(error)
+    if expected is not None:
+        return expected
     msg = error["msg"]
     return msg[0].lower() + msg[1:] if msg else kind
 

@@ -115,17 +115,19 @@ def parse_field(spec: Any) -> FieldType:
     for name, bound in (("min", minimum), ("max", maximum)):
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
             raise ValueError(f"'{name}' must be a number")
-    if (minimum is not None or maximum is not None) and base.kind not in ("int", "double"):
-        raise ValueError(f"'min'/'max' apply to int and double fields, not {base.kind}")
+    leaf = base.element if base.kind in ("list", "map") and base.element else base
+    if (minimum is not None or maximum is not None) and leaf.kind not in ("int", "double"):
+        raise ValueError(
+            f"'min'/'max' apply to int and double fields (or their lists and maps), not {base}"
+        )
     if minimum is not None and maximum is not None and minimum > maximum:
         raise ValueError(f"'min' ({minimum}) is greater than 'max' ({maximum})")
     values = spec.get("values")
     if values is not None:
         if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
             raise ValueError("'values' must be a non-empty list of strings")
-        leaf = base.element if base.kind == "list" and base.element else base
         if leaf.kind != "string":
-            raise ValueError("'values' applies to string fields (or list<string>)")
+            raise ValueError("'values' applies to string fields (or their lists and maps)")
     description = spec.get("description")
     if description is not None and not isinstance(description, str):
         raise ValueError("'description' must be a string")

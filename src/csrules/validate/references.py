@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from csrules.delivery.connector import Connector
 from csrules.errors import Diagnostic, Location
 from csrules.load.playbook import LoadedPlaybook, Located
-from csrules.load.pydantic_errors import toml_type_name
+from csrules.load.pydantic_errors import expected_text, toml_type_name
 
 BUILTIN_INSTANCE = "log"
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -85,6 +85,9 @@ def _error_text(error: Any, noun: str = "parameter") -> tuple[str, str]:
         return key, f"unknown {noun} '{key}'"
     if error["type"] == "value_error":
         return key, str(error.get("ctx", {}).get("error", error["msg"]))
+    expected = expected_text(error)
+    if expected is not None:
+        return key, f"{noun} '{key}' {expected}"
     msg = error["msg"]
     value = error.get("input")
     return key, f"{noun} '{key}': {msg[0].lower()}{msg[1:]} (got {toml_type_name(value)})"
@@ -101,6 +104,9 @@ class ConnectorCatalog:
         if BUILTIN_INSTANCE in classes:
             self.instances[BUILTIN_INSTANCE] = classes[BUILTIN_INSTANCE]
         project, doc = loaded.project, loaded.project_doc
+        # Without a valid csrules.toml the instances are unknown: report that file's
+        # errors only, not one "unknown connector" per action.
+        self.known = project is not None and doc is not None
         if project is None or doc is None:
             return
         for name, instance in project.connectors.items():
@@ -151,6 +157,8 @@ class ConnectorCatalog:
     def check_action(self, located: Located[Any], base: tuple[str | int, ...], connector: str, params: dict[str, Any]) -> list[Diagnostic]:
         field = f"{base[0]} {int(base[1]) + 1}"
         cls = self.instances.get(connector)
+        if cls is None and not self.known:
+            return []
         if cls is None:
             return [
                 Diagnostic(
