@@ -23,7 +23,9 @@ SECONDS_PER_DAY = 86400.0
 
 def days(n: int | float) -> celtypes.DurationType:
     """``days(7)`` -> a duration of 7 days; accepts int or double."""
-    return celtypes.DurationType(seconds=float(n) * SECONDS_PER_DAY)
+    total = float(n) * SECONDS_PER_DAY
+    whole = int(total // 1)
+    return celtypes.DurationType(seconds=whole, nanos=round((total - whole) * 1e9))
 
 
 def days_since(now: datetime, ts: datetime) -> celtypes.DoubleType:
