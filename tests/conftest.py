@@ -51,5 +51,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> Result:
 def reference_copy(tmp_path: Path) -> Iterator[Path]:
     """A private copy of playbooks/ that a test may break."""
     target = tmp_path / "playbooks"
-    shutil.copytree(REFERENCE, target, ignore=shutil.ignore_patterns(".csrules", "out", "__pycache__"))
+    shutil.copytree(
+        REFERENCE, target, ignore=shutil.ignore_patterns(".csrules", "out", "__pycache__")
+    )
     yield target

@@ -55,13 +55,23 @@ def test_schema_check_detects_drift(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "rules.schema.json: out of date" in result.output
     (tmp_path / "tests.schema.json").unlink()
-    assert "tests.schema.json: missing" in run_cli("schema", "--check", "--out", str(tmp_path)).output
+    assert (
+        "tests.schema.json: missing" in run_cli("schema", "--check", "--out", str(tmp_path)).output
+    )
 
 
 def test_schemas_describe_every_rule_kind() -> None:
     rules = file_schemas()["rules.schema.json"]
     assert set(rules["properties"]) == {
-        "aggregate", "health", "segment", "tier", "adkar", "playbook", "escalation", "silence", "invariant",
+        "aggregate",
+        "health",
+        "segment",
+        "tier",
+        "adkar",
+        "playbook",
+        "escalation",
+        "silence",
+        "invariant",
     }
     assert rules["additionalProperties"] is False
 
@@ -108,10 +118,17 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 def test_json_output_shape(tmp_path: Path) -> None:
     run_cli("init", str(tmp_path / "x"))
-    (tmp_path / "x" / "bad.toml").write_text('[[segment]]\nid = "s"\nwhen = "account.ar > 1.0"\n', encoding="utf-8")
+    (tmp_path / "x" / "bad.toml").write_text(
+        '[[segment]]\nid = "s"\nwhen = "account.ar > 1.0"\n', encoding="utf-8"
+    )
     payload = run_cli("validate", "--playbooks", str(tmp_path / "x"), "--format", "json").json()
     assert payload["ok"] is False and payload["errors"] == 1
     diag = payload["diagnostics"][0]
     assert {k: diag[k] for k in ("severity", "line", "column", "kind", "id", "field")} == {
-        "severity": "error", "line": 3, "column": 9, "kind": "segment", "id": "s", "field": "when",
+        "severity": "error",
+        "line": 3,
+        "column": 9,
+        "kind": "segment",
+        "id": "s",
+        "field": "when",
     }

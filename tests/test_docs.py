@@ -20,7 +20,12 @@ def _hook_names() -> list[str]:
 
 
 def test_there_are_hooks() -> None:
-    assert set(_hook_names()) >= {"register_connectors", "register_sources", "register_functions", "register_commands"}
+    assert set(_hook_names()) >= {
+        "register_connectors",
+        "register_sources",
+        "register_functions",
+        "register_commands",
+    }
 
 
 def test_every_hook_is_documented() -> None:
@@ -32,15 +37,28 @@ def test_every_hook_is_documented() -> None:
 
 def test_cli_reference_is_current() -> None:
     current = (DOCS / "cli.md").read_text(encoding="utf-8")
-    assert current == render_cli_docs(), "docs/cli.md is stale: python -m csrules.cli.docgen > docs/cli.md"
+    assert current == render_cli_docs(), (
+        "docs/cli.md is stale: python -m csrules.cli.docgen > docs/cli.md"
+    )
 
 
 def test_every_rule_kind_is_documented() -> None:
     text = (DOCS / "playbook-format.md").read_text(encoding="utf-8")
     for table in (
-        "[[aggregate]]", "[health]", "[[health.measure]]", "[[segment]]", "[[tier]]", "[adkar]",
-        "[[playbook]]", "[[playbook.action]]", "[[escalation]]", "[[escalation.step]]", "[[silence]]",
-        "[[invariant]]", "[[test]]", "[[test.step]]",
+        "[[aggregate]]",
+        "[health]",
+        "[[health.measure]]",
+        "[[segment]]",
+        "[[tier]]",
+        "[adkar]",
+        "[[playbook]]",
+        "[[playbook.action]]",
+        "[[escalation]]",
+        "[[escalation.step]]",
+        "[[silence]]",
+        "[[invariant]]",
+        "[[test]]",
+        "[[test.step]]",
     ):
         assert f"`{table}`" in text, f"{table} is not documented in docs/playbook-format.md"
 

@@ -42,7 +42,11 @@ class TeamsConnector(Connector):
 class OutsidePlugin:
     @hookimpl
     def register_functions(self, register: Callable[[FunctionSpec], None]) -> None:
-        register(FunctionSpec("pct", (Overload((DOUBLE, DOUBLE), DOUBLE),), impl=lambda a, b: 100.0 * a / b))
+        register(
+            FunctionSpec(
+                "pct", (Overload((DOUBLE, DOUBLE), DOUBLE),), impl=lambda a, b: 100.0 * a / b
+            )
+        )
 
     @hookimpl
     def register_connectors(self, register: Callable[[type[Connector]], None]) -> None:
@@ -59,7 +63,8 @@ def test_outside_function_and_connector_are_checked(tmp_path: Path) -> None:
     run_cli("init", str(tmp_path / "x"))
     root = tmp_path / "x"
     (root / "csrules.toml").write_text(
-        (root / "csrules.toml").read_text() + '\n[connectors.msteams]\nplugin = "teams"\n', encoding="utf-8"
+        (root / "csrules.toml").read_text() + '\n[connectors.msteams]\nplugin = "teams"\n',
+        encoding="utf-8",
     )
     (root / "more.toml").write_text(
         '[[segment]]\nid = "busy"\nwhen = "pct(double(account.active_users_30d), double(account.seats)) > 50.0"\n'

@@ -42,5 +42,5 @@ def test_nothing_found_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_folder_without_project_file(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="has no csrules.toml"):
+    with pytest.raises(UsageError, match=r"has no csrules\.toml"):
         find_playbook_dir(tmp_path, environ={})

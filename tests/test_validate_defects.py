@@ -39,7 +39,9 @@ def replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def find(diags: list[dict[str, Any]], file: Path, line: int, *fragments: str, severity: str = "error") -> dict[str, Any]:
+def find(
+    diags: list[dict[str, Any]], file: Path, line: int, *fragments: str, severity: str = "error"
+) -> dict[str, Any]:
     for diag in diags:
         if (
             diag["file"] is not None
@@ -68,7 +70,9 @@ def test_toml_syntax_error(reference_copy: Path) -> None:
 
 
 def test_missing_key_points_at_table_header(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '\n[[segment]]\nid = "no_condition"\ndescription = "x"\n')
+    bad = plant(
+        reference_copy, "extra.toml", '\n[[segment]]\nid = "no_condition"\ndescription = "x"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     diag = find(diags, bad, 2, "segment 'no_condition'", "missing required key 'when'")
@@ -76,7 +80,9 @@ def test_missing_key_points_at_table_header(reference_copy: Path) -> None:
 
 
 def test_unknown_key_with_did_you_mean(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "true"\ndescripton = "x"\n')
+    bad = plant(
+        reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "true"\ndescripton = "x"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 4, "unknown key 'descripton'", "did you mean 'description'?")
@@ -94,22 +100,32 @@ def test_wrong_value_type(reference_copy: Path) -> None:
 
 
 def test_bad_literal_choice(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[tier]]\nid = "t"\nrank = 99\nwhen = "false"\ncoverage = "dedicate"\n')
+    bad = plant(
+        reference_copy,
+        "extra.toml",
+        '[[tier]]\nid = "t"\nrank = 99\nwhen = "false"\ncoverage = "dedicate"\n',
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 5, "must be one of 'dedicated', 'pooled' or 'digital'")
 
 
 def test_bad_duration(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[playbook]]\nid = "p"\nwhen = "true"\nfor = "7 days"\n')
+    bad = plant(
+        reference_copy, "extra.toml", '[[playbook]]\nid = "p"\nwhen = "true"\nfor = "7 days"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 4, "playbook 'p': for", "like '30s', '15m', '4h', '7d' or '2w'")
 
 
 def test_duplicate_id_across_files_names_both_places(reference_copy: Path) -> None:
-    first = next(p for p in reference_copy.rglob("*.toml") if 'id = "renewal_window"' in p.read_text())
-    bad = plant(reference_copy, "zz_dupe.toml", '\n\n[[segment]]\nid = "renewal_window"\nwhen = "true"\n')
+    first = next(
+        p for p in reference_copy.rglob("*.toml") if 'id = "renewal_window"' in p.read_text()
+    )
+    bad = plant(
+        reference_copy, "zz_dupe.toml", '\n\n[[segment]]\nid = "renewal_window"\nwhen = "true"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     diag = find(diags, bad, 4, "duplicate segment id 'renewal_window'")
@@ -156,28 +172,40 @@ def test_unknown_variable(reference_copy: Path) -> None:
 
 
 def test_unknown_function(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "dayz_since(account.renewal_date) > 1.0"\n')
+    bad = plant(
+        reference_copy,
+        "extra.toml",
+        '[[segment]]\nid = "s"\nwhen = "dayz_since(account.renewal_date) > 1.0"\n',
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 3, "dayz_since")
 
 
 def test_stage_reading_a_later_stage(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", "[[segment]]\nid = \"s\"\nwhen = \"tier == 'pooled'\"\n")
+    bad = plant(
+        reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "tier == \'pooled\'"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, bad, 3, "cannot read 'tier'", "segments are evaluated before tiers", "aggregates (0)")
+    find(
+        diags, bad, 3, "cannot read 'tier'", "segments are evaluated before tiers", "aggregates (0)"
+    )
 
 
 def test_aggregate_cannot_read_health(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[aggregate]]\nid = "a"\nfn = "mean"\nof = "health.score"\n')
+    bad = plant(
+        reference_copy, "extra.toml", '[[aggregate]]\nid = "a"\nfn = "mean"\nof = "health.score"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 4, "cannot read 'health'", "aggregates are evaluated before health")
 
 
 def test_int_double_mixing_suggests_the_fix(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "account.seats > 50.0"\n')
+    bad = plant(
+        reference_copy, "extra.toml", '[[segment]]\nid = "s"\nwhen = "account.seats > 50.0"\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 3, "int and double", "double(account.seats) > 50.0", "account.seats > 50")
@@ -191,7 +219,9 @@ def test_when_must_be_bool(reference_copy: Path) -> None:
 
 
 def test_measure_value_must_be_numeric(reference_copy: Path) -> None:
-    health = next(p for p in reference_copy.rglob("*.toml") if "[[health.measure]]" in p.read_text())
+    health = next(
+        p for p in reference_copy.rglob("*.toml") if "[[health.measure]]" in p.read_text()
+    )
     text = health.read_text(encoding="utf-8")
     health.write_text(
         text + '\n[[health.measure]]\nid = "named"\nlabel = "x"\nvalue = "account.name"\n'
@@ -211,7 +241,9 @@ def test_adkar_element_must_be_numeric(reference_copy: Path) -> None:
     adkar.write_text(text[:start] + 'awareness = "account.name"' + text[end:], encoding="utf-8")
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, adkar, line_of(adkar, 'awareness = "account.name"'), "adkar", "awareness", "must be")
+    find(
+        diags, adkar, line_of(adkar, 'awareness = "account.name"'), "adkar", "awareness", "must be"
+    )
 
 
 def test_unknown_escalation_policy(reference_copy: Path) -> None:
@@ -260,10 +292,17 @@ def test_action_parameter_of_wrong_type(reference_copy: Path) -> None:
 
 def test_connector_plugin_not_installed(reference_copy: Path) -> None:
     project = reference_copy / "csrules.toml"
-    project.write_text(project.read_text() + '\n[connectors.teams]\nplugin = "msteams"\n', encoding="utf-8")
+    project.write_text(
+        project.read_text() + '\n[connectors.teams]\nplugin = "msteams"\n', encoding="utf-8"
+    )
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, project, line_of(project, 'plugin = "msteams"'), "connector plugin 'msteams' is not installed")
+    find(
+        diags,
+        project,
+        line_of(project, 'plugin = "msteams"'),
+        "connector plugin 'msteams' is not installed",
+    )
 
 
 def test_template_hole_is_type_checked(reference_copy: Path) -> None:
@@ -295,7 +334,9 @@ def test_bands_must_include_zero(reference_copy: Path) -> None:
     text = health.read_text(encoding="utf-8")
     start = text.index("bands =")
     end = text.index("\n", start)
-    health.write_text(text[:start] + "bands = { red = 10.0, green = 75.0 }" + text[end:], encoding="utf-8")
+    health.write_text(
+        text[:start] + "bands = { red = 10.0, green = 75.0 }" + text[end:], encoding="utf-8"
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, health, line_of(health, "bands = { red = 10.0"), "no band starts at 0")
@@ -309,7 +350,9 @@ def test_silence_requires_until_reason_owner(reference_copy: Path, missing: str)
         "owner": 'owner = "ana@example.com"',
     }
     body = "\n".join(v for k, v in keys.items() if k != missing)
-    bad = plant(reference_copy, "extra.toml", f'\n[[silence]]\nid = "s"\nplaybooks = ["*"]\n{body}\n')
+    bad = plant(
+        reference_copy, "extra.toml", f'\n[[silence]]\nid = "s"\nplaybooks = ["*"]\n{body}\n'
+    )
     code, diags = validate(reference_copy)
     assert code == 1
     find(diags, bad, 2, "silence 's'", f"missing required key '{missing}'")
@@ -338,7 +381,9 @@ def test_tier_after_catch_all_is_unreachable(reference_copy: Path) -> None:
 
 
 def test_measure_with_best_equal_worst(reference_copy: Path) -> None:
-    health = next(p for p in reference_copy.rglob("*.toml") if "[[health.measure]]" in p.read_text())
+    health = next(
+        p for p in reference_copy.rglob("*.toml") if "[[health.measure]]" in p.read_text()
+    )
     health.write_text(
         health.read_text(encoding="utf-8")
         + '\n[[health.measure]]\nid = "flat"\nlabel = "Flat"\nvalue = "1.0"\nworst = 5.0\nbest = 5.0\nweight = 1.0\n',
@@ -352,11 +397,14 @@ def test_measure_with_best_equal_worst(reference_copy: Path) -> None:
 def test_secret_written_in_the_file(reference_copy: Path) -> None:
     project = reference_copy / "csrules.toml"
     project.write_text(
-        project.read_text() + '\n[connectors.audit]\nplugin = "log"\ntoken = "xoxb-123456"\n', encoding="utf-8"
+        project.read_text() + '\n[connectors.audit]\nplugin = "log"\ntoken = "xoxb-123456"\n',
+        encoding="utf-8",
     )
     code, diags = validate(reference_copy)
     assert code == 1
-    diag = find(diags, project, line_of(project, 'token = "xoxb'), "secrets are never written in files")
+    diag = find(
+        diags, project, line_of(project, 'token = "xoxb'), "secrets are never written in files"
+    )
     assert "xoxb-123456" not in diag["text"]
 
 
@@ -386,7 +434,9 @@ def test_text_format_is_file_line_col(reference_copy: Path) -> None:
     plant(reference_copy, "tiers2.toml", '\n[[segment]]\nid = "s"\nwhen = "account.ar > 1.0"\n')
     result = run_cli("validate", "--playbooks", str(reference_copy))
     assert result.exit_code == 1
-    expected = f"{reference_copy / 'tiers2.toml'}:4:9: segment 's': when: unknown field 'account.ar'"
+    expected = (
+        f"{reference_copy / 'tiers2.toml'}:4:9: segment 's': when: unknown field 'account.ar'"
+    )
     assert expected in result.output
 
 
@@ -398,3 +448,28 @@ def test_github_format_annotations(reference_copy: Path) -> None:
         line.startswith("::error file=") and ",line=3,col=9,title=csrules::" in line
         for line in result.output.splitlines()
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "fragment"),
+    [
+        ("tier == 'tech_tuch'", "no tier is named 'tech_tuch' (did you mean 'tech_touch'?)"),
+        (
+            "'renewal_windw' in segments",
+            "no segment is named 'renewal_windw' (did you mean 'renewal_window'?)",
+        ),
+        (
+            "adkar.barrier == 'awarenes'",
+            "no ADKAR element is named 'awarenes' (did you mean 'awareness'?)",
+        ),
+        ("health.band != 'gren'", "no band is named 'gren' (did you mean 'green'?)"),
+    ],
+)
+def test_misspelt_name_in_a_string_literal(
+    reference_copy: Path, expression: str, fragment: str
+) -> None:
+    bad = plant(reference_copy, "extra.toml", f'[[playbook]]\nid = "p"\nwhen = "{expression}"\n')
+    code, diags = validate(reference_copy)
+    assert code == 1
+    diag = find(diags, bad, 3, fragment)
+    assert diag["column"] == len('when = "') + 1 + expression.index("'")

@@ -8,11 +8,11 @@ carry diagnostics so that no traceback ever reaches a user for bad input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is: errors fail the command (exit 1), warnings do not."""
 
     ERROR = "error"

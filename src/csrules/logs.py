@@ -48,7 +48,9 @@ def configure(verbose: bool = False) -> None:
     """Logs go to stderr; stdout stays for command output (tables, JSON)."""
     level = logging.DEBUG if verbose else logging.WARNING
     renderer: Any = (
-        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer()
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[

@@ -41,7 +41,13 @@ def summary(errors: int, warnings: int) -> str:
     return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
-def emit(diagnostics: Sequence[Diagnostic], fmt: str, *, extra: dict[str, object] | None = None, ok_text: str = "") -> None:
+def emit(
+    diagnostics: Sequence[Diagnostic],
+    fmt: str,
+    *,
+    extra: dict[str, object] | None = None,
+    ok_text: str = "",
+) -> None:
     """Print ``diagnostics`` in ``fmt``; text and github end with a one-line summary."""
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = len(diagnostics) - errors

@@ -22,13 +22,16 @@ playbook directory found, unreadable snapshot path).
 
 
 def _help(command: click.Command, name: str, parent: click.Context | None) -> str:
-    ctx = click.Context(command, info_name=name, parent=parent, max_content_width=88, terminal_width=88)
+    ctx = click.Context(
+        command, info_name=name, parent=parent, max_content_width=88, terminal_width=88
+    )
     return command.get_help(ctx)
 
 
 def render_cli_docs() -> str:
     group = build_cli()
-    root = click.Context(group, info_name="csrules", max_content_width=88, terminal_width=88)
+    settings = {**group.context_settings, "max_content_width": 88, "terminal_width": 88}
+    root = click.Context(group, info_name="csrules", **settings)
     parts = [HEADER, "## csrules\n", "```text", group.get_help(root), "```\n"]
     for name in sorted(group.list_commands(root)):
         command = group.get_command(root, name)

@@ -26,7 +26,9 @@ def validate_command(playbooks: Path | None, fmt: str) -> None:
     report = validate_playbook(root)
     diagnostics = report.diagnostics.sorted()
     loaded = report.loaded
-    files = len(loaded.rule_documents) + len(loaded.test_documents) + (loaded.project_doc is not None)
+    files = (
+        len(loaded.rule_documents) + len(loaded.test_documents) + (loaded.project_doc is not None)
+    )
     emit(
         diagnostics,
         fmt,

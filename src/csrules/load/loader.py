@@ -156,7 +156,9 @@ def _collect_tests(doc: TomlDocument, tests: TestFile, out: LoadedPlaybook) -> N
     for index, test in enumerate(tests.test):
         out.tests.append(Located(test, doc, ("test", index), "test", test.name))
     for index, invariant in enumerate(tests.invariant):
-        out.invariants.append(Located(invariant, doc, ("invariant", index), "invariant", invariant.id))
+        out.invariants.append(
+            Located(invariant, doc, ("invariant", index), "invariant", invariant.id)
+        )
 
 
 def _check_duplicates(out: LoadedPlaybook) -> None:

@@ -78,15 +78,20 @@ def expected_text(error: ErrorDetails) -> str | None:
     return f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)} {_short(value)}"
 
 
+def _has_child(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    if isinstance(node, list):
+        return isinstance(part, int) and 0 <= part < len(node)
+    return False
+
+
 def _clean_loc(data: Any, loc: tuple[int | str, ...]) -> TomlPath:
     """Keep only the ``loc`` parts that are real keys/indexes of ``data``."""
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if _has_child(current, part):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str) and "[" not in part:
@@ -142,15 +147,16 @@ def _subject(doc: TomlDocument, path: TomlPath) -> tuple[str | None, str | None,
     """``(kind, id, field)`` for the thing at ``path``: ``('tier', 'pooled', 'when')``."""
     if not path:
         return None, None, None
-    kind = str(path[0])
+    kind: str | None = str(path[0])
     rule_id: str | None = None
     rest = list(path[1:])
-    node = doc.data.get(kind)
-    if rest and isinstance(rest[0], int) and isinstance(node, list):
-        index = rest.pop(0)
-        item = node[index] if index < len(node) else None
+    node = doc.data.get(str(path[0]))
+    first = rest[0] if rest else None
+    if isinstance(first, int) and isinstance(node, list):
+        rest.pop(0)
+        item = node[first] if first < len(node) else None
         ident = item.get("id", item.get("name")) if isinstance(item, dict) else None
-        rule_id = str(ident) if ident is not None else f"#{index + 1}"
+        rule_id = str(ident) if ident is not None else f"#{first + 1}"
     elif kind in ("health", "adkar", "project", "snapshot", "state"):
         rule_id = None
     else:

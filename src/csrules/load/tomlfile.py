@@ -50,10 +50,7 @@ class TomlDocument:
         raw = self.text[span[0] : span[1]]
         quote = raw[:1]
         plain = (
-            quote in ("'", '"')
-            and not raw.startswith(quote * 3)
-            and "\\" not in raw
-            and line == 1
+            quote in ("'", '"') and not raw.startswith(quote * 3) and "\\" not in raw and line == 1
         )
         if not plain:
             return Location(self.display, value.line, value.column)

@@ -97,7 +97,7 @@ def parse_field(spec: Any) -> FieldType:
         return parse_type(spec)
     if not isinstance(spec, dict):
         raise ValueError(
-            "must be a type string like \"int\" or a table like { type = \"double\", min = 0.0 }"
+            'must be a type string like "int" or a table like { type = "double", min = 0.0 }'
         )
     unknown = set(spec) - _TABLE_KEYS
     if unknown:
@@ -124,7 +124,11 @@ def parse_field(spec: Any) -> FieldType:
         raise ValueError(f"'min' ({minimum}) is greater than 'max' ({maximum})")
     values = spec.get("values")
     if values is not None:
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
             raise ValueError("'values' must be a non-empty list of strings")
         if leaf.kind != "string":
             raise ValueError("'values' applies to string fields (or their lists and maps)")

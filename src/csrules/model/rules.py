@@ -84,7 +84,7 @@ class Tier(StrictModel):
         if self.coverage == "pooled" and not self.pool:
             raise ValueError(
                 "coverage = 'pooled' needs pool, the CSMs who share these accounts "
-                "(e.g. pool = [\"ana@example.com\", \"bo@example.com\"])"
+                '(e.g. pool = ["ana@example.com", "bo@example.com"])'
             )
         if self.coverage != "pooled" and self.pool:
             raise ValueError(f"pool applies only to coverage = 'pooled', not '{self.coverage}'")
@@ -166,9 +166,7 @@ class Silence(StrictModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
-            raise ValueError(
-                "must be a date-time with a timezone, e.g. 2026-04-30T00:00:00Z"
-            )
+            raise ValueError("must be a date-time with a timezone, e.g. 2026-04-30T00:00:00Z")
         return value
 
 

@@ -228,7 +228,9 @@ def sample_accounts(count: int = 24, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     accounts: list[dict[str, Any]] = []
     for index in range(count):
-        arr = round(rng.choice([3000.0, 8000.0, 20000.0, 60000.0, 250000.0]) * rng.uniform(0.7, 1.3), 2)
+        arr = round(
+            rng.choice([3000.0, 8000.0, 20000.0, 60000.0, 250000.0]) * rng.uniform(0.7, 1.3), 2
+        )
         seats = max(1, int(arr / 1000.0 * rng.uniform(0.5, 2.0)))
         last_login = REFERENCE_DATE - timedelta(days=rng.randint(0, 40))
         record: dict[str, Any] = {

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from csrules.errors import Diagnostic, Location, Severity
-from csrules.expr.checker import CheckResult, ExprIssue, TypeEnv, check_source, expect_type
+from csrules.expr.checker import ExprIssue, TypeEnv, check_source, expect_type
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.templates import check_template
 from csrules.expr.types import BOOL, DOUBLE, INT, CelType
 from csrules.load.playbook import LoadedPlaybook, Located
+from csrules.model.rules import ADKAR_ELEMENTS
+from csrules.validate.literals import NameSets, literal_name_issues
 from csrules.validate.stages import Stage, Vocabulary, stage_env
 
 NUMERIC: tuple[CelType, ...] = (INT, DOUBLE)
@@ -40,15 +42,25 @@ class ExprSite:
         return ".".join(str(p) for p in self.field)
 
 
-def _params(located: Located[Any], base: tuple[str | int, ...], params: Mapping[str, Any], stage: Stage) -> Iterator[ExprSite]:
+def _params(
+    located: Located[Any], base: tuple[str | int, ...], params: Mapping[str, Any], stage: Stage
+) -> Iterator[ExprSite]:
     for key, value in params.items():
         if isinstance(value, str):
-            yield ExprSite(located, (*base, key), value, stage, None, f"parameter '{key}'", template=True)
+            yield ExprSite(
+                located, (*base, key), value, stage, None, f"parameter '{key}'", template=True
+            )
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str):
                     yield ExprSite(
-                        located, (*base, key, index), item, stage, None, f"parameter '{key}'", template=True
+                        located,
+                        (*base, key, index),
+                        item,
+                        stage,
+                        None,
+                        f"parameter '{key}'",
+                        template=True,
                     )
 
 
@@ -62,11 +74,24 @@ def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
     if loaded.health is not None:
         for index, measure in enumerate(loaded.health.item.measure):
             base: tuple[str | int, ...] = ("measure", index)
-            yield ExprSite(loaded.health, (*base, "value"), measure.value, Stage.HEALTH, NUMERIC, f"measure '{measure.id}' value")
+            yield ExprSite(
+                loaded.health,
+                (*base, "value"),
+                measure.value,
+                Stage.HEALTH,
+                NUMERIC,
+                f"measure '{measure.id}' value",
+            )
             if measure.explain is not None:
                 yield ExprSite(
-                    loaded.health, (*base, "explain"), measure.explain, Stage.HEALTH, None,
-                    f"measure '{measure.id}' explain", template=True, extra={"value": DOUBLE},
+                    loaded.health,
+                    (*base, "explain"),
+                    measure.explain,
+                    Stage.HEALTH,
+                    None,
+                    f"measure '{measure.id}' explain",
+                    template=True,
+                    extra={"value": DOUBLE},
                 )
     for seg in loaded.segments:
         yield ExprSite(seg, ("when",), seg.item.when, Stage.SEGMENTS, (BOOL,), "when")
@@ -85,7 +110,9 @@ def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
     for silence in loaded.silences:
         yield ExprSite(silence, ("when",), silence.item.when, Stage.PLAYBOOKS, (BOOL,), "when")
     for invariant in loaded.invariants:
-        yield ExprSite(invariant, ("expect",), invariant.item.expect, Stage.PLAYBOOKS, (BOOL,), "expect")
+        yield ExprSite(
+            invariant, ("expect",), invariant.item.expect, Stage.PLAYBOOKS, (BOOL,), "expect"
+        )
 
 
 def _subject_field(site: ExprSite) -> str:
@@ -116,29 +143,52 @@ def _diagnostic(site: ExprSite, issue: ExprIssue, *, in_template: bool = False) 
 class ExpressionChecker:
     """Checks sites against per-stage environments, built once per (stage, template)."""
 
-    def __init__(self, loaded: LoadedPlaybook, vocabulary: Vocabulary, functions: Mapping[str, FunctionSpec]) -> None:
+    def __init__(
+        self, loaded: LoadedPlaybook, vocabulary: Vocabulary, functions: Mapping[str, FunctionSpec]
+    ) -> None:
         self.loaded = loaded
         self.vocabulary = vocabulary
         self.functions = functions
-        self.results: dict[tuple[int, tuple[str | int, ...]], CheckResult] = {}
+        self.names = NameSets(
+            tiers=frozenset(t.item.id for t in loaded.tiers),
+            bands=frozenset(loaded.health.item.bands) | {"unknown"}
+            if loaded.health
+            else frozenset({"unknown"}),
+            segments=frozenset(s.item.id for s in loaded.segments),
+            elements=frozenset(ADKAR_ELEMENTS),
+        )
 
     def env(self, site: ExprSite) -> TypeEnv:
-        reader = f"{site.located.kind} {site.what}" if site.located.kind in ("health", "adkar") else f"a {site.located.kind}'s {site.what}"
+        reader = (
+            f"{site.located.kind} {site.what}"
+            if site.located.kind in ("health", "adkar")
+            else f"a {site.located.kind}'s {site.what}"
+        )
         return stage_env(
-            self.vocabulary, self.functions, site.stage, reader=reader,
-            template=site.template, extra=site.extra,
+            self.vocabulary,
+            self.functions,
+            site.stage,
+            reader=reader,
+            template=site.template,
+            extra=site.extra,
         )
 
     def check(self, site: ExprSite) -> list[Diagnostic]:
         env = self.env(site)
         if site.template:
-            return [_diagnostic(site, issue, in_template=True) for issue in check_template(site.source, env)]
+            return [
+                _diagnostic(site, issue, in_template=True)
+                for issue in check_template(site.source, env)
+            ]
         result = check_source(site.source, env)
         found = [_diagnostic(site, issue) for issue in result.issues]
-        if not any(i.severity == "error" for i in result.issues) and site.expect is not None:
+        if result.ok and site.expect is not None:
             wrong = expect_type(result, site.expect, site.what)
             if wrong is not None:
                 found.append(_diagnostic(site, wrong))
+        if result.ok and result.node is not None:
+            for issue in literal_name_issues(result.node, self.names):
+                found.append(_diagnostic(site, issue))
         return found
 
 

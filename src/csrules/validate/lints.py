@@ -16,7 +16,9 @@ from csrules.load.playbook import LoadedPlaybook
 from csrules.model.durations import format_duration
 from csrules.validate.references import did_you_mean
 
-_SECRET_KEY = re.compile(r"(token|secret|password|passwd|api_key|apikey|webhook_url|signing_key|private_key)", re.I)
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|api_key|apikey|webhook_url|signing_key|private_key)", re.I
+)
 _WHOLE_PLACEHOLDER = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
@@ -137,7 +139,7 @@ def _tiers(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
         found.append(
             Diagnostic(
                 "no [[tier]] is defined, so every account will fail with 'no tier matched'; "
-                "add tiers, the last with when = \"true\"",
+                'add tiers, the last with when = "true"',
                 None,
                 severity=Severity.WARNING,
                 code="tiers",
@@ -165,7 +167,7 @@ def _tiers(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
             found.append(
                 Diagnostic(
                     f"unreachable: tier '{catch_all.id}' (rank {catch_all.item.rank}) matches "
-                    "every account (when = \"true\"), so this tier never wins; give it a lower "
+                    'every account (when = "true"), so this tier never wins; give it a lower '
                     "rank number than the catch-all, or remove it",
                     tier.location("rank"),
                     severity=Severity.WARNING,
@@ -220,12 +222,16 @@ def _secrets(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for name, instance in project.connectors.items():
         for key, value in instance.settings.items():
-            if _SECRET_KEY.search(key) and isinstance(value, str) and not _WHOLE_PLACEHOLDER.match(value):
+            if (
+                _SECRET_KEY.search(key)
+                and isinstance(value, str)
+                and not _WHOLE_PLACEHOLDER.match(value)
+            ):
                 found.append(
                     Diagnostic(
                         f"'{key}' looks like a secret written in the file; secrets are never "
                         f"written in files: set it in the environment and write "
-                        f"{key} = \"${{{name.upper()}_{key.upper()}}}\"",
+                        f'{key} = "${{{name.upper()}_{key.upper()}}}"',
                         doc.location(("connectors", name, key)),
                         kind="connector",
                         rule_id=name,
@@ -246,7 +252,7 @@ def _snapshot_key(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
         return [
             Diagnostic(
                 f"the key field '{key}' is not declared in [snapshot.fields]"
-                f"{did_you_mean(key, project.snapshot.fields)}; declare it, e.g. {key} = \"string\"",
+                f'{did_you_mean(key, project.snapshot.fields)}; declare it, e.g. {key} = "string"',
                 doc.location(("snapshot", "key")),
                 kind="snapshot",
                 field="key",

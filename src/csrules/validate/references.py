@@ -65,7 +65,7 @@ def _silences(loaded: LoadedPlaybook) -> list[Diagnostic]:
                 found.append(
                     Diagnostic(
                         f"unknown playbook '{name}'{did_you_mean(name, known)}; "
-                        "name a [[playbook]] id, or \"*\" for all",
+                        'name a [[playbook]] id, or "*" for all',
                         silence.location("playbooks", index),
                         kind="silence",
                         rule_id=silence.id,
@@ -130,7 +130,12 @@ class ConnectorCatalog:
             self._check_settings(name, cls, instance.settings, doc.location(path), path)
 
     def _check_settings(
-        self, name: str, cls: type[Connector], settings: dict[str, Any], where: Location, path: tuple[str | int, ...]
+        self,
+        name: str,
+        cls: type[Connector],
+        settings: dict[str, Any],
+        where: Location,
+        path: tuple[str | int, ...],
     ) -> None:
         doc = self.loaded.project_doc
         assert doc is not None
@@ -154,7 +159,13 @@ class ConnectorCatalog:
                     )
                 )
 
-    def check_action(self, located: Located[Any], base: tuple[str | int, ...], connector: str, params: dict[str, Any]) -> list[Diagnostic]:
+    def check_action(
+        self,
+        located: Located[Any],
+        base: tuple[str | int, ...],
+        connector: str,
+        params: dict[str, Any],
+    ) -> list[Diagnostic]:
         field = f"{base[0]} {int(base[1]) + 1}"
         cls = self.instances.get(connector)
         if cls is None and not self.known:
@@ -178,7 +189,9 @@ class ConnectorCatalog:
             for error in exc.errors(include_url=False):
                 key, text = _error_text(error)
                 top = key.split(".")[0]
-                where = located.key_location(*base, top) if top in params else located.location(*base)
+                where = (
+                    located.key_location(*base, top) if top in params else located.location(*base)
+                )
                 found.append(
                     Diagnostic(
                         f"{text} for connector '{connector}' (plugin '{cls.name}')",
@@ -197,13 +210,22 @@ def _actions(loaded: LoadedPlaybook, catalog: ConnectorCatalog) -> list[Diagnost
     found: list[Diagnostic] = []
     for pb in loaded.playbooks:
         for index, action in enumerate(pb.item.action):
-            found.extend(catalog.check_action(pb, ("action", index), action.connector, action.params))
+            found.extend(
+                catalog.check_action(pb, ("action", index), action.connector, action.params)
+            )
     for esc in loaded.escalations:
         for index, step in enumerate(esc.item.step):
             found.extend(catalog.check_action(esc, ("step", index), step.connector, step.params))
     return found
 
 
-def check_references(loaded: LoadedPlaybook, connectors: Mapping[str, type[Connector]]) -> list[Diagnostic]:
+def check_references(
+    loaded: LoadedPlaybook, connectors: Mapping[str, type[Connector]]
+) -> list[Diagnostic]:
     catalog = ConnectorCatalog(loaded, connectors)
-    return [*catalog.diagnostics, *_escalations(loaded), *_silences(loaded), *_actions(loaded, catalog)]
+    return [
+        *catalog.diagnostics,
+        *_escalations(loaded),
+        *_silences(loaded),
+        *_actions(loaded, catalog),
+    ]

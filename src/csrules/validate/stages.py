@@ -15,13 +15,13 @@ from enum import IntEnum
 from csrules.expr.checker import TypeEnv, Variable
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.types import (
+    BOOL,
     DOUBLE,
     DURATION,
     DYN,
     INT,
     STRING,
     TIMESTAMP,
-    BOOL,
     CelType,
     ListType,
     MapType,

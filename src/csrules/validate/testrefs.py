@@ -15,7 +15,9 @@ from csrules.model.testfile import Expectation
 from csrules.validate.references import did_you_mean
 
 
-def _unknown(located: Located[Any], path: tuple[str | int, ...], what: str, name: str, known: set[str]) -> Diagnostic:
+def _unknown(
+    located: Located[Any], path: tuple[str | int, ...], what: str, name: str, known: set[str]
+) -> Diagnostic:
     return Diagnostic(
         f"unknown {what} '{name}'{did_you_mean(name, known)}",
         located.location(*path),
@@ -27,7 +29,10 @@ def _unknown(located: Located[Any], path: tuple[str | int, ...], what: str, name
 
 
 def _expectation(
-    located: Located[Any], base: tuple[str | int, ...], expect: Expectation, names: dict[str, set[str]]
+    located: Located[Any],
+    base: tuple[str | int, ...],
+    expect: Expectation,
+    names: dict[str, set[str]],
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     if expect.tier is not None and expect.tier not in names["tier"]:
@@ -35,7 +40,11 @@ def _expectation(
     if expect.band is not None and expect.band not in names["band"]:
         found.append(_unknown(located, (*base, "band"), "band", expect.band, names["band"]))
     if expect.barrier not in (None, "") and expect.barrier not in names["barrier"]:
-        found.append(_unknown(located, (*base, "barrier"), "ADKAR element", str(expect.barrier), names["barrier"]))
+        found.append(
+            _unknown(
+                located, (*base, "barrier"), "ADKAR element", str(expect.barrier), names["barrier"]
+            )
+        )
     for key, kind in (("segments", "segment"), ("playbooks", "playbook")):
         for index, name in enumerate(getattr(expect, key) or []):
             if name not in names[kind]:
@@ -66,11 +75,15 @@ def check_test_references(loaded: LoadedPlaybook) -> list[Diagnostic]:
         case = test.item
         for agg in case.portfolio or {}:
             if agg not in names["aggregate"]:
-                found.append(_unknown(test, ("portfolio", agg), "aggregate", agg, names["aggregate"]))
+                found.append(
+                    _unknown(test, ("portfolio", agg), "aggregate", agg, names["aggregate"])
+                )
         accounts = _account_keys(case.accounts, key)
         for account, expect in case.expect.items():
             if account not in accounts:
-                found.append(_unknown(test, ("expect", account), f"account ({key})", account, accounts))
+                found.append(
+                    _unknown(test, ("expect", account), f"account ({key})", account, accounts)
+                )
             found.extend(_expectation(test, ("expect", account), expect, names))
         for index, step in enumerate(case.step):
             if step.accounts is not None:
@@ -81,11 +94,27 @@ def check_test_references(loaded: LoadedPlaybook) -> list[Diagnostic]:
             for ack_index, ack in enumerate(step.ack):
                 playbook, _, account = ack.partition(":")
                 if playbook not in names["playbook"]:
-                    found.append(_unknown(test, (*base, "ack", ack_index), "playbook", playbook, names["playbook"]))
+                    found.append(
+                        _unknown(
+                            test, (*base, "ack", ack_index), "playbook", playbook, names["playbook"]
+                        )
+                    )
             for action_index, action in enumerate(step.actions or []):
                 where = (*base, "actions", action_index)
                 if action.playbook not in names["playbook"]:
-                    found.append(_unknown(test, (*where, "playbook"), "playbook", action.playbook, names["playbook"]))
+                    found.append(
+                        _unknown(
+                            test,
+                            (*where, "playbook"),
+                            "playbook",
+                            action.playbook,
+                            names["playbook"],
+                        )
+                    )
                 if action.connector not in connectors:
-                    found.append(_unknown(test, (*where, "connector"), "connector", action.connector, connectors))
+                    found.append(
+                        _unknown(
+                            test, (*where, "connector"), "connector", action.connector, connectors
+                        )
+                    )
     return found

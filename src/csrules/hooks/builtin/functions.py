@@ -84,4 +84,3 @@ SPECS = (
 def register_functions(register: Callable[[FunctionSpec], None]) -> None:
     for spec in SPECS:
         register(spec)
-
