@@ -326,7 +326,7 @@ def test_escalation_after_must_increase(reference_copy: Path) -> None:
     )
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, bad, 8, "escalation 'e': step 2: after", "not later than the previous step's '3d'")
+    find(diags, bad, 8, "escalation 'e': step 2: after", "after = '2d' is not later than the previous step's '72h'")
 
 
 def test_bands_must_include_zero(reference_copy: Path) -> None:
@@ -473,3 +473,64 @@ def test_misspelt_name_in_a_string_literal(
     assert code == 1
     diag = find(diags, bad, 3, fragment)
     assert diag["column"] == len('when = "') + 1 + expression.index("'")
+
+
+def test_adkar_element_must_be_a_whole_number(reference_copy: Path) -> None:
+    adkar = next(p for p in reference_copy.rglob("*.toml") if "[adkar]" in p.read_text())
+    text = adkar.read_text(encoding="utf-8")
+    start = text.index("desire =")
+    end = text.index("\n", start)
+    adkar.write_text(
+        text[:start] + 'desire = "account.training_completion * 5.0"' + text[end:], encoding="utf-8"
+    )
+    code, diags = validate(reference_copy)
+    assert code == 1
+    find(
+        diags,
+        adkar,
+        line_of(adkar, 'desire = "account.training'),
+        "must be int",
+        "wrap it in int(...)",
+    )
+
+
+def test_schema_error_names_list_items_by_id(reference_copy: Path) -> None:
+    health = next(
+        p for p in reference_copy.rglob("*.toml") if "[[health.measure]]" in p.read_text()
+    )
+    health.write_text(
+        health.read_text(encoding="utf-8")
+        + '\n[[health.measure]]\nid = "neg"\nlabel = "x"\nvalue = "1.0"\nworst = 0.0\nbest = 1.0\nweight = -1.0\n',
+        encoding="utf-8",
+    )
+    code, diags = validate(reference_copy)
+    assert code == 1
+    find(
+        diags,
+        health,
+        line_of(health, "weight = -1.0"),
+        "health: measure 'neg': weight",
+        "greater than 0",
+    )
+
+
+def test_a_broken_rule_file_does_not_cascade(reference_copy: Path) -> None:
+    tiers = next(p for p in reference_copy.glob("*.toml") if "[[tier]]" in p.read_text())
+    tiers.write_text(tiers.read_text(encoding="utf-8") + "\n[[tier]]\nid = 3\n", encoding="utf-8")
+    code, diags = validate(reference_copy)
+    assert code == 1
+    texts = [d["text"] for d in diags]
+    assert all(Path(d["file"]).name == tiers.name for d in diags if d["file"]), texts
+    assert not any("no [[tier]]" in t or "unknown tier" in t for t in texts), texts
+
+
+def test_ladder_message_quotes_durations_as_written(reference_copy: Path) -> None:
+    bad = plant(
+        reference_copy,
+        "extra.toml",
+        '[[escalation]]\nid = "e"\n[[escalation.step]]\nafter = "24h"\nconnector = "log"\ntext = "a"\n'
+        '[[escalation.step]]\nafter = "1d"\nconnector = "log"\ntext = "b"\n',
+    )
+    code, diags = validate(reference_copy)
+    assert code == 1
+    find(diags, bad, 8, "after = '1d' is not later than the previous step's '24h'")

@@ -106,10 +106,13 @@ def load_playbook(root: Path) -> LoadedPlaybook:
         doc = read_toml(path, display_root / path.relative_to(root))
         if isinstance(doc, Diagnostic):
             out.diagnostics.add(doc)
+            out.incomplete = True
             continue
         out.rule_documents.append(doc)
         rules = _validate(doc, RuleFile, out)
-        if rules is not None:
+        if rules is None:
+            out.incomplete = True
+        else:
             _collect_rules(doc, rules, out)
 
     for path in test_paths:

@@ -68,6 +68,9 @@ class LoadedPlaybook:
     rule_documents: list[TomlDocument] = field(default_factory=list)
     test_documents: list[TomlDocument] = field(default_factory=list)
     diagnostics: DiagnosticList = field(default_factory=DiagnosticList)
+    #: a rule or test file could not be read or modelled, so some rules are missing;
+    #: checks that would report their absence stay quiet (the cause is reported)
+    incomplete: bool = False
 
     def tiers_by_rank(self) -> list[Located[Tier]]:
         """Tiers in the order they are tried (rank, then file order)."""

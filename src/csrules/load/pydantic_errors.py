@@ -75,7 +75,8 @@ def expected_text(error: ErrorDetails) -> str | None:
     if error["type"] not in _EXPECTED:
         return None
     value = error.get("input")
-    return f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)} {_short(value)}"
+    shown = "" if isinstance(value, dict | list) else f" {_short(value)}"
+    return f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)}{shown}"
 
 
 def _has_child(node: Any, part: int | str) -> bool:
@@ -163,9 +164,17 @@ def _subject(doc: TomlDocument, path: TomlPath) -> tuple[str | None, str | None,
         kind = None
         rest = list(path)
     parts: list[str] = []
-    for part in rest:
+    cursor: Any = doc.data
+    skip = len(path) - len(rest)  # the parts already named by kind and id
+    for position, part in enumerate(path):
+        cursor = cursor[part] if cursor is not None and _has_child(cursor, part) else None
+        if position < skip:
+            continue
         if isinstance(part, int) and parts:
-            parts[-1] = f"{parts[-1]} {part + 1}"
+            ident = cursor.get("id") if isinstance(cursor, dict) else None
+            parts[-1] = (
+                f"{parts[-1]} '{ident}'" if isinstance(ident, str) else f"{parts[-1]} {part + 1}"
+            )
         elif isinstance(part, int):
             parts.append(f"item {part + 1}")
         else:

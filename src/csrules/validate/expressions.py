@@ -8,7 +8,7 @@ numeric). Issues are located inside the expression when the file allows it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from csrules.errors import Diagnostic, Location, Severity
@@ -99,7 +99,7 @@ def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
         yield ExprSite(tier, ("when",), tier.item.when, Stage.TIERS, (BOOL,), "when")
     if loaded.adkar is not None:
         for name, source in loaded.adkar.item.elements():
-            yield ExprSite(loaded.adkar, (name,), source, Stage.ADKAR, NUMERIC, name)
+            yield ExprSite(loaded.adkar, (name,), source, Stage.ADKAR, (INT,), name)
     for pb in loaded.playbooks:
         yield ExprSite(pb, ("when",), pb.item.when, Stage.PLAYBOOKS, (BOOL,), "when")
         for index, action in enumerate(pb.item.action):
@@ -184,9 +184,12 @@ class ExpressionChecker:
         found = [_diagnostic(site, issue) for issue in result.issues]
         if result.ok and site.expect is not None:
             wrong = expect_type(result, site.expect, site.what)
+            if wrong is not None and site.stage is Stage.ADKAR and result.type == DOUBLE:
+                hint = "; ADKAR scores are whole numbers from 1 to 5: wrap it in int(...)"
+                wrong = replace(wrong, message=wrong.message + hint)
             if wrong is not None:
                 found.append(_diagnostic(site, wrong))
-        if result.ok and result.node is not None:
+        if result.ok and result.node is not None and not self.loaded.incomplete:
             for issue in literal_name_issues(result.node, self.names):
                 found.append(_diagnostic(site, issue))
         return found

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from csrules.errors import Diagnostic, Severity
-from csrules.load.playbook import LoadedPlaybook
+from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
 from csrules.validate.references import did_you_mean
 
@@ -111,6 +111,17 @@ def _measures(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     return found
 
 
+def _written(located: Located[Any], *path: str | int) -> str | None:
+    """The value exactly as the user wrote it in the file (e.g. '24h', not '1d')."""
+    node: Any = located.doc.data
+    for part in (*located.path, *path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node if isinstance(node, str) else None
+
+
 def _ladders(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for esc in loaded.escalations:
@@ -118,11 +129,13 @@ def _ladders(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
         for index in range(1, len(steps)):
             before, after = steps[index - 1].after, steps[index].after
             if after <= before:
+                written = _written(esc, "step", index, "after") or format_duration(after)
+                previous = _written(esc, "step", index - 1, "after") or format_duration(before)
                 found.append(
                     Diagnostic(
-                        f"after = '{format_duration(after)}' is not later than the previous "
-                        f"step's '{format_duration(before)}'; each step's after must be strictly "
-                        "greater than the one before it",
+                        f"after = '{written}' is not later than the previous step's "
+                        f"'{previous}'; each step's after must be strictly greater than the "
+                        "one before it",
                         esc.location("step", index, "after"),
                         kind="escalation",
                         rule_id=esc.id,
@@ -135,7 +148,7 @@ def _ladders(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
 
 def _tiers(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if not loaded.tiers and loaded.project is not None:
+    if not loaded.tiers and loaded.project is not None and not loaded.incomplete:
         found.append(
             Diagnostic(
                 "no [[tier]] is defined, so every account will fail with 'no tier matched'; "

@@ -57,8 +57,8 @@ def _account_keys(accounts: list[dict[str, Any]], key: str) -> set[str]:
 
 
 def check_test_references(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    if loaded.project is None:
-        return []
+    if loaded.project is None or loaded.incomplete:
+        return []  # names are unknown until every rule file loads
     key = loaded.project.snapshot.key
     bands = set(loaded.health.item.bands) | {"unknown"} if loaded.health else {"unknown"}
     names: dict[str, set[str]] = {
