@@ -326,7 +326,13 @@ def test_escalation_after_must_increase(reference_copy: Path) -> None:
     )
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, bad, 8, "escalation 'e': step 2: after", "after = '2d' is not later than the previous step's '72h'")
+    find(
+        diags,
+        bad,
+        8,
+        "escalation 'e': step 2: after",
+        "after = '2d' is not later than the previous step's '72h'",
+    )
 
 
 def test_bands_must_include_zero(reference_copy: Path) -> None:

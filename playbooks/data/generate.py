@@ -254,16 +254,22 @@ class Generator:
         return rec
 
 
-def generate() -> list[dict]:
-    g = Generator(SEED)
-    plan = ["internal"] * 6 + ["enterprise"] * 48 + ["mid"] * 116 + ["tail"] * 230
+def generate(count: int = 400, seed: int = SEED) -> list[dict]:
+    """``count`` accounts in the sample's proportions (benchmarks ask for more)."""
+    g = Generator(seed)
+    internal, enterprise, mid = (round(count * share) for share in (6 / 400, 48 / 400, 116 / 400))
+    tail = count - internal - enterprise - mid
+    plan = ["internal"] * internal + ["enterprise"] * enterprise + ["mid"] * mid + ["tail"] * tail
     g.r.shuffle(plan)
     accounts = [g.account(s) for s in plan]
+    width = max(4, len(str(count)))
     for i, rec in enumerate(accounts, start=1):
-        rec["account_id"] = f"acc-{i:04d}"
+        rec["account_id"] = f"acc-{i:0{width}d}"
     for rec in accounts:
         if "internal" in rec["tags"]:
             rec["name"] = f"Northwind internal - {rec['name']}"
+    if count != 400 or seed != SEED:
+        return accounts
 
     # A hand-written scenario: Globex is mid-way through a platform migration, so its
     # usage has dipped ahead of renewal. silences.toml holds back its risk playbooks.

@@ -7,14 +7,24 @@ import sys
 import click
 
 from csrules import __version__
+from csrules.cli.evaluate import evaluate_command
+from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
 from csrules.cli.schema import schema_command
+from csrules.cli.test import test_command
 from csrules.cli.validate import validate_command
 from csrules.errors import CsrulesError
 from csrules.hooks.manager import plugin_manager
 from csrules.logs import configure
 
-BUILTIN_COMMANDS = (validate_command, schema_command, init_command)
+BUILTIN_COMMANDS = (
+    validate_command,
+    test_command,
+    evaluate_command,
+    explain_command,
+    schema_command,
+    init_command,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

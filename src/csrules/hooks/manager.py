@@ -12,10 +12,12 @@ from csrules.hooks import hookspecs
 if TYPE_CHECKING:
     from csrules.delivery.connector import Connector
     from csrules.expr.functions import FunctionSpec
+    from csrules.snapshot.readers import Reader
 
 DEFAULT_PLUGINS = (
     "csrules.hooks.builtin.functions",
     "csrules.hooks.builtin.connectors",
+    "csrules.hooks.builtin.sources",
 )
 
 
@@ -52,6 +54,19 @@ def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, type[Connect
         found[cls.name] = cls
 
     (pm or plugin_manager()).hook.register_connectors(register=register)
+    return found
+
+
+def sources(pm: pluggy.PluginManager | None = None) -> dict[str, Reader]:
+    """Snapshot readers by file extension (``".csv"``) or URL scheme (``"warehouse:"``)."""
+    found: dict[str, Reader] = {}
+
+    def register(name: str, reader: Reader) -> None:
+        if name in found and found[name] is not reader:
+            raise RegistryError(f"two plugins register a snapshot reader for '{name}'")
+        found[name] = reader
+
+    (pm or plugin_manager()).hook.register_sources(register=register)
     return found
 
 

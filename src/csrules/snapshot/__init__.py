@@ -1,5 +1,25 @@
-"""Snapshot readers and record validation.
+"""Snapshot readers and record validation: account snapshots into one ``AccountBatch``.
 
-The package exists so the import-layer contracts hold from the start; its
-modules arrive with their issue.
+A snapshot (JSON Lines, CSV, Parquet, or whatever a source plugin reads) becomes one
+typed, columnar table with one column per field declared in ``[snapshot.fields]``.
+Records that break the schema, and later records repeating a key, are set aside with
+their line and key instead of stopping the run (spec §1.1, §2.9).
 """
+
+from csrules.snapshot.batch import AccountBatch, RejectedRecord, SnapshotSpec
+from csrules.snapshot.load import SnapshotError, read_snapshot
+from csrules.snapshot.readers import Reader, read_csv, read_jsonl, read_parquet
+from csrules.snapshot.records import normalize_record
+
+__all__ = [
+    "AccountBatch",
+    "Reader",
+    "RejectedRecord",
+    "SnapshotError",
+    "SnapshotSpec",
+    "normalize_record",
+    "read_csv",
+    "read_jsonl",
+    "read_parquet",
+    "read_snapshot",
+]

@@ -1,0 +1,97 @@
+"""``csrules evaluate``: every account's score, band, segments, tier, ADKAR and playbooks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from csrules.cli.export import write_results
+from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.engine.evaluate import evaluate
+from csrules.engine.results import Evaluation
+
+
+def _table(evaluation: Evaluation) -> Table:
+    table = Table(
+        title=f"{len(evaluation.accounts)} accounts as of {evaluation.now:%Y-%m-%d %H:%M} UTC"
+    )
+    for column in (
+        "account",
+        "score",
+        "band",
+        "tier",
+        "segments",
+        "barrier",
+        "playbooks",
+        "errors",
+    ):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for result in evaluation.accounts:
+        table.add_row(
+            result.key,
+            "-" if result.score is None else f"{result.score:.1f}",
+            result.band,
+            result.tier or "-",
+            ", ".join(result.segments),
+            result.adkar_barrier or "-",
+            ", ".join(result.playbooks),
+            str(len(result.errors)) if result.errors else "",
+        )
+    return table
+
+
+@click.command("evaluate")
+@playbooks_option
+@click.option(
+    "--snapshot", help="Snapshot file (.jsonl, .csv, .parquet); default: [snapshot] source."
+)
+@click.option("--as-of", "as_of", help="Evaluate as of this time (RFC 3339, default now, UTC).")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write results to this file (.jsonl, .csv or .parquet) for the warehouse or BI.",
+)
+@format_option("text", "json")
+def evaluate_command(
+    playbooks: Path | None, snapshot: str | None, as_of: str | None, output: Path | None, fmt: str
+) -> None:
+    """Evaluate every account of a snapshot.
+
+    Prints a table on a terminal, JSON Lines with --format json (one object per
+    account), or writes --output. Records that violate the snapshot schema are reported
+    on stderr and skipped. Exit status 1 when records were skipped or an expression
+    failed for an account.
+    """
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    now = parse_as_of(as_of)
+    batch = load_snapshot(compiled, snapshot)
+    evaluation = evaluate(compiled, batch, now)
+    if output is not None:
+        try:
+            write_results(evaluation.accounts, output)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        click.echo(f"wrote {len(evaluation.accounts)} accounts to {output}", err=True)
+    elif fmt == "json":
+        for result in evaluation.accounts:
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
+            _table(evaluation)
+        )
+    errors = [(r.key, e) for r in evaluation.accounts for e in r.errors]
+    for key, error in errors[:50]:
+        click.echo(f"account '{key}': {error.rule}: {error.message}", err=True)
+    if len(errors) > 50:
+        click.echo(f"... and {len(errors) - 50} more evaluation errors", err=True)
+    skipped = len(batch.rejected) + len(batch.duplicates)
+    if skipped:
+        click.echo(f"{skipped} record(s) skipped; fix them in the snapshot", err=True)
+    raise SystemExit(1 if skipped or errors else 0)

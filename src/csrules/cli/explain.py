@@ -1,0 +1,194 @@
+"""``csrules explain ACCOUNT``: the score and its drivers, and why each rule holds or not."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.engine.compiled import CompiledPlaybook
+from csrules.engine.evaluate import evaluate, portfolio_of
+from csrules.engine.explain import Term, explain_condition
+from csrules.engine.results import AccountResult
+from csrules.engine.templates import format_value
+from csrules.engine.values import EvalError, NoData, Value
+
+
+def show(value: Value) -> str:
+    if isinstance(value, NoData):
+        return "no data"
+    if isinstance(value, EvalError):
+        return f"error: {value.message}"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return (
+            f"{value:.2f}".rstrip("0").rstrip(".")
+            if abs(value) >= 0.01 or value == 0
+            else f"{value:.2g}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return format_value(value)
+
+
+def one_line(source: str) -> str:
+    """An expression written over several lines, shown on one."""
+    return " ".join(source.split())
+
+
+def _term_lines(term: Term, indent: int) -> list[str]:
+    lines = [f"{'  ' * indent}{one_line(term.source)} → {show(term.value)}"]
+    for part in term.parts:
+        lines.extend(_term_lines(part, indent + 1))
+    return lines
+
+
+def _term_json(term: Term) -> dict[str, Any]:
+    return {
+        "source": term.source,
+        "value": show(term.value),
+        "parts": [_term_json(p) for p in term.parts],
+    }
+
+
+def _why(
+    compiled: CompiledPlaybook, source: str, activation: dict[str, Any], now: datetime
+) -> Term:
+    return explain_condition(compiled, source, activation, now)
+
+
+def _health_lines(result: AccountResult, compiled: CompiledPlaybook) -> list[str]:
+    if result.score is None:
+        lines = [f"Health: no score (band {result.band}): no measure has data"]
+    else:
+        because = ", ".join(d.text for d in result.drivers) or "no measure lost points"
+        lines = [
+            f"Health: {result.score:.1f} ({result.band}). Score {result.score:.0f} because {because}"
+        ]
+    if result.previous is not None:
+        lines.append(f"  previous {result.previous:.1f}, change {result.delta or 0.0:+.1f}")
+    lines.append(f"  {'measure':<24}{'value':>12}{'normalized':>12}{'weight':>8}{'lost':>8}")
+    for m in result.measures:
+        normalized = "-" if m.normalized is None else f"{m.normalized:.2f}"
+        lost = "-" if m.lost is None else f"{m.lost:.1f}"
+        lines.append(f"  {m.id:<24}{show(m.value):>12}{normalized:>12}{m.weight:>8g}{lost:>8}")
+    return lines
+
+
+@click.command("explain")
+@click.argument("account")
+@playbooks_option
+@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option("--as-of", "as_of", help="Evaluate as of this time (RFC 3339, default now, UTC).")
+@format_option("text", "json")
+def explain_command(
+    account: str, playbooks: Path | None, snapshot: str | None, as_of: str | None, fmt: str
+) -> None:
+    """Explain one account: score and drivers, segments, tier, ADKAR, playbooks.
+
+    Shows each measure's value, normalized value, weight and points lost; each segment
+    and which tier rank matched (and why the higher ranks did not); the ADKAR scores and
+    barrier; and every playbook's condition, broken into its parts when it is false.
+    """
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    now = parse_as_of(as_of)
+    batch = load_snapshot(compiled, snapshot)
+    if batch.record(account) is None:
+        known = ", ".join(batch.keys()[:5])
+        raise click.UsageError(
+            f"account '{account}' is not in the snapshot ({len(batch)} accounts, e.g. {known})"
+        )
+    # Aggregates need the whole portfolio; the other stages only this account.
+    portfolio = {k: v for k, v in portfolio_of(compiled, batch, now).items() if v is not None}
+    evaluation = evaluate(compiled, batch.subset([account]), now, portfolio=portfolio)
+    result = evaluation.accounts[0]
+    activation = evaluation.activations[0]
+
+    tiers = [
+        (t.rule.id, t.rule.rank, t.when.source)
+        for t in compiled.tiers
+        if t.rule.id in result.tier_values
+    ]
+    false_playbooks = {
+        pb.rule.id: pb.when.source
+        for pb in compiled.playbooks
+        if result.playbook_values.get(pb.rule.id) is not True
+    }
+    if fmt == "json":
+        payload = result.to_json()
+        payload["as_of"] = now.isoformat()
+        payload["measures"] = [
+            {
+                "measure": m.id,
+                "label": m.label,
+                "value": show(m.value),
+                "normalized": m.normalized,
+                "weight": m.weight,
+                "lost": m.lost,
+            }
+            for m in result.measures
+        ]
+        payload["segment_values"] = {k: show(v) for k, v in result.segment_values.items()}
+        payload["tier_ranks"] = [
+            {
+                "tier": tid,
+                "rank": rank,
+                "value": show(result.tier_values[tid]),
+                "why": _term_json(_why(compiled, src, activation, now)),
+            }
+            for tid, rank, src in tiers
+        ]
+        payload["playbook_values"] = {
+            pid: {
+                "value": show(value),
+                "why": _term_json(_why(compiled, false_playbooks[pid], activation, now))
+                if pid in false_playbooks
+                else None,
+            }
+            for pid, value in result.playbook_values.items()
+        }
+        click.echo(json.dumps(payload, indent=2, default=str))
+        return
+
+    name = batch.record(account) or {}
+    lines = [f"Account {account} ({name.get('name', '')}) as of {now:%Y-%m-%dT%H:%M:%SZ}", ""]
+    lines.extend(_health_lines(result, compiled))
+    lines.append("")
+    lines.append(f"Segments: {', '.join(result.segments) or 'none'}")
+    for seg in compiled.segments:
+        value = result.segment_values.get(seg.id)
+        lines.append(f"  {seg.id}: {show(value)}   {one_line(seg.when.source)}")
+    lines.append("")
+    lines.append(f"Tier: {result.tier or 'none'}")
+    for tid, rank, src in tiers:
+        value = result.tier_values[tid]
+        lines.append(f"  rank {rank} {tid}: {show(value)}")
+        if value is not True:
+            lines.extend(_term_lines(_why(compiled, src, activation, now), 2))
+    lines.append("")
+    if compiled.adkar:
+        scores = ", ".join(f"{k} {v}" for k, v in result.adkar_scores.items()) or "none"
+        lines.append(
+            f"ADKAR: barrier {result.adkar_barrier or 'none'} (threshold {compiled.adkar_threshold}); scores {scores}"
+        )
+        if result.adkar_unknown:
+            lines.append(f"  no data: {', '.join(result.adkar_unknown)}")
+        lines.append("")
+    lines.append(f"Playbooks: {', '.join(result.playbooks) or 'none holds'}")
+    for pid, value in result.playbook_values.items():
+        lines.append(f"  {pid}: {show(value)}")
+        if pid in false_playbooks:
+            lines.extend(_term_lines(_why(compiled, false_playbooks[pid], activation, now), 2))
+    if result.errors:
+        lines.append("")
+        lines.append("Errors:")
+        lines.extend(f"  {e.rule}: {e.message}" for e in result.errors)
+    click.echo("\n".join(lines))
+    raise SystemExit(1 if result.errors else 0)
