@@ -48,6 +48,9 @@ class ExpectedAction(StrictModel):
     playbook: str
     step: int = Field(default=0, ge=0)
     connector: str
+    owner: str | None = Field(
+        default=None, description="When given, the case owner the action must carry (round-robin)."
+    )
 
 
 class TestStep(StrictModel):

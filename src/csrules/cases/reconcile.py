@@ -1,0 +1,309 @@
+"""``reconcile(evaluation, compiled, state, now)``: from conditions to cases and actions.
+
+Pure: the same evaluation, state and time always give the same plan; nothing is
+written and nothing is sent here. It drives each (playbook, account) pair through
+pending → open → acknowledged → resolved → cooldown, fires each escalation step once
+at the first run at or after ``opened_at + after``, assigns owners (dedicated: the
+account's CSM; pooled: round-robin over newly opened cases; digital: nobody), and
+holds the actions of silenced cases until the silence ends.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from celpy import celtypes
+
+from csrules.cases.hashing import rule_hash
+from csrules.cases.model import (
+    ACTIVE,
+    Action,
+    Case,
+    CaseState,
+    Plan,
+    Transition,
+    action_id,
+    case_id,
+)
+from csrules.engine.celvalues import to_cel
+from csrules.engine.compiled import CompiledPlaybook
+from csrules.engine.results import AccountResult, Evaluation
+from csrules.engine.templates import CompiledTemplate
+from csrules.engine.values import EvalError
+from csrules.model.rules import Action as ActionRule
+from csrules.model.rules import Playbook
+
+
+@dataclass
+class _Context:
+    compiled: CompiledPlaybook
+    evaluation: Evaluation
+    now: datetime
+    results: dict[str, AccountResult]
+    index: dict[str, int]
+    silences: dict[
+        str, list[tuple[str, frozenset[str] | None]]
+    ]  # account -> [(silence id, playbooks or None for *)]
+    plan: Plan
+    rotation: dict[str, int]
+    templates: dict[str, CompiledTemplate] = field(default_factory=dict)
+
+    def silence_for(self, playbook: str, account: str) -> str | None:
+        for silence, playbooks in self.silences.get(account, []):
+            if playbooks is None or playbook in playbooks:
+                return silence
+        return None
+
+
+def _active_silences(
+    compiled: CompiledPlaybook, evaluation: Evaluation, now: datetime
+) -> dict[str, list[tuple[str, frozenset[str] | None]]]:
+    """Which silences hold which accounts at ``now`` (their ``when`` over every account)."""
+    found: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+    for silence in compiled.silences:
+        if now >= silence.until:
+            continue
+        playbooks = None if "*" in silence.playbooks else frozenset(silence.playbooks)
+        values = compiled.kernel(silence.when).evaluate(evaluation.activations, now)
+        for result, value in zip(evaluation.accounts, values, strict=True):
+            if value is True:
+                found.setdefault(result.key, []).append((silence.id, playbooks))
+    return found
+
+
+def _owner(ctx: _Context, result: AccountResult) -> str | None:
+    tier = next((t.rule for t in ctx.compiled.tiers if t.rule.id == result.tier), None)
+    if tier is None or tier.coverage == "digital":
+        return None
+    if tier.coverage == "dedicated":
+        activation = ctx.evaluation.activations[ctx.index[result.key]]
+        csm = activation["account"].get(celtypes.StringType("csm"))
+        return str(csm) if csm is not None else None
+    pool = tier.pool or []
+    position = ctx.rotation.get(tier.id, 0)
+    ctx.rotation[tier.id] = position + 1
+    return pool[position % len(pool)] if pool else None
+
+
+def _escalation_policy(ctx: _Context, rule: Playbook, result: AccountResult | None) -> str | None:
+    if rule.escalation is not None:
+        return rule.escalation
+    tier = next(
+        (t.rule for t in ctx.compiled.tiers if result is not None and t.rule.id == result.tier),
+        None,
+    )
+    return tier.escalation if tier is not None else None
+
+
+def _template_activation(ctx: _Context, result: AccountResult, case: Case) -> dict[str, Any]:
+    activation = dict(ctx.evaluation.activations[ctx.index[result.key]])
+    health = dict(activation.get("health", {}))
+    health[celtypes.StringType("drivers")] = to_cel([d.to_json() for d in result.drivers])
+    activation["health"] = celtypes.MapType(health)
+    case_fields: dict[str, Any] = {
+        "id": case.id,
+        "playbook": case.playbook,
+        "severity": case.severity,
+        "opened_at": case.opened_at or ctx.now,
+    }
+    if case.owner is not None:
+        case_fields["owner"] = case.owner
+    activation["case"] = to_cel(case_fields)
+    return activation
+
+
+def _render(ctx: _Context, text: str, activation: Mapping[str, Any]) -> str:
+    template = ctx.templates.get(text)
+    if template is None:
+        template = ctx.templates[text] = ctx.compiled.template(text)
+    rendered = template.render([activation], ctx.now)[0]
+    if isinstance(rendered, EvalError):
+        raise _RenderError(f"template {text!r}: {rendered.message}")
+    return rendered
+
+
+class _RenderError(Exception):
+    pass
+
+
+def _params(ctx: _Context, rule: ActionRule, activation: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in rule.params.items():
+        if key == "after":
+            continue
+        if isinstance(value, str):
+            params[key] = _render(ctx, value, activation)
+        elif isinstance(value, list):
+            params[key] = [_render(ctx, v, activation) if isinstance(v, str) else v for v in value]
+        else:
+            params[key] = value
+    return params
+
+
+def _emit(
+    ctx: _Context,
+    case: Case,
+    result: AccountResult | None,
+    step: int,
+    rules: Sequence[ActionRule],
+    r_hash: str,
+) -> None:
+    """Create the actions of ``step`` for ``case``: delivered now, or held by a silence."""
+    if result is None:
+        return  # the account left the snapshot: nothing to render a message from
+    activation = _template_activation(ctx, result, case)
+    held_by = ctx.silence_for(case.playbook, case.account)
+    for index, rule in enumerate(rules):
+        try:
+            params = _params(ctx, rule, activation)
+        except _RenderError as exc:
+            params = {"error": str(exc)}
+        action = Action(
+            id=action_id(case.id, step, index),
+            case=case.id,
+            account=case.account,
+            playbook=case.playbook,
+            step=step,
+            index=index,
+            connector=rule.connector,
+            params=params,
+            created_at=ctx.now,
+            status="held" if held_by else "pending",
+            held_by=held_by,
+            rule_hash=r_hash,
+        )
+        (ctx.plan.held if held_by else ctx.plan.deliver).append(action)
+
+
+def _transition(ctx: _Context, case: Case, before: str | None) -> None:
+    ctx.plan.transitions.append(
+        Transition(case.id, case.account, case.playbook, before, case.status, case.rule_hash)  # type: ignore[arg-type]
+    )
+
+
+def _open(
+    ctx: _Context, case: Case, rule: Playbook, result: AccountResult | None, r_hash: str
+) -> None:
+    before = case.status
+    case.status = "open"
+    case.opened_at = ctx.now
+    if result is not None:
+        case.tier = result.tier
+        case.owner = _owner(ctx, result)
+    case.escalation = _escalation_policy(ctx, rule, result)
+    _transition(ctx, case, before)
+    _emit(ctx, case, result, 0, rule.action, r_hash)
+
+
+def _escalate(ctx: _Context, case: Case, result: AccountResult | None, r_hash: str) -> None:
+    if case.status != "open" or case.escalation is None or case.opened_at is None:
+        return
+    policy = next((e for e in ctx.compiled.escalations if e.id == case.escalation), None)
+    if policy is None:
+        return
+    for number, step in enumerate(policy.step, start=1):
+        if number in case.steps_fired or ctx.now < case.opened_at + step.after:
+            continue
+        case.steps_fired.append(number)  # once, even if the run comes days late
+        _emit(ctx, case, result, number, [step], r_hash)
+
+
+def _pair(
+    ctx: _Context, rule: Playbook, account: str, previous: Case | None, r_hash: str
+) -> Case | None:
+    """Advance one (playbook, account) pair; returns the case when it changed."""
+    result = ctx.results.get(account)
+    holds = result is not None and result.playbook_values.get(rule.id) is True
+    now = ctx.now
+    case = copy.deepcopy(previous) if previous is not None else None
+    if case is None or case.status not in ACTIVE:
+        if not holds:
+            return None
+        cooling = case is not None and case.status == "resolved" and case.resolved_at is not None
+        if cooling and case is not None and case.resolved_at is not None and now < case.resolved_at + rule.cooldown:
+            return None  # cooling down: no new case yet
+        case = Case(
+            id=case_id(rule.id, account, now),
+            playbook=rule.id,
+            account=account,
+            status="pending",
+            first_true_at=now,
+            severity=rule.severity,
+            rule_hash=r_hash,
+        )
+        _transition(ctx, case, None)
+    elif case.status == "pending" and not holds:
+        case.status = "cancelled"
+        _transition(ctx, case, "pending")
+        return case
+    if case.status == "pending":
+        if now - case.first_true_at >= rule.for_:
+            _open(ctx, case, rule, result, r_hash)
+        return case if case != previous else None
+    # open or acknowledged
+    if holds:
+        case.false_since = None
+    else:
+        case.false_since = case.false_since or now
+        if now - case.false_since >= rule.resolve_after:
+            before = case.status
+            case.status = "resolved"
+            case.resolved_at = now
+            _transition(ctx, case, before)
+            return case
+    _escalate(ctx, case, result, r_hash)
+    return case if case != previous else None
+
+
+def reconcile(
+    evaluation: Evaluation, compiled: CompiledPlaybook, state: CaseState, now: datetime
+) -> Plan:
+    """The plan of one run: transitions, actions to deliver or hold, the new state parts."""
+    plan = Plan(now=now)
+    ctx = _Context(
+        compiled=compiled,
+        evaluation=evaluation,
+        now=now,
+        results={r.key: r for r in evaluation.accounts},
+        index={r.key: i for i, r in enumerate(evaluation.accounts)},
+        silences=_active_silences(compiled, evaluation, now),
+        plan=plan,
+        rotation=dict(state.rotation),
+    )
+    accounts = [r.key for r in evaluation.accounts]
+    for pb in compiled.playbooks:
+        rule = pb.rule
+        r_hash = rule_hash(rule)
+        known = {account for (playbook, account) in state.cases if playbook == rule.id}
+        order = accounts + sorted(
+            known - set(accounts)
+        )  # accounts gone from the snapshot: condition false
+        for account in order:
+            updated = _pair(ctx, rule, account, state.cases.get((rule.id, account)), r_hash)
+            if updated is not None:
+                plan.cases.append(updated)
+    _release_held(ctx, state)
+    plan.rotation = ctx.rotation
+    plan.scores = {r.key: r.score for r in evaluation.accounts if r.score is not None}
+    return plan
+
+
+def _release_held(ctx: _Context, state: CaseState) -> None:
+    """Held actions go out once no silence holds their case; a resolved case drops them."""
+    latest = {c.id: c for c in state.cases.values()}
+    latest.update({c.id: c for c in ctx.plan.cases})
+    for action in state.held:
+        case = latest.get(action.case)
+        if case is None or case.status not in ACTIVE:
+            ctx.plan.cancelled.append(action.id)
+            continue
+        if ctx.silence_for(action.playbook, action.account) is None:
+            released = copy.copy(action)
+            released.status = "pending"
+            released.held_by = None
+            ctx.plan.released.append(action.id)
+            ctx.plan.deliver.append(released)
