@@ -37,6 +37,19 @@ def _describe(keys: Counter[ActionKey]) -> str:
     )
 
 
+def _key(
+    checked: set[tuple[str, str, int, str]],
+    account: str,
+    playbook: str,
+    step: int,
+    connector: str,
+    owner: str | None,
+) -> ActionKey:
+    """An action as compared by a step; the owner only where the step states one."""
+    keep = (account, playbook, step, connector) in checked
+    return (account, playbook, step, connector, owner if keep else None)
+
+
 def run_step_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome:
     case = test.item
     state = CaseState()
@@ -91,19 +104,13 @@ def run_step_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOu
                 for a in step.actions
                 if a.owner is not None
             }
-
-            def key(
-                account: str, playbook: str, number: int, connector: str, owner: str | None
-            ) -> ActionKey:
-                checked = (account, playbook, number, connector) in with_owner
-                return (account, playbook, number, connector, owner if checked else None)
-
             got: Counter[ActionKey] = Counter(
-                key(a.account, a.playbook, a.step, a.connector, owners.get(a.case))
+                _key(with_owner, a.account, a.playbook, a.step, a.connector, owners.get(a.case))
                 for a in plan.deliver
             )
             want: Counter[ActionKey] = Counter(
-                key(a.account, a.playbook, a.step, a.connector, a.owner) for a in step.actions
+                _key(with_owner, a.account, a.playbook, a.step, a.connector, a.owner)
+                for a in step.actions
             )
             if got != want:
                 missing, extra = want - got, got - want
