@@ -81,8 +81,9 @@ def _owner(ctx: _Context, result: AccountResult) -> str | None:
         return None
     if tier.coverage == "dedicated":
         activation = ctx.evaluation.activations[ctx.index[result.key]]
-        csm = activation["account"].get(celtypes.StringType("csm"))
-        return str(csm) if csm is not None else None
+        record = activation["account"]
+        key = celtypes.StringType("csm")
+        return str(record[key]) if key in record and record[key] is not None else None
     pool = tier.pool or []
     position = ctx.rotation.get(tier.id, 0)
     ctx.rotation[tier.id] = position + 1
