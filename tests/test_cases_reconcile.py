@@ -66,7 +66,10 @@ def test_the_same_snapshot_three_times_delivers_once(tmp_path: Path) -> None:
     records = [account("a", arr=20000.0, logins=1)]
     first = runner.at(NOW, records)
     assert delivered(first) == [("a", 0)]
-    assert [(t.from_status, t.to_status) for t in first.transitions] == [(None, "pending"), ("pending", "open")]
+    assert [(t.from_status, t.to_status) for t in first.transitions] == [
+        (None, "pending"),
+        ("pending", "open"),
+    ]
     assert delivered(runner.at(NOW + timedelta(minutes=1), records)) == []
     assert delivered(runner.at(NOW + timedelta(minutes=2), records)) == []
 
@@ -132,7 +135,9 @@ def test_action_ids_are_stable_and_params_rendered(tmp_path: Path) -> None:
     action = plan.deliver[0]
     assert action.id == action_id(action.case, 0, 0)
     assert action.params == {"text": "a is quiet; owner ana@example.com"}
-    again = Runner(make_playbook(tmp_path / "again", RULES)).at(NOW, [account("a", arr=20000.0, logins=1)])
+    again = Runner(make_playbook(tmp_path / "again", RULES)).at(
+        NOW, [account("a", arr=20000.0, logins=1)]
+    )
     assert again.deliver[0].id == action.id
 
 
@@ -163,7 +168,10 @@ def test_a_silence_holds_actions_until_it_ends(tmp_path: Path) -> None:
 
 
 def test_a_dedicated_owner_is_the_accounts_csm(tmp_path: Path) -> None:
-    rules = RULES.replace('coverage = "pooled"\npool = ["ana@example.com", "bo@example.com", "chen@example.com"]', 'coverage = "dedicated"')
+    rules = RULES.replace(
+        'coverage = "pooled"\npool = ["ana@example.com", "bo@example.com", "chen@example.com"]',
+        'coverage = "dedicated"',
+    )
     compiled = make_playbook(tmp_path, rules)
     runner = Runner(compiled)
     plan = runner.at(NOW, [account("a", arr=20000.0, logins=1)])

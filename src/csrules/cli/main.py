@@ -11,6 +11,14 @@ from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
 from csrules.cli.schema import schema_command
+from csrules.cli.state import (
+    ack_command,
+    apply_command,
+    audit_group,
+    cases_command,
+    plan_command,
+    unlock_command,
+)
 from csrules.cli.test import test_command
 from csrules.cli.validate import validate_command
 from csrules.errors import CsrulesError
@@ -22,6 +30,12 @@ BUILTIN_COMMANDS = (
     test_command,
     evaluate_command,
     explain_command,
+    plan_command,
+    apply_command,
+    ack_command,
+    cases_command,
+    audit_group,
+    unlock_command,
     schema_command,
     init_command,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -72,9 +73,11 @@ class Connector(ABC):
     #: a one-line description for ``csrules`` docs and listings
     description: ClassVar[str] = ""
 
-    def __init__(self, instance: str, settings: BaseModel) -> None:
+    def __init__(self, instance: str, settings: BaseModel, *, base_dir: Path | None = None) -> None:
         self.instance = instance
         self.settings = settings
+        #: the playbook directory, for settings that name files
+        self.base_dir = base_dir or Path.cwd()
 
     @abstractmethod
     def deliver(self, action: OutgoingAction) -> DeliveryResult:

@@ -48,10 +48,6 @@ class LogConnector(Connector):
     params_model = LogParams
     description = "Writes each action as a JSON line to stdout or a file."
 
-    def __init__(self, instance: str, settings: BaseModel, base_dir: Path | None = None) -> None:
-        super().__init__(instance, settings)
-        self.base_dir = base_dir or Path.cwd()
-
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
         line = json.dumps(action.to_json(), sort_keys=True, default=str)
         path_setting: Any = getattr(self.settings, "path", None)

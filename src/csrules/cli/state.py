@@ -1,0 +1,315 @@
+"""Commands over the state store: plan, apply, ack, cases, unlock, audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.progress import Progress
+
+from csrules.cases.model import CaseState, Plan
+from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.engine.compiled import CompiledPlaybook
+from csrules.errors import CsrulesError
+
+if TYPE_CHECKING:
+    from csrules.store.base import StateStore
+
+
+@contextmanager
+def _store(compiled: CompiledPlaybook) -> Iterator[StateStore]:
+    from csrules.store import open_store
+
+    store = open_store(compiled.project.state.url, base_dir=compiled.root)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _state_without_side_effects(compiled: CompiledPlaybook) -> CaseState:
+    """The current state; an SQLite file that does not exist yet is an empty state."""
+    from csrules.store import sqlite_path
+
+    url = compiled.project.state.url
+    if url.startswith("sqlite:") and not Path(sqlite_path(url, base_dir=compiled.root)).exists():
+        return CaseState()
+    with _store(compiled) as store:
+        return store.load()
+
+
+def _plan_json(plan: Plan, revision: dict[str, object] | None = None) -> dict[str, object]:
+    return {
+        "as_of": plan.now.isoformat(),
+        "revision": revision or {},
+        "transitions": [t.to_json() for t in plan.transitions],
+        "actions": [a.to_json() for a in plan.deliver],
+        "held": [a.to_json() | {"held_by": a.held_by} for a in plan.held],
+    }
+
+
+def _print_plan(plan: Plan) -> None:
+    click.echo(
+        f"Plan as of {plan.now:%Y-%m-%dT%H:%M:%SZ}: {len(plan.transitions)} transitions, {len(plan.deliver)} actions to deliver, {len(plan.held)} held by silences"
+    )
+    for t in plan.transitions:
+        click.echo(
+            f"  {t.case} {t.playbook} / {t.account}: {t.from_status or 'new'} -> {t.to_status}"
+        )
+    for a in plan.deliver:
+        summary = str(a.params.get("text", a.params.get("subject", "")))[:90]
+        click.echo(
+            f"  deliver {a.id} via {a.connector} (step {a.step}) {a.playbook} / {a.account}: {summary}"
+        )
+    for a in plan.held:
+        click.echo(f"  held by {a.held_by}: {a.id} via {a.connector} {a.playbook} / {a.account}")
+
+
+@click.command("plan")
+@playbooks_option
+@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option("--as-of", "as_of", help="Plan as of this time (RFC 3339, default now, UTC).")
+@format_option("text", "json")
+def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None, fmt: str) -> None:
+    """Show what apply would do: case transitions and actions. No side effects."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    now = parse_as_of(as_of)
+    batch = load_snapshot(compiled, snapshot)
+    state = _state_without_side_effects(compiled)
+    from csrules.runs import make_plan
+
+    _, plan = make_plan(compiled, batch, state, now)
+    if fmt == "json":
+        from csrules.revision import revision
+
+        click.echo(json.dumps(_plan_json(plan, revision(root)), indent=2, default=str))
+    else:
+        _print_plan(plan)
+    raise SystemExit(1 if batch.rejected or batch.duplicates else 0)
+
+
+@click.command("apply")
+@playbooks_option
+@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option("--as-of", "as_of", help="Apply as of this time (RFC 3339, default now, UTC).")
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    help="Accept a snapshot that lost more accounts than max_shrink.",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another apply.",
+)
+@format_option("text", "json")
+def apply_command(
+    playbooks: Path | None,
+    snapshot: str | None,
+    as_of: str | None,
+    allow_shrink: bool,
+    lock_timeout: float,
+    fmt: str,
+) -> None:
+    """Plan, record the cases and actions, then deliver them.
+
+    Actions are recorded in the same transaction as the case transitions, then
+    delivered; a failed delivery is retried on later runs. Exit status 1 when records
+    were skipped, a delivery is dead, or a guard refused the run.
+    """
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    now = parse_as_of(as_of)
+    batch = load_snapshot(compiled, snapshot)
+    from csrules.runs import apply
+
+    with _store(compiled) as store:
+        try:
+            if sys.stderr.isatty() and fmt == "text":
+                with Progress(transient=True) as bar:
+                    task = bar.add_task("delivering", total=None)
+                    outcome = apply(
+                        compiled,
+                        batch,
+                        store,
+                        now,
+                        allow_shrink=allow_shrink,
+                        lock_timeout=lock_timeout,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+            else:
+                outcome = apply(
+                    compiled,
+                    batch,
+                    store,
+                    now,
+                    allow_shrink=allow_shrink,
+                    lock_timeout=lock_timeout,
+                )
+        except CsrulesError as exc:  # a guard refused the run, or the lock is held
+            click.echo(f"error: {exc.message}", err=True)
+            raise SystemExit(exc.exit_code) from None
+    report = outcome.delivery
+    assert report is not None
+    if fmt == "json":
+        payload = _plan_json(outcome.plan, outcome.run.revision) | {
+            "run": outcome.run.id,
+            "delivered": report.sent,
+            "retrying": report.retrying,
+            "dead": [{"action": a, "detail": d} for a, d in report.dead],
+        }
+        click.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        _print_plan(outcome.plan)
+        click.echo(
+            f"run {outcome.run.id}: delivered {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}"
+        )
+        for action, detail in report.dead:
+            click.echo(f"  dead: {action}: {detail}", err=True)
+    raise SystemExit(1 if report.dead or batch.rejected else 0)
+
+
+@click.command("ack")
+@click.argument("case")
+@playbooks_option
+@click.option("--by", default=None, help="Who acknowledges (default: $USER).")
+def ack_command(case: str, playbooks: Path | None, by: str | None) -> None:
+    """Acknowledge a case (by id, or as PLAYBOOK:ACCOUNT): its escalation ladder stops."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, "text")
+    import getpass
+
+    with _store(compiled) as store:
+        found = store.find_case(case)
+        if found is None:
+            raise click.UsageError(f"no case '{case}'; list them with 'csrules cases --open'")
+        try:
+            acked = store.acknowledge(found.id, at=datetime.now(UTC), by=by or getpass.getuser())
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+    click.echo(f"acknowledged {acked.id} ({acked.playbook} / {acked.account})")
+
+
+@click.command("cases")
+@playbooks_option
+@click.option(
+    "--open", "open_only", is_flag=True, help="Only pending, open and acknowledged cases."
+)
+@click.option("--account", help="Only this account's cases.")
+@click.option("--as-of", "as_of", help="Age cases as of this time (default now).")
+@format_option("text", "json")
+def cases_command(
+    playbooks: Path | None, open_only: bool, account: str | None, as_of: str | None, fmt: str
+) -> None:
+    """List cases with their age against the escalation SLA."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    now = parse_as_of(as_of)
+    with _store(compiled) as store:
+        cases = store.cases(open_only=open_only, account=account)
+    if fmt == "json":
+        click.echo(json.dumps([c.to_json() for c in cases], indent=2))
+        return
+    ladders = {e.id: e for e in compiled.escalations}
+    for c in cases:
+        age = (now - c.opened_at).total_seconds() / 3600 if c.opened_at else 0.0
+        ladder = ladders.get(c.escalation or "")
+        sla = f"{ladder.step[0].after.total_seconds() / 3600:g}h" if ladder else "-"
+        late = (
+            " OVER SLA"
+            if ladder
+            and c.status == "open"
+            and c.opened_at
+            and now - c.opened_at >= ladder.step[0].after
+            else ""
+        )
+        click.echo(
+            f"{c.id}  {c.status:<12} {c.playbook} / {c.account}  owner {c.owner or '-'}  age {age:.1f}h  SLA {sla}{late}"
+        )
+
+
+@click.command("unlock")
+@click.argument("run_id")
+@playbooks_option
+def unlock_command(run_id: str, playbooks: Path | None) -> None:
+    """Clear a stale apply lock held by RUN_ID (a crashed run)."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, "text")
+    with _store(compiled) as store:
+        cleared = store.unlock(run_id)
+    if cleared is None:
+        click.echo(f"error: no lock is held by run {run_id}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        f"cleared the lock of run {run_id} (host {cleared.host}, pid {cleared.pid}, started {cleared.started_at.isoformat()})"
+    )
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Query and verify the tamper-evident audit log."""
+
+
+@audit_group.command("show")
+@playbooks_option
+@click.option("--account")
+@click.option("--case")
+@click.option("--since", help="Only events at or after this time (RFC 3339).")
+@format_option("text", "json")
+def audit_show(
+    playbooks: Path | None, account: str | None, case: str | None, since: str | None, fmt: str
+) -> None:
+    """Show audit events: runs, case transitions, deliveries, acknowledgements."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, fmt)
+    when = parse_as_of(since) if since else None
+    with _store(compiled) as store:
+        events = store.audit_events(account=account, case=case, since=when)
+    if fmt == "json":
+        for e in events:
+            click.echo(
+                json.dumps(
+                    {
+                        "seq": e.seq,
+                        "at": e.at.isoformat(),
+                        "kind": e.kind,
+                        "run": e.run_id,
+                        "case": e.case,
+                        "account": e.account,
+                        "rule": e.rule,
+                        "rule_hash": e.rule_hash,
+                        "data": e.data,
+                        "hash": e.hash,
+                    },
+                    default=str,
+                )
+            )
+        return
+    for e in events:
+        subject = " ".join(x for x in (e.case or "", e.account or "", e.rule or "") if x)
+        click.echo(
+            f"{e.seq:>6} {e.at:%Y-%m-%dT%H:%M:%SZ} {e.kind:<10} {subject} {json.dumps(e.data, default=str)[:120]}"
+        )
+
+
+@audit_group.command("verify")
+@playbooks_option
+def audit_verify(playbooks: Path | None) -> None:
+    """Recompute the hash chain; exit 1 and name the first broken record if any."""
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, "text")
+    with _store(compiled) as store:
+        result = store.verify_audit()
+    click.echo(result.message)
+    raise SystemExit(0 if result.ok else 1)

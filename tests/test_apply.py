@@ -1,0 +1,259 @@
+"""apply end to end on real SQLite files: once-only delivery, ladders, ack, guards, crashes.
+
+Crash tests run `csrules apply` in a subprocess that kills itself with SIGKILL at a
+named point (see csrules.faults), then run it again, and count what the log connector
+actually wrote: no action may be lost, at most the one in flight may repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+T0 = datetime(2026, 3, 1, 9, 0)
+
+PROJECT = """
+[project]
+name = "apply-test"
+[snapshot]
+key = "id"
+source = "accounts.jsonl"
+[snapshot.fields]
+id = "string"
+logins = "int"
+csm = "string?"
+[connectors.team]
+plugin = "log"
+path = "out/actions.jsonl"
+"""
+
+RULES = """
+[[tier]]
+id = "all"
+rank = 1
+when = "true"
+coverage = "dedicated"
+escalation = "standard"
+
+[[playbook]]
+id = "quiet"
+when = "account.logins < 5"
+[[playbook.action]]
+connector = "team"
+text = "{{ account.id }} is quiet"
+
+[[escalation]]
+id = "standard"
+[[escalation.step]]
+after = "24h"
+connector = "team"
+text = "24h: {{ case.id }}"
+"""
+
+
+def ts(delta: timedelta = timedelta(0)) -> str:
+    return (T0 + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "pb"
+    folder.mkdir()
+    (folder / "csrules.toml").write_text(PROJECT, encoding="utf-8")
+    (folder / "rules.toml").write_text(RULES, encoding="utf-8")
+    write_accounts(folder, ["a", "b", "c"])
+    return folder
+
+
+def write_accounts(
+    root: Path, keys: list[str], *, logins: int = 1, extra: list[str] | None = None
+) -> None:
+    lines = [json.dumps({"id": k, "logins": logins, "csm": "dana@example.com"}) for k in keys]
+    (root / "accounts.jsonl").write_text("\n".join(lines + (extra or [])) + "\n", encoding="utf-8")
+
+
+def delivered(root: Path) -> list[dict[str, object]]:
+    path = root / "out" / "actions.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def apply(root: Path, at: str, *extra: str) -> int:
+    return run_cli("apply", "--playbooks", str(root), "--as-of", at, *extra).exit_code
+
+
+def apply_subprocess(
+    root: Path, at: str, crash: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CSRULES_CRASH_AT"}
+    if crash:
+        env["CSRULES_CRASH_AT"] = crash
+    return subprocess.run(
+        [sys.executable, "-m", "csrules", "apply", "--playbooks", str(root), "--as-of", at],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_same_snapshot_applied_three_times_delivers_once(root: Path) -> None:
+    for minutes in (0, 1, 2):
+        assert apply(root, ts(timedelta(minutes=minutes))) == 0
+    actions = delivered(root)
+    assert sorted(a["account"] for a in actions) == ["a", "b", "c"]
+    assert {a["step"] for a in actions} == {0}
+    assert len({a["id"] for a in actions}) == 3
+
+
+def test_escalation_fires_once_per_step_at_the_right_run(root: Path) -> None:
+    apply(root, ts())
+    apply(root, ts(timedelta(hours=23)))
+    assert len(delivered(root)) == 3
+    apply(root, ts(timedelta(hours=24)))
+    apply(root, ts(timedelta(hours=30)))
+    steps = [a["step"] for a in delivered(root)]
+    assert steps.count(0) == 3 and steps.count(1) == 3
+
+
+def test_ack_stops_the_ladder(root: Path) -> None:
+    apply(root, ts())
+    result = run_cli("ack", "quiet:a", "--playbooks", str(root), "--by", "ana")
+    assert result.exit_code == 0, result.stderr
+    assert "acknowledged" in result.output
+    apply(root, ts(timedelta(hours=25)))
+    escalated = sorted(a["account"] for a in delivered(root) if a["step"] == 1)
+    assert escalated == ["b", "c"]
+    events = run_cli(
+        "audit", "show", "--playbooks", str(root), "--format", "json"
+    ).output.splitlines()
+    assert any(json.loads(e)["kind"] == "ack" for e in events)
+
+
+@pytest.mark.parametrize("point", ["before-commit", "after-commit", "after-deliver"])
+def test_a_killed_apply_loses_nothing_and_repeats_at_most_one(root: Path, point: str) -> None:
+    crashed = apply_subprocess(root, ts(), crash=point)
+    assert crashed.returncode == -9, crashed.stderr
+    refused = apply_subprocess(root, ts(timedelta(minutes=1)))
+    # The dead run's lock is reported as stale, never silently stolen: the operator clears it.
+    assert refused.returncode == 1 and "stale" in refused.stderr, refused.stderr
+    match = re.search(r"csrules unlock (r-[0-9a-f]+)", refused.stderr)
+    assert match, refused.stderr
+    assert run_cli("unlock", match.group(1), "--playbooks", str(root)).exit_code == 0
+    again = apply_subprocess(root, ts(timedelta(minutes=1)))
+    assert again.returncode == 0, again.stderr
+    actions = delivered(root)
+    accounts = sorted({str(a["account"]) for a in actions})
+    assert accounts == ["a", "b", "c"], f"an action was lost: {actions}"
+    repeats = len(actions) - len({a["id"] for a in actions})
+    assert repeats <= (1 if point == "after-deliver" else 0)
+    if point == "after-deliver":
+        assert repeats == 1  # the one in flight when the process died
+
+
+def test_two_concurrent_applies_never_both_deliver(root: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CSRULES_CRASH_AT"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "csrules", "apply", "--playbooks", str(root), "--as-of", ts()],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    actions = delivered(root)
+    assert len(actions) == 3 and len({a["id"] for a in actions}) == 3, outcomes
+    for code, stderr in outcomes:
+        assert code == 0 or "lock" in stderr.lower(), stderr
+
+
+def _drop_audit_triggers(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f'DROP TRIGGER "{name}"')
+    return conn
+
+
+def test_audit_verify_catches_an_edited_row(root: Path) -> None:
+    apply(root, ts())
+    assert run_cli("audit", "verify", "--playbooks", str(root)).exit_code == 0
+    conn = _drop_audit_triggers(root / ".csrules" / "state.db")
+    table = "audit"
+    column = next(c[1] for c in conn.execute(f"PRAGMA table_info({table})") if c[1] == "data")
+    conn.execute(
+        f"UPDATE {table} SET {column} = replace({column}, 'pending', 'sent') WHERE seq = 2"
+    )
+    conn.commit()
+    conn.close()
+    result = run_cli("audit", "verify", "--playbooks", str(root))
+    assert result.exit_code == 1
+    assert "2" in result.output
+
+
+def test_audit_verify_catches_a_deleted_row(root: Path) -> None:
+    apply(root, ts())
+    conn = _drop_audit_triggers(root / ".csrules" / "state.db")
+    conn.execute("DELETE FROM audit WHERE seq = 3")
+    conn.commit()
+    conn.close()
+    result = run_cli("audit", "verify", "--playbooks", str(root))
+    assert result.exit_code == 1
+
+
+def test_a_shrunken_snapshot_is_refused_before_state_is_touched(root: Path) -> None:
+    write_accounts(root, [f"k{i}" for i in range(10)], logins=50)
+    assert apply(root, ts()) == 0
+    write_accounts(root, [f"k{i}" for i in range(5)], logins=50)
+    result = run_cli("apply", "--playbooks", str(root), "--as-of", ts(timedelta(hours=1)))
+    assert result.exit_code == 1
+    assert "50% fewer" in result.stderr and "--allow-shrink" in result.stderr
+    assert apply(root, ts(timedelta(hours=1)), "--allow-shrink") == 0
+
+
+def test_duplicate_keys_are_refused(root: Path) -> None:
+    write_accounts(root, ["a", "b"], extra=[json.dumps({"id": "a", "logins": 1})])
+    result = run_cli("apply", "--playbooks", str(root), "--as-of", ts())
+    assert result.exit_code == 1
+    assert "duplicate account key" in result.stderr
+    assert delivered(root) == []
+
+
+def test_time_only_moves_forward(root: Path) -> None:
+    apply(root, ts(timedelta(hours=2)))
+    result = run_cli("apply", "--playbooks", str(root), "--as-of", ts(timedelta(hours=1)))
+    assert result.exit_code == 1
+    assert "earlier than the last applied run" in result.stderr
+
+
+def test_plan_has_no_side_effects(root: Path) -> None:
+    result = run_cli("plan", "--playbooks", str(root), "--as-of", ts(), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.output)
+    assert [t["to"] for t in payload["transitions"]].count("open") == 3
+    assert {a["step"] for a in payload["actions"]} == {0}
+    assert set(payload["actions"][0]) == {
+        "id",
+        "case",
+        "account",
+        "playbook",
+        "step",
+        "connector",
+        "params",
+    }
+    assert not (root / ".csrules").exists()
+    assert delivered(root) == []
