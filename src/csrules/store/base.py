@@ -1,0 +1,368 @@
+"""The state store's contract: what a run reads, what it commits, and the audit log.
+
+Everything that persists between runs goes through :class:`StateStore`: cases, the
+outbox of actions, round-robin positions, last scores, the apply lock and the
+hash-chained audit log. Callers never see SQL (design: "only the store module talks
+SQL"), so the SQLite and PostgreSQL backends are interchangeable and the pure core
+(``evaluate``, ``reconcile``) stays free of I/O.
+
+The helpers at the bottom (timestamps, canonical JSON, the audit hash) are shared by
+both backends so that an audit log written by one verifies with the same rules as the
+other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from csrules.cases.model import Action, Case, CaseState, Plan
+from csrules.errors import CsrulesError
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first audit event: the chain has to start somewhere fixed."""
+
+DETAIL_LIMIT = 500
+"""Delivery details are truncated to this many characters before they reach the audit log."""
+
+LOCK_NAME = "apply"
+"""The one lock ``apply`` takes; a row per name keeps room for other exclusive jobs."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One applied run: when (``as_of``), who (host, pid), with which rules and data.
+
+    ``revision`` is ``{"git": commit | None, "rules": {path: sha256}, "hash": sha256}``;
+    ``snapshot`` is ``{"source", "sha256", "accounts", "skipped"}``. Auditors use both to
+    answer "under which rule version, from which export".
+    """
+
+    id: str
+    as_of: datetime
+    started_at: datetime
+    host: str
+    pid: int
+    revision: dict[str, Any]
+    snapshot: dict[str, Any]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds (or wants) the apply lock, so a blocked run can say who blocks it."""
+
+    run_id: str
+    host: str
+    pid: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One append-only, hash-chained audit record.
+
+    ``hash`` is ``sha256(prev_hash + canonical JSON of every other field)``, so an edit,
+    a deletion or a reordering breaks the chain (:meth:`StateStore.verify_audit`).
+    """
+
+    seq: int
+    at: datetime
+    kind: str
+    run_id: str | None
+    case: str | None
+    account: str | None
+    rule: str | None
+    rule_hash: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``audit show --format json`` shape (keys may be added, never renamed)."""
+        return {
+            "seq": self.seq,
+            "at": iso(self.at),
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "case": self.case,
+            "account": self.account,
+            "rule": self.rule,
+            "rule_hash": self.rule_hash,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of recomputing the audit chain; ``first_bad_seq`` points at the damage."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    message: str
+
+
+class StoreError(CsrulesError):
+    """The state store cannot do what was asked (bad URL, unreadable or too new a schema)."""
+
+    exit_code = 1
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer csrules: refusing it protects its data."""
+
+
+class LockHeld(StoreError):
+    """Another run holds the apply lock. Never stolen: a stale one is only reported."""
+
+    def __init__(self, holder: LockInfo, *, stale: bool, reason: str = "") -> None:
+        self.holder = holder
+        self.stale = stale
+        where = (
+            f"run {holder.run_id} (host {holder.host}, pid {holder.pid}, "
+            f"started {iso_seconds(holder.started_at)})"
+        )
+        if stale:
+            why = f" ({reason})" if reason else ""
+            message = (
+                f"the state is locked by {where}; the lock looks stale{why}. If that run is "
+                f"gone, clear the lock with `csrules unlock {holder.run_id}` and run again"
+            )
+        else:
+            message = (
+                f"the state is locked by {where}, which is still running; wait for it to "
+                "finish and run again"
+            )
+        super().__init__(message)
+
+
+class StateStore(ABC):
+    """Durable state between runs. Every write is one transaction; reads never write."""
+
+    @abstractmethod
+    def load(self) -> CaseState:
+        """What ``reconcile`` needs: the latest case per (playbook, account), resolved ones
+        included (cooldown is measured from them), held actions, rotation, scores, and
+        the ``as_of`` and account count of the last applied run (for the guards)."""
+
+    @abstractmethod
+    def last_run(self) -> RunRecord | None:
+        """The most recent applied run, or None on a fresh state."""
+
+    @abstractmethod
+    def acquire_lock(self, info: LockInfo, *, timeout: float, stale_after: float = 3600.0) -> None:
+        """Take the apply lock, polling up to ``timeout`` seconds; then raise :class:`LockHeld`.
+
+        A lock is stale when its holder started more than ``stale_after`` seconds ago or
+        its pid is dead on this host. A stale lock is reported, never taken over: only a
+        person (``csrules unlock RUN_ID``) may decide the other run is really gone.
+        """
+
+    @abstractmethod
+    def release_lock(self, run_id: str) -> None:
+        """Release the lock if ``run_id`` holds it (a no-op otherwise)."""
+
+    @abstractmethod
+    def unlock(self, run_id: str) -> LockInfo | None:
+        """``csrules unlock RUN_ID``: clear the lock only if that run holds it; the holder
+        that was cleared, or None. Recorded in the audit log."""
+
+    @abstractmethod
+    def commit_plan(self, run: RunRecord, plan: Plan) -> None:
+        """Record a run and everything its plan decided, in ONE transaction.
+
+        The run row, case upserts, new outbox rows (``pending`` for ``plan.deliver``,
+        ``held`` for ``plan.held``), released (held → pending) and cancelled actions,
+        rotation, scores and the audit events (one ``run``, one ``transition`` per
+        transition, one ``action`` per outbox change). Nothing is written if anything
+        fails, so a crash can never leave a transition without its actions.
+        """
+
+    @abstractmethod
+    def due_actions(self, now: datetime) -> list[Action]:
+        """Pending actions whose next attempt is due (or never tried), oldest first."""
+
+    @abstractmethod
+    def record_attempt(
+        self,
+        action_id: str,
+        *,
+        status: str,
+        detail: str,
+        at: datetime,
+        retry_at: datetime | None,
+        run_id: str | None,
+    ) -> None:
+        """Record one delivery attempt and its ``delivery`` audit event in one transaction.
+
+        ``status`` is ``sent``, ``pending`` (retry at ``retry_at``), ``dead`` (out of
+        attempts) or ``failed`` (not retryable). ``detail`` must already be redacted by
+        the caller; it is truncated to 500 characters. KeyError for an unknown id.
+        """
+
+    @abstractmethod
+    def mark_in_flight(self, action_id: str, at: datetime) -> None:
+        """Note that a delivery is starting, so a crash before its outcome leaves evidence.
+        The action stays ``pending`` and is retried with the same id."""
+
+    @abstractmethod
+    def acknowledge(self, case_id: str, *, at: datetime, by: str) -> Case:
+        """Move an open case to ``acknowledged`` (+ an ``ack`` audit event).
+
+        KeyError for an unknown case id; ValueError (with a message for the user) when
+        the case is not open (pending, already acknowledged, resolved or cancelled).
+        """
+
+    @abstractmethod
+    def find_case(self, ref: str) -> Case | None:
+        """A case by its id, or by ``playbook:account`` (the latest case of that pair)."""
+
+    @abstractmethod
+    def cases(self, *, open_only: bool = False, account: str | None = None) -> list[Case]:
+        """Cases, oldest first; ``open_only`` keeps the ``open`` and ``acknowledged`` ones."""
+
+    @abstractmethod
+    def actions(self, *, case: str | None = None) -> list[Action]:
+        """Every outbox action (optionally of one case), oldest first."""
+
+    @abstractmethod
+    def audit_events(
+        self,
+        *,
+        account: str | None = None,
+        case: str | None = None,
+        since: datetime | None = None,
+    ) -> list[AuditEvent]:
+        """Audit events in log order, filtered by account, case and time (``at >= since``)."""
+
+    @abstractmethod
+    def verify_audit(self) -> VerifyResult:
+        """Recompute the hash chain; detects an edited, deleted or reordered record."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection. The store is unusable afterwards."""
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- shared helpers -------------------------------------------------------------------
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive datetime is taken to be UTC already (the design rule)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime) -> str:
+    """Fixed-width ISO 8601 UTC text, microseconds included.
+
+    Fixed width makes text comparison in SQL agree with time order (SQLite stores
+    timestamps as text), and one spelling makes audit hashes reproducible.
+    """
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def iso_seconds(value: datetime) -> str:
+    """A timestamp for messages people read: UTC, to the second."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """The inverse of :func:`iso` (accepts any ISO 8601 spelling)."""
+    return utc(datetime.fromisoformat(text))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+def canonical_json(value: object) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 kept, no NaN. Hash input must not
+    depend on dict order or on which backend stored the row."""
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    kind: str,
+    run_id: str | None,
+    case: str | None,
+    account: str | None,
+    rule: str | None,
+    rule_hash: str | None,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """``sha256(prev_hash + canonical JSON of the event without its hash)``."""
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": iso(at),
+            "kind": kind,
+            "run_id": run_id,
+            "case": case,
+            "account": account,
+            "rule": rule,
+            "rule_hash": rule_hash,
+            "data": data,
+            "prev_hash": prev_hash,
+        }
+    )
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def stale_reason(holder: LockInfo, *, now: datetime, stale_after: float) -> str:
+    """Why ``holder``'s lock looks abandoned, or "" when it looks alive."""
+    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
+        return f"pid {holder.pid} is not running on this host"
+    age = (utc(now) - utc(holder.started_at)).total_seconds()
+    if age > stale_after:
+        return f"held for {int(age)} s, more than {int(stale_after)} s"
+    return ""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (signal 0 probes, sends nothing)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True

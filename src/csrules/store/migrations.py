@@ -1,0 +1,182 @@
+"""Versioned schema migrations, shared by SQLite and PostgreSQL.
+
+A ``schema_version`` table records every migration applied. Opening a store applies
+the missing ones in order, inside one write transaction (both engines have
+transactional DDL), so a crash mid-migration leaves the previous version intact. A
+database whose version is newer than this code knows is refused: an older csrules
+must not write rows a newer one would misread.
+
+The DDL is written once with three type placeholders; each backend fills them in:
+``{ts}`` (ISO 8601 UTC text / ``timestamptz``), ``{json}`` (text / ``jsonb``) and
+``{real}`` (``REAL`` / ``double precision``). The audit log keeps its ``data`` as the
+canonical JSON *text* in both engines: ``jsonb`` would renormalise numbers and key
+order, and the hash chain must verify from exactly what was hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Dialect = Literal["sqlite", "postgres"]
+
+TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {"ts": "TEXT", "json": "TEXT", "real": "REAL"},
+    "postgres": {"ts": "TIMESTAMPTZ", "json": "JSONB", "real": "DOUBLE PRECISION"},
+}
+
+_V1_TABLES = [
+    """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        as_of {ts} NOT NULL,
+        started_at {ts} NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        revision {json} NOT NULL,
+        snapshot {json} NOT NULL,
+        counts {json} NOT NULL,
+        accounts INTEGER
+    )""",
+    "CREATE INDEX runs_as_of ON runs (as_of)",
+    """CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        playbook TEXT NOT NULL,
+        account TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'open', 'acknowledged', 'resolved', 'cancelled')),
+        severity TEXT NOT NULL,
+        first_true_at {ts} NOT NULL,
+        opened_at {ts},
+        acknowledged_at {ts},
+        acknowledged_by TEXT,
+        false_since {ts},
+        resolved_at {ts},
+        owner TEXT,
+        tier TEXT,
+        escalation TEXT,
+        steps_fired {json} NOT NULL,
+        rule_hash TEXT NOT NULL,
+        updated_run TEXT
+    )""",
+    "CREATE INDEX cases_pair ON cases (playbook, account, first_true_at)",
+    "CREATE INDEX cases_account ON cases (account)",
+    """CREATE TABLE actions (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        account TEXT NOT NULL,
+        playbook TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        connector TEXT NOT NULL,
+        params {json} NOT NULL,
+        created_at {ts} NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('held', 'pending', 'sent', 'failed', 'dead', 'cancelled')),
+        held_by TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at {ts},
+        last_error TEXT,
+        rule_hash TEXT NOT NULL,
+        in_flight_at {ts},
+        sent_at {ts},
+        run_id TEXT
+    )""",
+    "CREATE INDEX actions_due ON actions (status, next_attempt_at)",
+    "CREATE INDEX actions_case ON actions (case_id)",
+    """CREATE TABLE rotation (
+        tier TEXT PRIMARY KEY,
+        next_index INTEGER NOT NULL
+    )""",
+    """CREATE TABLE scores (
+        account TEXT PRIMARY KEY,
+        score {real} NOT NULL,
+        as_of {ts} NOT NULL
+    )""",
+    """CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at {ts} NOT NULL
+    )""",
+    """CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY,
+        at {ts} NOT NULL,
+        kind TEXT NOT NULL,
+        run_id TEXT,
+        case_id TEXT,
+        account TEXT,
+        rule TEXT,
+        rule_hash TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_account ON audit (account)",
+    "CREATE INDEX audit_case ON audit (case_id)",
+    "CREATE INDEX audit_at ON audit (at)",
+    # The chain's anchor: the last seq and hash, updated with every append. Without it
+    # deleting the newest records would leave a shorter chain that still verifies.
+    """CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+]
+
+_V1_GUARDS: dict[Dialect, list[str]] = {
+    "sqlite": [
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    ],
+    "postgres": [
+        """CREATE OR REPLACE FUNCTION csrules_audit_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$""",
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        FOR EACH ROW EXECUTE FUNCTION csrules_audit_append_only()""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        FOR EACH ROW EXECUTE FUNCTION csrules_audit_append_only()""",
+    ],
+}
+
+
+def _v1(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V1_TABLES] + _V1_GUARDS[dialect]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: ``statements(dialect)`` takes version-1 to ``version``."""
+
+    version: int
+    description: str
+    statements: Callable[[Dialect], list[str]]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "runs, cases, actions (outbox), rotation, scores, locks, audit", _v1),
+]
+"""Every migration, in order. Append only: a released migration is never edited."""
+
+SCHEMA_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at {ts} NOT NULL
+)"""
+
+
+def current_version(migrations: Sequence[Migration] | None = None) -> int:
+    """The schema version this code writes."""
+    chosen = MIGRATIONS if migrations is None else migrations
+    return max((m.version for m in chosen), default=0)
+
+
+def pending(found: int, migrations: Sequence[Migration] | None = None) -> list[Migration]:
+    """The migrations to apply to a database at version ``found``, in order."""
+    chosen = MIGRATIONS if migrations is None else migrations
+    return sorted((m for m in chosen if m.version > found), key=lambda m: m.version)

@@ -1,0 +1,924 @@
+"""The store's logic in SQL common to SQLite and PostgreSQL.
+
+:class:`SqlStore` implements the whole :class:`~csrules.store.base.StateStore`
+contract on a handful of primitives each backend provides: run a statement, run a
+query, open a read or write transaction, and convert timestamps and JSON to and from
+the driver. Queries are written once with ``?`` placeholders (PostgreSQL rewrites them
+to ``%s``), so the two backends cannot drift apart in behaviour.
+
+Write transactions are serialised (SQLite ``BEGIN IMMEDIATE``, PostgreSQL an
+advisory transaction lock): the audit chain needs each append to see the previous
+one, and the outbox needs each insert to see whether the action already exists.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from csrules.cases.model import Action, Case, CaseState, Plan
+from csrules.store import migrations
+from csrules.store.base import (
+    DETAIL_LIMIT,
+    GENESIS_HASH,
+    LOCK_NAME,
+    AuditEvent,
+    LockHeld,
+    LockInfo,
+    RunRecord,
+    SchemaVersionError,
+    StateStore,
+    StoreError,
+    VerifyResult,
+    canonical_json,
+    event_hash,
+    iso_seconds,
+    stale_reason,
+    utc,
+)
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+CASE_COLUMNS = (
+    "id",
+    "playbook",
+    "account",
+    "status",
+    "severity",
+    "first_true_at",
+    "opened_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "false_since",
+    "resolved_at",
+    "owner",
+    "tier",
+    "escalation",
+    "steps_fired",
+    "rule_hash",
+)
+ACTION_COLUMNS = (
+    "id",
+    "case_id",
+    "account",
+    "playbook",
+    "step",
+    "idx",
+    "connector",
+    "params",
+    "created_at",
+    "status",
+    "held_by",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "rule_hash",
+    "in_flight_at",
+)
+RUN_COLUMNS = ("id", "as_of", "started_at", "host", "pid", "revision", "snapshot", "counts")
+AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "kind",
+    "run_id",
+    "case_id",
+    "account",
+    "rule",
+    "rule_hash",
+    "data",
+    "prev_hash",
+    "hash",
+)
+DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
+VERIFY_PAGE = 5000
+
+_CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
+_ACTION_SELECT = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
+_AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
+
+
+@dataclass
+class _Pending:
+    """One audit event waiting to be chained and written."""
+
+    kind: str
+    at: datetime
+    run_id: str | None
+    case: str | None
+    account: str | None
+    rule: str | None
+    rule_hash: str | None
+    data: dict[str, Any]
+
+
+class SqlStore(StateStore):
+    """Everything but the driver: subclasses supply the primitives below."""
+
+    dialect: migrations.Dialect
+    poll_interval: float = 0.2
+
+    def __init__(self) -> None:
+        self._in_transaction = False
+
+    # --- primitives -------------------------------------------------------------------
+
+    @abstractmethod
+    def _exec(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    @abstractmethod
+    def _query(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one query; all its rows."""
+
+    @abstractmethod
+    def _begin(self, *, write: bool) -> None:
+        """Start a transaction; a write one is exclusive among writers."""
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abstractmethod
+    def _ts(self, value: datetime) -> Any:
+        """A timestamp as the driver stores it."""
+
+    @abstractmethod
+    def _from_ts(self, value: Any) -> datetime: ...
+
+    @abstractmethod
+    def _json(self, value: Any) -> Any:
+        """A JSON value as the driver stores it in a JSON column."""
+
+    @abstractmethod
+    def _from_json(self, value: Any) -> Any: ...
+
+    @abstractmethod
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        """The driver's exception classes, turned into :class:`StoreError`."""
+
+    @abstractmethod
+    def _describe(self) -> str:
+        """Where the state lives, for messages (never with a password)."""
+
+    # --- transactions -----------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, write: bool, action: str) -> Iterator[None]:
+        """One transaction; nested use joins the outer one. A driver error becomes a
+        :class:`StoreError` saying what could not be done and where."""
+        if self._in_transaction:
+            yield
+            return
+        errors = self._driver_errors()
+        try:
+            self._begin(write=write)
+        except errors as exc:
+            with suppress(*errors):
+                self._rollback()  # PostgreSQL: BEGIN ran, the write lock timed out
+            raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException as exc:
+            self._in_transaction = False
+            with suppress(*errors):
+                self._rollback()
+            if isinstance(exc, errors):
+                raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+            raise
+        self._in_transaction = False
+        try:
+            self._commit()
+        except errors as exc:
+            with suppress(*errors):
+                self._rollback()
+            raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+
+    def _opt_ts(self, value: datetime | None) -> Any:
+        return None if value is None else self._ts(value)
+
+    def _opt_from_ts(self, value: Any) -> datetime | None:
+        return None if value is None else self._from_ts(value)
+
+    # --- migrations -------------------------------------------------------------------
+
+    def _schema_version(self) -> int:
+        rows = self._query("SELECT MAX(version) FROM schema_version")
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def _migrate(self, target: int | None = None) -> None:
+        """Bring the schema to ``target`` (default: the latest); refuse a newer database."""
+        known = migrations.current_version()
+        with self._transaction(write=True, action="prepare the state database"):
+            self._exec(migrations.SCHEMA_VERSION_TABLE.format(**migrations.TYPES[self.dialect]))
+            found = self._schema_version()
+            if found > known:
+                raise SchemaVersionError(
+                    f"{self._describe()}: the state database is at schema version {found}, "
+                    f"newer than this csrules supports ({known}); upgrade csrules "
+                    "(pip install -U csrules) to use it"
+                )
+            for step in migrations.pending(found):
+                if target is not None and step.version > target:
+                    break
+                for statement in step.statements(self.dialect):
+                    self._exec(statement)
+                self._exec(
+                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                    (step.version, step.description, self._ts(datetime.now(UTC))),
+                )
+
+    def schema_version(self) -> int:
+        """The schema version of the open database (for diagnostics and tests)."""
+        with self._transaction(write=False, action="read the schema version"):
+            return self._schema_version()
+
+    # --- row mapping ------------------------------------------------------------------
+
+    def _case(self, row: Row) -> Case:
+        r = dict(zip(CASE_COLUMNS, row, strict=True))
+        return Case(
+            id=r["id"],
+            playbook=r["playbook"],
+            account=r["account"],
+            status=r["status"],
+            first_true_at=self._from_ts(r["first_true_at"]),
+            severity=r["severity"],
+            opened_at=self._opt_from_ts(r["opened_at"]),
+            acknowledged_at=self._opt_from_ts(r["acknowledged_at"]),
+            false_since=self._opt_from_ts(r["false_since"]),
+            resolved_at=self._opt_from_ts(r["resolved_at"]),
+            owner=r["owner"],
+            tier=r["tier"],
+            escalation=r["escalation"],
+            steps_fired=[int(s) for s in self._from_json(r["steps_fired"])],
+            rule_hash=r["rule_hash"],
+            acknowledged_by=r["acknowledged_by"],
+        )
+
+    def _action(self, row: Row) -> Action:
+        r = dict(zip(ACTION_COLUMNS, row, strict=True))
+        return Action(
+            id=r["id"],
+            case=r["case_id"],
+            account=r["account"],
+            playbook=r["playbook"],
+            step=int(r["step"]),
+            index=int(r["idx"]),
+            connector=r["connector"],
+            params=dict(self._from_json(r["params"])),
+            created_at=self._from_ts(r["created_at"]),
+            status=r["status"],
+            held_by=r["held_by"],
+            attempts=int(r["attempts"]),
+            next_attempt_at=self._opt_from_ts(r["next_attempt_at"]),
+            last_error=r["last_error"],
+            rule_hash=r["rule_hash"],
+            in_flight_at=self._opt_from_ts(r["in_flight_at"]),
+        )
+
+    def _run(self, row: Row) -> RunRecord:
+        r = dict(zip(RUN_COLUMNS, row, strict=True))
+        return RunRecord(
+            id=r["id"],
+            as_of=self._from_ts(r["as_of"]),
+            started_at=self._from_ts(r["started_at"]),
+            host=r["host"],
+            pid=int(r["pid"]),
+            revision=dict(self._from_json(r["revision"])),
+            snapshot=dict(self._from_json(r["snapshot"])),
+            counts={str(k): int(v) for k, v in self._from_json(r["counts"]).items()},
+        )
+
+    def _audit(self, row: Row) -> AuditEvent:
+        r = dict(zip(AUDIT_COLUMNS, row, strict=True))
+        return AuditEvent(
+            seq=int(r["seq"]),
+            at=self._from_ts(r["at"]),
+            kind=r["kind"],
+            run_id=r["run_id"],
+            case=r["case_id"],
+            account=r["account"],
+            rule=r["rule"],
+            rule_hash=r["rule_hash"],
+            data=dict(json.loads(r["data"])),
+            prev_hash=r["prev_hash"],
+            hash=r["hash"],
+        )
+
+    # --- reads ------------------------------------------------------------------------
+
+    def _last_run(self) -> RunRecord | None:
+        rows = self._query(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY as_of DESC, started_at DESC LIMIT 1"
+        )
+        return self._run(rows[0]) if rows else None
+
+    def load(self) -> CaseState:
+        with self._transaction(write=False, action="load the case state"):
+            inner = ", ".join(CASE_COLUMNS)
+            rows = self._query(
+                f"SELECT {inner} FROM (SELECT {inner}, ROW_NUMBER() OVER ("
+                "PARTITION BY playbook, account ORDER BY first_true_at DESC, id DESC) AS rn "
+                "FROM cases) AS latest WHERE rn = 1"
+            )
+            cases = {(c.playbook, c.account): c for c in map(self._case, rows)}
+            held = [
+                self._action(r)
+                for r in self._query(
+                    f"{_ACTION_SELECT} WHERE status = 'held' ORDER BY created_at, case_id, step, idx"
+                )
+            ]
+            rotation = {
+                str(t): int(n) for t, n in self._query("SELECT tier, next_index FROM rotation")
+            }
+            scores = {str(a): float(s) for a, s in self._query("SELECT account, score FROM scores")}
+            last = self._last_run()
+        count: int | None = None
+        if last is not None:
+            accounts = last.snapshot.get("accounts", last.counts.get("accounts"))
+            count = int(accounts) if isinstance(accounts, int) else None
+        return CaseState(
+            cases=cases,
+            held=held,
+            rotation=rotation,
+            scores=scores,
+            last_run_at=last.as_of if last else None,
+            account_count=count,
+        )
+
+    def last_run(self) -> RunRecord | None:
+        with self._transaction(write=False, action="read the last run"):
+            return self._last_run()
+
+    def _get_case(self, case_id: str) -> Case | None:
+        rows = self._query(f"{_CASE_SELECT} WHERE id = ?", (case_id,))
+        return self._case(rows[0]) if rows else None
+
+    def _get_action(self, action_id: str) -> Action | None:
+        rows = self._query(f"{_ACTION_SELECT} WHERE id = ?", (action_id,))
+        return self._action(rows[0]) if rows else None
+
+    def find_case(self, ref: str) -> Case | None:
+        with self._transaction(write=False, action="find a case"):
+            found = self._get_case(ref)
+            if found is not None or ":" not in ref:
+                return found
+            playbook, account = ref.split(":", 1)
+            rows = self._query(
+                f"{_CASE_SELECT} WHERE playbook = ? AND account = ? "
+                "ORDER BY first_true_at DESC, id DESC LIMIT 1",
+                (playbook, account),
+            )
+            return self._case(rows[0]) if rows else None
+
+    def cases(self, *, open_only: bool = False, account: str | None = None) -> list[Case]:
+        where: list[str] = []
+        params: list[Any] = []
+        if open_only:
+            where.append("status IN ('open', 'acknowledged')")
+        if account is not None:
+            where.append("account = ?")
+            params.append(account)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._transaction(write=False, action="list cases"):
+            rows = self._query(f"{_CASE_SELECT}{clause} ORDER BY first_true_at, id", params)
+        return [self._case(r) for r in rows]
+
+    def actions(self, *, case: str | None = None) -> list[Action]:
+        clause, params = (" WHERE case_id = ?", [case]) if case is not None else ("", [])
+        with self._transaction(write=False, action="list actions"):
+            rows = self._query(
+                f"{_ACTION_SELECT}{clause} ORDER BY created_at, case_id, step, idx", params
+            )
+        return [self._action(r) for r in rows]
+
+    def due_actions(self, now: datetime) -> list[Action]:
+        with self._transaction(write=False, action="read the outbox"):
+            rows = self._query(
+                f"{_ACTION_SELECT} WHERE status = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "ORDER BY created_at, case_id, step, idx",
+                (self._ts(now),),
+            )
+        return [self._action(r) for r in rows]
+
+    def audit_events(
+        self,
+        *,
+        account: str | None = None,
+        case: str | None = None,
+        since: datetime | None = None,
+    ) -> list[AuditEvent]:
+        where: list[str] = []
+        params: list[Any] = []
+        if account is not None:
+            where.append("account = ?")
+            params.append(account)
+        if case is not None:
+            where.append("case_id = ?")
+            params.append(case)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(self._ts(since))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._transaction(write=False, action="read the audit log"):
+            rows = self._query(f"{_AUDIT_SELECT}{clause} ORDER BY seq", params)
+        return [self._audit(r) for r in rows]
+
+    # --- audit ------------------------------------------------------------------------
+
+    def _append_audit(self, events: Sequence[_Pending]) -> None:
+        """Chain and write ``events`` after the current head. Callers hold a write
+        transaction, so no other writer can append between the read and the write."""
+        if not events:
+            return
+        head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        seq, prev = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
+        rows: list[Row] = []
+        for event in events:
+            seq += 1
+            data = json.loads(canonical_json(event.data))  # what is stored is what is hashed
+            digest = event_hash(
+                seq=seq,
+                at=event.at,
+                kind=event.kind,
+                run_id=event.run_id,
+                case=event.case,
+                account=event.account,
+                rule=event.rule,
+                rule_hash=event.rule_hash,
+                data=data,
+                prev_hash=prev,
+            )
+            rows.append(
+                (
+                    seq,
+                    self._ts(event.at),
+                    event.kind,
+                    event.run_id,
+                    event.case,
+                    event.account,
+                    event.rule,
+                    event.rule_hash,
+                    canonical_json(data),
+                    prev,
+                    digest,
+                )
+            )
+            prev = digest
+        self._exec_many(
+            f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
+            rows,
+        )
+        self._exec(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (seq, prev),
+        )
+
+    def _exec_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for many parameter rows (a backend may batch them)."""
+        for row in rows:
+            self._exec(sql, row)
+
+    def verify_audit(self) -> VerifyResult:
+        checked = 0
+        expected = 1
+        prev = GENESIS_HASH
+        with self._transaction(write=False, action="verify the audit log"):
+            while True:
+                page = self._query(
+                    f"{_AUDIT_SELECT} WHERE seq >= ? ORDER BY seq LIMIT {VERIFY_PAGE}", (expected,)
+                )
+                for row in page:
+                    r = dict(zip(AUDIT_COLUMNS, row, strict=True))
+                    seq = int(r["seq"])
+                    if seq != expected:
+                        return VerifyResult(
+                            False,
+                            checked,
+                            expected,
+                            f"audit event {expected} is missing (the log jumps from "
+                            f"{expected - 1} to {seq}): a record was deleted",
+                        )
+                    if r["prev_hash"] != prev:
+                        return VerifyResult(
+                            False,
+                            checked,
+                            seq,
+                            f"audit event {seq} does not follow event {seq - 1} (prev_hash "
+                            "differs): a record was deleted, inserted or reordered",
+                        )
+                    try:
+                        data = json.loads(r["data"])
+                        digest = event_hash(
+                            seq=seq,
+                            at=self._from_ts(r["at"]),
+                            kind=r["kind"],
+                            run_id=r["run_id"],
+                            case=r["case_id"],
+                            account=r["account"],
+                            rule=r["rule"],
+                            rule_hash=r["rule_hash"],
+                            data=data,
+                            prev_hash=r["prev_hash"],
+                        )
+                    except (ValueError, TypeError):
+                        digest = ""
+                    if digest != r["hash"]:
+                        return VerifyResult(
+                            False,
+                            checked,
+                            seq,
+                            f"audit event {seq} was altered: its hash does not match its contents",
+                        )
+                    prev = r["hash"]
+                    checked += 1
+                    expected += 1
+                if len(page) < VERIFY_PAGE:
+                    break
+            head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        last = expected - 1
+        head_seq, head_hash = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
+        if head_seq != last or head_hash != prev:
+            if head_seq > last:
+                message = (
+                    f"the audit log ends at event {last} but its head records event {head_seq}: "
+                    "the newest records were deleted"
+                )
+            else:
+                message = (
+                    f"the audit log's head records event {head_seq} but the log ends at {last}: "
+                    "records were added outside csrules or the head was edited"
+                )
+            return VerifyResult(False, checked, min(head_seq, last) + 1, message)
+        return VerifyResult(True, checked, None, f"audit log intact: {checked} events verified")
+
+    # --- writes -----------------------------------------------------------------------
+
+    def commit_plan(self, run: RunRecord, plan: Plan) -> None:
+        with self._transaction(write=True, action=f"record run {run.id}"):
+            last = self._last_run()
+            if last is not None and utc(run.as_of) < last.as_of:
+                raise StoreError(
+                    f"run {run.id} is as of {iso_seconds(run.as_of)}, earlier than the last "
+                    f"applied run {last.id} ({iso_seconds(last.as_of)}); time only moves forward"
+                )
+            accounts = run.snapshot.get("accounts")
+            self._exec(
+                "INSERT INTO runs (id, as_of, started_at, host, pid, revision, snapshot, counts, accounts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id,
+                    self._ts(run.as_of),
+                    self._ts(run.started_at),
+                    run.host,
+                    run.pid,
+                    self._json(run.revision),
+                    self._json(run.snapshot),
+                    self._json(run.counts),
+                    accounts if isinstance(accounts, int) else None,
+                ),
+            )
+            for case in plan.cases:
+                self._upsert_case(case, run.id)
+
+            events: list[_Pending] = [
+                _Pending(
+                    "run",
+                    run.as_of,
+                    run.id,
+                    None,
+                    None,
+                    None,
+                    None,
+                    {
+                        "as_of": run.as_of,
+                        "started_at": run.started_at,
+                        "host": run.host,
+                        "pid": run.pid,
+                        "revision": run.revision,
+                        "snapshot": run.snapshot,
+                        "counts": run.counts,
+                    },
+                )
+            ]
+            for t in plan.transitions:
+                events.append(
+                    _Pending(
+                        "transition",
+                        plan.now,
+                        run.id,
+                        t.case,
+                        t.account,
+                        t.playbook,
+                        t.rule_hash,
+                        {"from": t.from_status, "to": t.to_status},
+                    )
+                )
+
+            # action id -> (action, outbox status now, what this run did to it)
+            recorded: dict[str, tuple[Action, str, str]] = {}
+            for action in plan.deliver:
+                if self._insert_action(action, "pending", run.id):
+                    recorded[action.id] = (action, "pending", "recorded")
+                elif self._release(action.id):
+                    recorded[action.id] = (action, "pending", "released")
+            for action_id in plan.released:
+                if action_id not in recorded and self._release(action_id):
+                    released = self._get_action(action_id)
+                    if released is not None:
+                        recorded[action_id] = (released, "pending", "released")
+            for action in plan.held:
+                if self._insert_action(action, "held", run.id):
+                    recorded[action.id] = (action, "held", "recorded")
+            for action_id in plan.cancelled:
+                if self._exec(
+                    "UPDATE actions SET status = 'cancelled', next_attempt_at = NULL "
+                    "WHERE id = ? AND status = 'held'",
+                    (action_id,),
+                ):
+                    cancelled = self._get_action(action_id)
+                    if cancelled is not None:
+                        recorded[action_id] = (cancelled, "cancelled", "cancelled")
+            for action, status, change in recorded.values():
+                events.append(
+                    _Pending(
+                        "action",
+                        plan.now,
+                        run.id,
+                        action.case,
+                        action.account,
+                        action.playbook,
+                        action.rule_hash,
+                        {
+                            "action": action.id,
+                            "step": action.step,
+                            "index": action.index,
+                            "connector": action.connector,
+                            "status": status,
+                            "change": change,
+                            "held_by": action.held_by if status == "held" else None,
+                            "params": action.params,
+                        },
+                    )
+                )
+
+            for tier, position in plan.rotation.items():
+                self._exec(
+                    "INSERT INTO rotation (tier, next_index) VALUES (?, ?) "
+                    "ON CONFLICT (tier) DO UPDATE SET next_index = excluded.next_index",
+                    (tier, int(position)),
+                )
+            for account, score in plan.scores.items():
+                self._exec(
+                    "INSERT INTO scores (account, score, as_of) VALUES (?, ?, ?) "
+                    "ON CONFLICT (account) DO UPDATE SET score = excluded.score, as_of = excluded.as_of",
+                    (account, float(score), self._ts(run.as_of)),
+                )
+            self._append_audit(events)
+
+    def _upsert_case(self, case: Case, run_id: str) -> None:
+        values = (
+            case.id,
+            case.playbook,
+            case.account,
+            case.status,
+            case.severity,
+            self._ts(case.first_true_at),
+            self._opt_ts(case.opened_at),
+            self._opt_ts(case.acknowledged_at),
+            case.acknowledged_by,
+            self._opt_ts(case.false_since),
+            self._opt_ts(case.resolved_at),
+            case.owner,
+            case.tier,
+            case.escalation,
+            self._json(list(case.steps_fired)),
+            case.rule_hash,
+            run_id,
+        )
+        columns = (*CASE_COLUMNS, "updated_run")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        self._exec(
+            f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            values,
+        )
+
+    def _insert_action(self, action: Action, status: str, run_id: str) -> bool:
+        """Add ``action`` to the outbox unless its id is already there (the dedup record)."""
+        columns = (*ACTION_COLUMNS, "run_id")
+        return (
+            self._exec(
+                f"INSERT INTO actions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                "ON CONFLICT (id) DO NOTHING",
+                (
+                    action.id,
+                    action.case,
+                    action.account,
+                    action.playbook,
+                    action.step,
+                    action.index,
+                    action.connector,
+                    self._json(action.params),
+                    self._ts(action.created_at),
+                    status,
+                    action.held_by if status == "held" else None,
+                    0,
+                    None,
+                    None,
+                    action.rule_hash,
+                    None,
+                    run_id,
+                ),
+            )
+            > 0
+        )
+
+    def _release(self, action_id: str) -> bool:
+        """A held action whose silence ended becomes deliverable now."""
+        return (
+            self._exec(
+                "UPDATE actions SET status = 'pending', held_by = NULL, next_attempt_at = NULL "
+                "WHERE id = ? AND status = 'held'",
+                (action_id,),
+            )
+            > 0
+        )
+
+    def record_attempt(
+        self,
+        action_id: str,
+        *,
+        status: str,
+        detail: str,
+        at: datetime,
+        retry_at: datetime | None,
+        run_id: str | None,
+    ) -> None:
+        if status not in DELIVERY_OUTCOMES:
+            raise ValueError(
+                f"delivery status must be one of {', '.join(DELIVERY_OUTCOMES)}, not {status!r}"
+            )
+        detail = detail[:DETAIL_LIMIT]
+        with self._transaction(write=True, action=f"record a delivery of action {action_id}"):
+            action = self._get_action(action_id)
+            if action is None:
+                raise KeyError(action_id)
+            attempt = action.attempts + 1
+            next_at = retry_at if status == "pending" else None
+            self._exec(
+                "UPDATE actions SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?, "
+                "in_flight_at = NULL, sent_at = ? WHERE id = ?",
+                (
+                    attempt,
+                    status,
+                    self._opt_ts(next_at),
+                    None if status == "sent" else detail,
+                    self._ts(at) if status == "sent" else None,
+                    action_id,
+                ),
+            )
+            self._append_audit(
+                [
+                    _Pending(
+                        "delivery",
+                        at,
+                        run_id,
+                        action.case,
+                        action.account,
+                        action.playbook,
+                        action.rule_hash,
+                        {
+                            "action": action_id,
+                            "connector": action.connector,
+                            "step": action.step,
+                            "attempt": attempt,
+                            "outcome": status,
+                            "detail": detail,
+                            "retry_at": next_at,
+                        },
+                    )
+                ]
+            )
+
+    def mark_in_flight(self, action_id: str, at: datetime) -> None:
+        with self._transaction(write=True, action=f"mark action {action_id} in flight"):
+            if not self._exec(
+                "UPDATE actions SET in_flight_at = ? WHERE id = ?", (self._ts(at), action_id)
+            ):
+                raise KeyError(action_id)
+
+    def acknowledge(self, case_id: str, *, at: datetime, by: str) -> Case:
+        with self._transaction(write=True, action=f"acknowledge case {case_id}"):
+            case = self._get_case(case_id)
+            if case is None:
+                raise KeyError(case_id)
+            name = f"case {case.id} ({case.playbook} for account {case.account})"
+            if case.status == "acknowledged":
+                when = (
+                    iso_seconds(case.acknowledged_at) if case.acknowledged_at else "an unknown time"
+                )
+                who = f" by {case.acknowledged_by}" if case.acknowledged_by else ""
+                raise ValueError(f"{name} was already acknowledged at {when}{who}")
+            if case.status == "pending":
+                raise ValueError(
+                    f"{name} is still pending (its condition has not held for the playbook's "
+                    "`for` yet): nothing was sent, so there is nothing to acknowledge"
+                )
+            if case.status in ("resolved", "cancelled"):
+                when = f" at {iso_seconds(case.resolved_at)}" if case.resolved_at else ""
+                raise ValueError(
+                    f"{name} is {case.status}{when}: only an open case can be acknowledged"
+                )
+            self._exec(
+                "UPDATE cases SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? "
+                "WHERE id = ?",
+                (self._ts(at), by, case.id),
+            )
+            self._append_audit(
+                [
+                    _Pending(
+                        "ack",
+                        at,
+                        None,
+                        case.id,
+                        case.account,
+                        case.playbook,
+                        case.rule_hash,
+                        {"by": by, "from": case.status, "to": "acknowledged"},
+                    )
+                ]
+            )
+            case.status = "acknowledged"
+            case.acknowledged_at = utc(at)
+            case.acknowledged_by = by
+            return case
+
+    # --- the apply lock ---------------------------------------------------------------
+
+    def _lock_holder(self) -> LockInfo | None:
+        rows = self._query(
+            "SELECT run_id, host, pid, started_at FROM locks WHERE name = ?", (LOCK_NAME,)
+        )
+        if not rows:
+            return None
+        run_id, host, pid, started_at = rows[0]
+        return LockInfo(
+            run_id=run_id, host=host, pid=int(pid), started_at=self._from_ts(started_at)
+        )
+
+    def acquire_lock(self, info: LockInfo, *, timeout: float, stale_after: float = 3600.0) -> None:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            with self._transaction(write=True, action="take the apply lock"):
+                taken = self._exec(
+                    "INSERT INTO locks (name, run_id, host, pid, started_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (LOCK_NAME, info.run_id, info.host, info.pid, self._ts(info.started_at)),
+                )
+                holder = None if taken else self._lock_holder()
+            if holder is None or holder.run_id == info.run_id:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                reason = stale_reason(holder, now=datetime.now(UTC), stale_after=stale_after)
+                raise LockHeld(holder, stale=bool(reason), reason=reason)
+            time.sleep(min(self.poll_interval, remaining))
+
+    def release_lock(self, run_id: str) -> None:
+        with self._transaction(write=True, action="release the apply lock"):
+            self._exec("DELETE FROM locks WHERE name = ? AND run_id = ?", (LOCK_NAME, run_id))
+
+    def unlock(self, run_id: str) -> LockInfo | None:
+        with self._transaction(write=True, action="clear the apply lock"):
+            holder = self._lock_holder()
+            if holder is None or holder.run_id != run_id:
+                return None
+            self._exec("DELETE FROM locks WHERE name = ? AND run_id = ?", (LOCK_NAME, run_id))
+            self._append_audit(
+                [
+                    _Pending(
+                        "unlock",
+                        datetime.now(UTC),
+                        run_id,
+                        None,
+                        None,
+                        None,
+                        None,
+                        {"host": holder.host, "pid": holder.pid, "started_at": holder.started_at},
+                    )
+                ]
+            )
+            return holder

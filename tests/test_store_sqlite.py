@@ -1,0 +1,879 @@
+"""The state store: behaviour every backend must share, run here against SQLite files.
+
+:class:`StoreContract` holds the backend-independent tests; a backend runs them by
+subclassing it and providing a ``backend`` fixture (see ``TestSqliteStore`` below and
+``TestPostgresStore`` in test_store_postgres.py). The SQLite-only tests (pragmas,
+URLs, a lock held by another process) follow.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from csrules.cases.model import Action, Case, Plan, Transition, action_id, case_id
+from csrules.store import (
+    LockHeld,
+    LockInfo,
+    RunRecord,
+    SchemaVersionError,
+    StoreError,
+    open_store,
+)
+from csrules.store import migrations as migrations_module
+from csrules.store.migrations import Migration
+from csrules.store.sql import SqlStore
+from csrules.store.sqlite import SqliteStore
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+HOST = socket.gethostname()
+
+
+# --- building blocks ----------------------------------------------------------------
+
+
+def make_case(
+    playbook: str = "low_engagement",
+    account: str = "a-1",
+    *,
+    status: Any = "open",
+    first_true_at: datetime = T0,
+    **changes: Any,
+) -> Case:
+    case = Case(
+        id=case_id(playbook, account, first_true_at),
+        playbook=playbook,
+        account=account,
+        status=status,
+        first_true_at=first_true_at,
+        severity="high",
+        opened_at=first_true_at if status in ("open", "acknowledged", "resolved") else None,
+        owner="ana@example.com",
+        tier="pooled",
+        escalation="standard",
+        steps_fired=[0],
+        rule_hash="rh-" + playbook,
+    )
+    return replace(case, **changes)
+
+
+def make_action(
+    case: Case, *, step: int = 0, index: int = 0, created_at: datetime = T0, **changes: Any
+) -> Action:
+    action = Action(
+        id=action_id(case.id, step, index),
+        case=case.id,
+        account=case.account,
+        playbook=case.playbook,
+        step=step,
+        index=index,
+        connector="slack",
+        params={
+            "channel": "#cs-alerts",
+            "text": f"{case.account}: step {step} action {index}",
+            "n": 1.5,
+        },
+        created_at=created_at,
+        rule_hash=case.rule_hash,
+    )
+    return replace(action, **changes)
+
+
+def make_run(as_of: datetime = T0, *, run_id: str | None = None, accounts: int = 10) -> RunRecord:
+    return RunRecord(
+        id=run_id or f"r-{as_of:%Y%m%d%H%M%S}",
+        as_of=as_of,
+        started_at=as_of + timedelta(seconds=3),
+        host=HOST,
+        pid=os.getpid(),
+        revision={"git": "abc123", "rules": {"playbooks.toml": "f" * 64}, "hash": "e" * 64},
+        snapshot={
+            "source": "data/accounts.jsonl",
+            "sha256": "d" * 64,
+            "accounts": accounts,
+            "skipped": 0,
+        },
+        counts={"accounts": accounts, "errors": 0, "transitions": 1},
+    )
+
+
+def opening(case: Case, *actions: Action, now: datetime = T0) -> Plan:
+    """A plan that opens ``case`` and delivers ``actions``."""
+    return Plan(
+        now=now,
+        transitions=[
+            Transition(
+                case.id, case.account, case.playbook, None, case.status, rule_hash=case.rule_hash
+            )
+        ],
+        deliver=list(actions),
+        cases=[case],
+    )
+
+
+class Backend(Protocol):
+    """One database, reachable by several stores and by raw SQL for tampering."""
+
+    def open(self, *, migrate_to: int | None = None) -> SqlStore: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run raw SQL (``?`` placeholders) outside the store, committed at once."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def drop_audit_guards(self) -> None:
+        """Drop the append-only triggers, as someone tampering with the log would."""
+
+
+def finished_pid() -> int:
+    """The pid of a process that has exited (and been reaped): a dead lock holder."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(proc.stdout)
+
+
+# --- the contract ----------------------------------------------------------------------
+
+
+class StoreContract:
+    """Behaviour every state store shares. Subclasses provide the ``backend`` fixture."""
+
+    @pytest.fixture
+    def store(self, backend: Backend) -> Iterator[SqlStore]:
+        store = backend.open()
+        yield store
+        store.close()
+
+    # load / commit ---------------------------------------------------------------------
+
+    def test_a_fresh_store_is_empty(self, store: SqlStore) -> None:
+        state = store.load()
+        assert (
+            state.cases == {} and state.held == [] and state.rotation == {} and state.scores == {}
+        )
+        assert state.last_run_at is None and state.account_count is None
+        assert store.last_run() is None
+        assert store.verify_audit().ok
+
+    def test_load_round_trips_what_commit_plan_wrote(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        opened = make_case("low_engagement", "a-1")
+        pending = make_case("renewal_risk", "a-2", status="pending", steps_fired=[])
+        silenced = make_case("renewal_risk", "a-3")
+        sent = [make_action(opened, index=0), make_action(opened, index=1, connector="crm")]
+        held = make_action(silenced, status="held", held_by="freeze")
+        plan = opening(opened, *sent)
+        plan.cases += [pending, silenced]
+        plan.transitions.append(Transition(pending.id, "a-2", "renewal_risk", None, "pending"))
+        plan.held = [held]
+        plan.rotation = {"pooled": 3}
+        plan.scores = {"a-1": 42.125, "a-2": 0.1}
+        run = make_run(accounts=3)
+        store.commit_plan(run, plan)
+
+        other = backend.open()  # a second connection sees the committed state
+        try:
+            state = other.load()
+            assert state.cases == {
+                ("low_engagement", "a-1"): opened,
+                ("renewal_risk", "a-2"): pending,
+                ("renewal_risk", "a-3"): silenced,
+            }
+            assert state.held == [held]
+            assert state.rotation == {"pooled": 3}
+            assert state.scores == {"a-1": 42.125, "a-2": 0.1}
+            assert state.last_run_at == T0
+            assert state.account_count == 3
+            assert other.last_run() == run
+            outbox = {a.id: a for a in other.actions()}
+            assert set(outbox) == {sent[0].id, sent[1].id, held.id}
+            assert outbox[sent[1].id] == sent[1]  # params, timestamps, rule hash intact
+            assert outbox[held.id].status == "held"
+            assert [a.id for a in other.actions(case=silenced.id)] == [held.id]
+            kinds = [e.kind for e in other.audit_events()]
+            assert kinds == ["run", "transition", "transition", "action", "action", "action"]
+            run_event = other.audit_events()[0]
+            assert run_event.run_id == run.id
+            assert run_event.data["revision"] == run.revision
+            assert run_event.data["snapshot"] == run.snapshot
+            assert run_event.data["counts"] == run.counts
+            transition = other.audit_events(case=opened.id)[0]
+            assert (transition.kind, transition.rule, transition.rule_hash) == (
+                "transition",
+                "low_engagement",
+                "rh-low_engagement",
+            )
+            assert transition.data == {"from": None, "to": "open"}
+            assert other.verify_audit().ok
+        finally:
+            other.close()
+
+    def test_load_keeps_the_latest_case_of_a_pair_resolved_ones_included(
+        self, store: SqlStore
+    ) -> None:
+        first = make_case(status="resolved", resolved_at=T0 + DAY)
+        store.commit_plan(make_run(T0), opening(first))
+        assert store.load().cases[("low_engagement", "a-1")] == first  # for cooldown
+        later = make_case(first_true_at=T0 + 40 * DAY)
+        store.commit_plan(make_run(T0 + 40 * DAY), opening(later, now=T0 + 40 * DAY))
+        assert store.load().cases[("low_engagement", "a-1")] == later
+        assert [c.id for c in store.cases(account="a-1")] == [first.id, later.id]
+
+    def test_a_case_changed_by_a_later_run_is_updated_in_place(self, store: SqlStore) -> None:
+        case = make_case(status="pending", steps_fired=[])
+        store.commit_plan(make_run(T0), opening(case))
+        opened = replace(case, status="open", opened_at=T0 + DAY, steps_fired=[0, 1])
+        store.commit_plan(make_run(T0 + DAY), opening(opened, now=T0 + DAY))
+        assert store.cases() == [opened]
+
+    @pytest.mark.parametrize(
+        "failure", ["unknown case of an action", "bad case status", "duplicate run id"]
+    )
+    def test_commit_plan_is_one_transaction(
+        self, backend: Backend, store: SqlStore, failure: str
+    ) -> None:
+        base = make_case("p0", "a-0")
+        store.commit_plan(make_run(T0, run_id="r-first"), opening(base, make_action(base)))
+        before_events = len(store.audit_events())
+
+        new = make_case("p1", "a-1", first_true_at=T0 + DAY)
+        plan = opening(new, make_action(new), now=T0 + DAY)
+        plan.rotation = {"pooled": 7}
+        plan.scores = {"a-1": 50.0}
+        run_id = "r-second"
+        if failure == "unknown case of an action":  # the last statements fail (foreign key)
+            orphan = make_case("p9", "a-9")
+            plan.deliver.append(make_action(orphan))
+        elif failure == "bad case status":  # the second statement fails (CHECK)
+            plan.cases.append(make_case("p2", "a-2", status="exploded"))
+        else:  # the very first statement fails
+            run_id = "r-first"
+
+        with pytest.raises(StoreError, match="could not record run"):
+            store.commit_plan(make_run(T0 + DAY, run_id=run_id), plan)
+
+        assert store.last_run() is not None and store.last_run().id == "r-first"  # type: ignore[union-attr]
+        assert store.find_case(new.id) is None
+        assert [a.case for a in store.actions()] == [base.id]
+        state = store.load()
+        assert state.rotation == {} and state.scores == {}
+        assert len(store.audit_events()) == before_events
+        assert backend.query("SELECT COUNT(*) FROM runs") == [(1,)]
+        assert store.verify_audit().ok
+        # and the store is still usable afterwards
+        store.commit_plan(
+            make_run(T0 + DAY, run_id="r-third"), opening(new, make_action(new), now=T0 + DAY)
+        )
+        assert store.find_case(new.id) == new
+
+    def test_commit_plan_refuses_time_going_backwards(self, store: SqlStore) -> None:
+        store.commit_plan(make_run(T0 + DAY), Plan(now=T0 + DAY))
+        with pytest.raises(StoreError, match="time only moves forward"):
+            store.commit_plan(make_run(T0), Plan(now=T0))
+        store.commit_plan(make_run(T0 + DAY, run_id="r-same-time"), Plan(now=T0 + DAY))
+
+    # the outbox ------------------------------------------------------------------------
+
+    def test_an_action_already_in_the_outbox_is_not_recorded_twice(self, store: SqlStore) -> None:
+        case = make_case()
+        action = make_action(case)
+        store.commit_plan(make_run(T0), opening(case, action))
+        store.record_attempt(
+            action.id, status="sent", detail="ok", at=T0, retry_at=None, run_id="r"
+        )
+        store.commit_plan(make_run(T0 + HOUR), opening(case, action, now=T0 + HOUR))
+        assert [(a.id, a.status, a.attempts) for a in store.actions()] == [(action.id, "sent", 1)]
+        assert [e.kind for e in store.audit_events()].count("action") == 1
+        assert store.due_actions(T0 + DAY) == []
+
+    def test_held_actions_are_released_or_cancelled(self, store: SqlStore) -> None:
+        case = make_case()
+        kept = make_action(case, index=0, status="held", held_by="freeze")
+        dropped = make_action(case, index=1, status="held", held_by="freeze")
+        plan = opening(case)
+        plan.held = [kept, dropped]
+        store.commit_plan(make_run(T0), plan)
+        assert [a.id for a in store.load().held] == [kept.id, dropped.id]
+        assert store.due_actions(T0 + DAY) == []
+
+        later = T0 + DAY
+        release = Plan(
+            now=later,
+            deliver=[replace(kept, status="pending", held_by=None)],
+            released=[kept.id],
+            cancelled=[dropped.id],
+        )
+        store.commit_plan(make_run(later), release)
+        assert store.load().held == []
+        statuses = {a.id: a.status for a in store.actions()}
+        assert statuses == {kept.id: "pending", dropped.id: "cancelled"}
+        assert [a.id for a in store.due_actions(later)] == [kept.id]
+        changes = [
+            (e.data["action"], e.data["change"]) for e in store.audit_events() if e.kind == "action"
+        ]
+        assert changes[-2:] == [(kept.id, "released"), (dropped.id, "cancelled")]
+
+    def test_due_actions_retry_and_dead(self, store: SqlStore) -> None:
+        case = make_case()
+        older = make_action(case, index=0, created_at=T0)
+        newer = make_action(case, index=1, created_at=T0 + timedelta(seconds=1))
+        store.commit_plan(make_run(T0), opening(case, newer, older))
+        assert [a.id for a in store.due_actions(T0)] == [older.id, newer.id]  # oldest first
+
+        retry_at = T0 + 2 * HOUR
+        store.record_attempt(
+            older.id, status="pending", detail="HTTP 429", at=T0, retry_at=retry_at, run_id="r-1"
+        )
+        store.record_attempt(
+            newer.id, status="sent", detail="ok", at=T0, retry_at=None, run_id="r-1"
+        )
+        assert store.due_actions(T0 + HOUR) == []
+        (due,) = store.due_actions(retry_at)
+        assert (due.id, due.attempts, due.next_attempt_at, due.last_error) == (
+            older.id,
+            1,
+            retry_at,
+            "HTTP 429",
+        )
+
+        store.record_attempt(
+            older.id, status="dead", detail="x" * 2000, at=retry_at, retry_at=None, run_id="r-2"
+        )
+        assert store.due_actions(retry_at + 10 * DAY) == []
+        final = {a.id: a for a in store.actions()}
+        assert (final[older.id].status, final[older.id].attempts) == ("dead", 2)
+        assert final[older.id].next_attempt_at is None
+        assert final[newer.id].status == "sent" and final[newer.id].last_error is None
+
+        deliveries = [e for e in store.audit_events() if e.kind == "delivery"]
+        assert [(e.data["action"], e.data["attempt"], e.data["outcome"]) for e in deliveries] == [
+            (older.id, 1, "pending"),
+            (newer.id, 1, "sent"),
+            (older.id, 2, "dead"),
+        ]
+        assert (
+            deliveries[0].data["retry_at"] is not None
+            and deliveries[0].data["connector"] == "slack"
+        )
+        assert deliveries[0].rule == case.playbook and deliveries[0].rule_hash == case.rule_hash
+        assert len(deliveries[2].data["detail"]) == 500
+        assert store.verify_audit().ok
+
+    def test_record_attempt_rejects_unknown_ids_and_statuses(self, store: SqlStore) -> None:
+        with pytest.raises(KeyError):
+            store.record_attempt(
+                "a-nope", status="sent", detail="", at=T0, retry_at=None, run_id=None
+            )
+        with pytest.raises(ValueError, match="delivery status"):
+            store.record_attempt(
+                "a-nope", status="maybe", detail="", at=T0, retry_at=None, run_id=None
+            )
+
+    def test_an_action_marked_in_flight_stays_pending_until_its_outcome_is_recorded(
+        self, store: SqlStore
+    ) -> None:
+        case = make_case()
+        action = make_action(case)
+        store.commit_plan(make_run(T0), opening(case, action))
+        store.mark_in_flight(action.id, T0)
+        (due,) = store.due_actions(T0)  # a crash here: delivered again with the same id
+        assert (due.id, due.status, due.in_flight_at) == (action.id, "pending", T0)
+        store.record_attempt(
+            action.id, status="sent", detail="ok", at=T0, retry_at=None, run_id=None
+        )
+        assert store.actions()[0].in_flight_at is None
+        with pytest.raises(KeyError):
+            store.mark_in_flight("a-nope", T0)
+
+    # cases -----------------------------------------------------------------------------
+
+    def test_acknowledge(self, backend: Backend, store: SqlStore) -> None:
+        case = make_case()
+        pending = make_case("other", "a-2", status="pending")
+        resolved = make_case("third", "a-3", status="resolved", resolved_at=T0)
+        plan = opening(case)
+        plan.cases += [pending, resolved]
+        store.commit_plan(make_run(T0), plan)
+
+        acked = store.acknowledge(case.id, at=T0 + HOUR, by="ana@example.com")
+        assert (acked.status, acked.acknowledged_at, acked.acknowledged_by) == (
+            "acknowledged",
+            T0 + HOUR,
+            "ana@example.com",
+        )
+        other = backend.open()
+        try:
+            assert other.find_case(case.id) == acked
+        finally:
+            other.close()
+        (event,) = store.audit_events(case=case.id)[-1:]
+        assert (event.kind, event.rule, event.data["by"]) == (
+            "ack",
+            "low_engagement",
+            "ana@example.com",
+        )
+
+        with pytest.raises(ValueError, match=r"already acknowledged .* by ana@example\.com"):
+            store.acknowledge(case.id, at=T0 + 2 * HOUR, by="bob")
+        with pytest.raises(ValueError, match="still pending"):
+            store.acknowledge(pending.id, at=T0, by="bob")
+        with pytest.raises(ValueError, match="is resolved"):
+            store.acknowledge(resolved.id, at=T0, by="bob")
+        with pytest.raises(KeyError):
+            store.acknowledge("c-unknown", at=T0, by="bob")
+        assert store.verify_audit().ok
+
+    def test_find_case_by_id_and_by_playbook_and_account(self, store: SqlStore) -> None:
+        old = make_case("pb", "acme:eu", status="resolved", resolved_at=T0 + DAY)
+        store.commit_plan(make_run(T0), opening(old))
+        new = make_case("pb", "acme:eu", first_true_at=T0 + 60 * DAY)
+        store.commit_plan(make_run(T0 + 60 * DAY), opening(new, now=T0 + 60 * DAY))
+        assert store.find_case(old.id) == old
+        assert store.find_case("pb:acme:eu") == new  # the latest of the pair
+        assert store.find_case("pb:nobody") is None
+        assert store.find_case("c-000000000000") is None
+
+    def test_cases_filters(self, store: SqlStore) -> None:
+        a = make_case("p", "a-1")
+        b = make_case("p", "a-2", status="pending")
+        c = make_case("p", "a-3", status="resolved", resolved_at=T0)
+        d = make_case("q", "a-1", status="acknowledged", acknowledged_at=T0)
+        plan = opening(a)
+        plan.cases += [b, c, d]
+        store.commit_plan(make_run(T0), plan)
+        assert {x.id for x in store.cases()} == {a.id, b.id, c.id, d.id}
+        assert {x.id for x in store.cases(open_only=True)} == {a.id, d.id}
+        assert {x.id for x in store.cases(account="a-1")} == {a.id, d.id}
+        assert {x.id for x in store.cases(open_only=True, account="a-3")} == set()
+
+    def test_audit_events_filters(self, store: SqlStore) -> None:
+        one = make_case("p", "a-1")
+        store.commit_plan(make_run(T0), opening(one, make_action(one)))
+        two = make_case("p", "a-2", first_true_at=T0 + DAY)
+        store.commit_plan(make_run(T0 + DAY), opening(two, now=T0 + DAY))
+        assert {e.account for e in store.audit_events(account="a-1")} == {"a-1"}
+        assert [e.kind for e in store.audit_events(account="a-1")] == ["transition", "action"]
+        assert [e.kind for e in store.audit_events(case=two.id)] == ["transition"]
+        assert [e.kind for e in store.audit_events(since=T0 + HOUR)] == ["run", "transition"]
+        seqs = [e.seq for e in store.audit_events()]
+        assert seqs == list(range(1, len(seqs) + 1))
+
+    # the lock --------------------------------------------------------------------------
+
+    def test_a_second_run_waits_for_the_lock_then_is_told_who_holds_it(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        holder = LockInfo("r-holder", HOST, os.getpid(), datetime.now(UTC))
+        store.acquire_lock(holder, timeout=0)
+        store.acquire_lock(holder, timeout=0)  # the holder asking again is fine
+        other = backend.open()
+        try:
+            started = time.monotonic()
+            with pytest.raises(LockHeld) as caught:
+                other.acquire_lock(
+                    LockInfo("r-second", HOST, os.getpid(), datetime.now(UTC)), timeout=0.6
+                )
+            assert time.monotonic() - started >= 0.55  # it waited
+            assert caught.value.holder.run_id == "r-holder"
+            assert not caught.value.stale
+            message = str(caught.value)
+            assert "r-holder" in message and HOST in message and str(os.getpid()) in message
+            assert "unlock" not in message
+
+            store.release_lock("r-holder")
+            other.acquire_lock(
+                LockInfo("r-second", HOST, os.getpid(), datetime.now(UTC)), timeout=0
+            )
+            with pytest.raises(LockHeld):
+                store.acquire_lock(holder, timeout=0)
+            other.release_lock("r-holder")  # not the holder: no effect
+            with pytest.raises(LockHeld):
+                store.acquire_lock(holder, timeout=0)
+            other.release_lock("r-second")
+        finally:
+            other.close()
+        store.acquire_lock(holder, timeout=0)
+
+    def test_a_lock_whose_process_died_is_reported_stale_and_not_stolen(
+        self, store: SqlStore
+    ) -> None:
+        dead = LockInfo("r-crashed", HOST, finished_pid(), datetime.now(UTC))
+        store.acquire_lock(dead, timeout=0)
+        mine = LockInfo("r-mine", HOST, os.getpid(), datetime.now(UTC))
+        for _ in range(2):  # reported every time, never taken over
+            with pytest.raises(LockHeld) as caught:
+                store.acquire_lock(mine, timeout=0.1)
+            assert caught.value.stale
+            assert caught.value.holder == dead
+            assert "csrules unlock r-crashed" in str(caught.value)
+            assert "not running" in str(caught.value)
+
+        assert store.unlock("r-mine") is None  # only the named holder is cleared
+        with pytest.raises(LockHeld):
+            store.acquire_lock(mine, timeout=0)
+        assert store.unlock("r-crashed") == dead
+        assert store.unlock("r-crashed") is None
+        store.acquire_lock(mine, timeout=0)
+        unlock = [e for e in store.audit_events() if e.kind == "unlock"]
+        assert [e.run_id for e in unlock] == ["r-crashed"]
+
+    def test_an_old_lock_is_stale_even_when_its_process_lives(self, store: SqlStore) -> None:
+        old = LockInfo("r-old", HOST, os.getpid(), datetime.now(UTC) - 2 * HOUR)
+        store.acquire_lock(old, timeout=0)
+        with pytest.raises(LockHeld) as caught:
+            store.acquire_lock(LockInfo("r-new", HOST, os.getpid(), datetime.now(UTC)), timeout=0)
+        assert caught.value.stale and "csrules unlock r-old" in str(caught.value)
+        with pytest.raises(LockHeld) as again:
+            store.acquire_lock(
+                LockInfo("r-new", HOST, os.getpid(), datetime.now(UTC)),
+                timeout=0,
+                stale_after=3 * 3600,
+            )
+        assert not again.value.stale
+
+    # the audit log ---------------------------------------------------------------------
+
+    def _history(self, store: SqlStore) -> int:
+        """A few runs, deliveries and an ack; the number of audit events written."""
+        one = make_case("p", "a-1")
+        store.commit_plan(make_run(T0), opening(one, make_action(one)))
+        store.record_attempt(
+            make_action(one).id, status="sent", detail="ok", at=T0, retry_at=None, run_id="r"
+        )
+        two = make_case("p", "a-2", first_true_at=T0 + DAY)
+        store.commit_plan(make_run(T0 + DAY), opening(two, make_action(two), now=T0 + DAY))
+        store.acknowledge(two.id, at=T0 + DAY, by="ana")
+        return len(store.audit_events())
+
+    def test_an_untouched_audit_log_verifies(self, store: SqlStore) -> None:
+        total = self._history(store)
+        result = store.verify_audit()
+        assert result.ok and result.checked == total and result.first_bad_seq is None
+        assert str(total) in result.message
+
+    def test_the_audit_log_refuses_updates_and_deletes(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        self._history(store)
+        with pytest.raises(Exception, match="append-only"):
+            backend.execute("UPDATE audit SET kind = 'x' WHERE seq = 2")
+        with pytest.raises(Exception, match="append-only"):
+            backend.execute("DELETE FROM audit WHERE seq = 2")
+        assert store.verify_audit().ok
+
+    def test_verify_detects_an_edited_record(self, backend: Backend, store: SqlStore) -> None:
+        self._history(store)
+        backend.drop_audit_guards()
+        backend.execute(
+            "UPDATE audit SET data = ? WHERE seq = 3", ('{"from":null,"to":"resolved"}',)
+        )
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 3 and result.checked == 2
+        assert "altered" in result.message
+
+    def test_verify_detects_an_edited_column(self, backend: Backend, store: SqlStore) -> None:
+        self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("UPDATE audit SET account = 'a-999' WHERE seq = 4")
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 4
+
+    def test_verify_detects_a_deleted_record(self, backend: Backend, store: SqlStore) -> None:
+        total = self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("DELETE FROM audit WHERE seq = 4")
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 4 and "deleted" in result.message
+        assert total > 5
+
+    def test_verify_detects_a_deleted_record_renumbered(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        total = self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("DELETE FROM audit WHERE seq = 4")
+        for seq in range(5, total + 1):  # close the gap, as a careful tamperer would
+            backend.execute("UPDATE audit SET seq = ? WHERE seq = ?", (seq - 1, seq))
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 4
+
+    def test_verify_detects_deleted_newest_records(self, backend: Backend, store: SqlStore) -> None:
+        total = self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("DELETE FROM audit WHERE seq >= ?", (total - 1,))
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == total - 1 and "newest" in result.message
+
+    def test_verify_detects_reordered_records(self, backend: Backend, store: SqlStore) -> None:
+        self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("UPDATE audit SET seq = -1 WHERE seq = 2")
+        backend.execute("UPDATE audit SET seq = 2 WHERE seq = 3")
+        backend.execute("UPDATE audit SET seq = 3 WHERE seq = -1")
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 2
+
+    def test_concurrent_writers_keep_one_audit_chain(self, backend: Backend) -> None:
+        """Writes are serialised (BEGIN IMMEDIATE, an advisory lock): no forked chain, no lost event."""
+        cases = [make_case("p", f"a-{i}") for i in range(4)]
+        setup = backend.open()
+        plan = opening(cases[0], *(make_action(c) for c in cases))
+        plan.cases = cases
+        setup.commit_plan(make_run(), plan)
+        setup.close()
+        errors: list[BaseException] = []
+
+        def deliver(case_index: int) -> None:
+            store = backend.open()
+            try:
+                action = make_action(cases[case_index])
+                for attempt in range(5):
+                    store.record_attempt(
+                        action.id,
+                        status="pending",
+                        detail=f"try {attempt}",
+                        at=T0,
+                        retry_at=T0,
+                        run_id=None,
+                    )
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                store.close()
+
+        threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        check = backend.open()
+        try:
+            result = check.verify_audit()
+            assert result.ok, result.message
+            assert {a.attempts for a in check.actions()} == {5}
+            assert len([e for e in check.audit_events() if e.kind == "delivery"]) == 20
+        finally:
+            check.close()
+
+    # migrations ------------------------------------------------------------------------
+
+    def test_a_version_1_database_opens_and_is_migrated(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        old = backend.open(migrate_to=1)
+        case = make_case()
+        old.commit_plan(make_run(T0), opening(case, make_action(case)))
+        assert old.schema_version() == 1
+        old.close()
+
+        current = backend.open()  # the code as it is
+        assert current.schema_version() == migrations_module.current_version()
+        assert current.find_case(case.id) == case
+        current.close()
+
+        later = Migration(
+            2, "a note on cases", lambda d: ["ALTER TABLE cases ADD COLUMN note TEXT"]
+        )
+        monkeypatch.setattr(migrations_module, "MIGRATIONS", [*migrations_module.MIGRATIONS, later])
+        upgraded = backend.open()
+        try:
+            assert upgraded.schema_version() == 2
+            assert upgraded.find_case(case.id) == case
+            assert backend.query("SELECT note FROM cases") == [(None,)]
+            assert upgraded.verify_audit().ok
+        finally:
+            upgraded.close()
+        versions = backend.query("SELECT version FROM schema_version ORDER BY version")
+        assert versions == [(1,), (2,)]
+
+    def test_a_database_from_a_newer_csrules_is_refused(self, backend: Backend) -> None:
+        backend.open().close()
+        backend.execute(
+            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+            (99, "from the future", datetime.now(UTC)),
+        )
+        with pytest.raises(
+            SchemaVersionError, match=r"schema version 99, newer than this csrules supports \(1\)"
+        ):
+            backend.open()
+
+
+# --- SQLite -------------------------------------------------------------------------------
+
+
+class SqliteBackend:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self, *, migrate_to: int | None = None) -> SqlStore:
+        return SqliteStore(self.path, migrate_to=migrate_to)
+
+    def _raw(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        conn = self._raw()
+        try:
+            conn.execute(sql, [p.isoformat() if isinstance(p, datetime) else p for p in params])
+        finally:
+            conn.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        conn = self._raw()
+        try:
+            return [tuple(r) for r in conn.execute(sql, list(params)).fetchall()]
+        finally:
+            conn.close()
+
+    def drop_audit_guards(self) -> None:
+        self.execute("DROP TRIGGER audit_no_update")
+        self.execute("DROP TRIGGER audit_no_delete")
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> SqliteBackend:
+        return SqliteBackend(tmp_path / "state.db")
+
+
+def test_sqlite_runs_with_durable_settings(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    try:
+        pragma = {
+            name: store._conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    finally:
+        store.close()
+    assert pragma["journal_mode"] == "wal"
+    assert pragma["synchronous"] == 2  # FULL
+    assert pragma["foreign_keys"] == 1
+    assert pragma["busy_timeout"] >= 1000
+
+
+def test_open_store_urls(tmp_path: Path) -> None:
+    relative = open_store("sqlite:///.csrules/deep/state.db", base_dir=tmp_path)
+    relative.close()
+    assert (tmp_path / ".csrules" / "deep" / "state.db").is_file()
+
+    absolute = tmp_path / "elsewhere" / "abs.db"
+    open_store(f"sqlite:///{absolute}", base_dir=tmp_path / "unused").close()
+    assert absolute.is_file() and not (tmp_path / "unused").exists()
+
+    memory = open_store("sqlite:///:memory:", base_dir=tmp_path)
+    case = make_case()
+    memory.commit_plan(make_run(), opening(case))
+    assert memory.load().cases[(case.playbook, case.account)] == case
+    memory.close()
+
+    with pytest.raises(StoreError, match="unsupported scheme 'mysql'"):
+        open_store("mysql://db/state", base_dir=tmp_path)
+    with pytest.raises(StoreError, match="three slashes"):
+        open_store("sqlite://state.db", base_dir=tmp_path)
+
+
+def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
+    junk = tmp_path / "state.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=r"state .*state\.db"):
+        open_store("sqlite:///state.db", base_dir=tmp_path)
+
+
+HOLDER = textwrap.dedent(
+    """
+    import os, sys
+    from datetime import UTC, datetime
+    from csrules.store.base import LockInfo
+    from csrules.store.sqlite import SqliteStore
+
+    store = SqliteStore(sys.argv[1])
+    store.acquire_lock(LockInfo("r-other-process", "{host}", os.getpid(), datetime.now(UTC)), timeout=5)
+    print("locked", flush=True)
+    sys.stdin.read()  # hold until the test closes our stdin, or kills us
+    """
+)
+
+
+def test_a_lock_held_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    SqliteStore(path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.replace("{host}", HOST), str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        store = SqliteStore(path)
+        mine = LockInfo("r-mine", HOST, os.getpid(), datetime.now(UTC))
+        with pytest.raises(LockHeld) as caught:
+            store.acquire_lock(mine, timeout=0.3)
+        assert not caught.value.stale
+        assert caught.value.holder.pid == proc.pid
+        assert f"run r-other-process (host {HOST}, pid {proc.pid}" in str(caught.value)
+
+        proc.kill()  # the holder crashes without releasing
+        proc.wait()
+        with pytest.raises(LockHeld) as after:
+            store.acquire_lock(mine, timeout=0)
+        assert after.value.stale and "csrules unlock r-other-process" in str(after.value)
+        assert store.unlock("r-other-process") is not None
+        store.acquire_lock(mine, timeout=0)
+        store.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:
+    """``BEGIN IMMEDIATE``: a writer holding the write lock makes another wait, not fail."""
+    path = tmp_path / "state.db"
+    store = SqliteStore(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    case = make_case()
+    result: list[BaseException | None] = []
+
+    def write() -> None:
+        other = SqliteStore(path)
+        try:
+            other.commit_plan(make_run(), opening(case))
+            result.append(None)
+        except BaseException as exc:  # pragma: no cover - reported below
+            result.append(exc)
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    time.sleep(0.3)
+    assert result == []  # still waiting
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    thread.join(10)
+    assert result == [None]
+    assert store.find_case(case.id) == case
+    store.close()
