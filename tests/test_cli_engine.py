@@ -222,3 +222,16 @@ def test_a_failing_expectation_names_its_line(reference_copy: Path) -> None:
     assert payload["failed"] == 1
     github = run_cli("test", "--playbooks", str(reference_copy), "--format", "github").output
     assert f"line={line}" in github and github.startswith("::error file=")
+
+
+def test_plan_on_the_sample_lists_opened_cases_and_their_actions() -> None:
+    result = run_cli("plan", "--playbooks", str(REFERENCE), "--as-of", "2026-11-01T09:00:00Z", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.output)
+    opened = {t["case"] for t in payload["transitions"] if t["to"] == "open"}
+    assert opened, "a first run opens cases"
+    assert {a["case"] for a in payload["actions"]} <= opened
+    assert all(a["step"] == 0 for a in payload["actions"])
+    assert all("{{" not in str(a["params"]) for a in payload["actions"])  # rendered
+    assert payload["revision"]["hash"] and "csrules.toml" in payload["revision"]["files"]
+    assert not (REFERENCE / ".csrules").exists()  # plan has no side effects
