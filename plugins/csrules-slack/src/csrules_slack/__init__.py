@@ -1,0 +1,373 @@
+"""csrules connector ``slack``: post actions to Slack as Block Kit messages.
+
+Two ways to reach Slack, one per ``[connectors.NAME]`` table:
+
+- ``webhook_url = "${SLACK_WEBHOOK_URL}"``: an incoming webhook (bound to one channel);
+- ``token = "${SLACK_BOT_TOKEN}"``: a bot token and ``chat.postMessage``; every action
+  then names its ``channel``.
+
+Every value that goes into the message (text, title, account, playbook, case) has
+Slack's markup escaped (``&``, ``<``, ``>``) and every text object is ``verbatim``, so
+``<!channel>``, ``<https://evil|click>`` and ``@here`` are shown, never acted on: an
+account named ``<!channel>`` notifies nobody. Messages to one channel are paced to
+Slack's published limit (about one per second per channel).
+
+Slack has no idempotency key. Delivery is at least once: a crash between posting and
+recording the outcome posts that one message again on the next run. With a bot token
+the action id travels in the message metadata (``metadata.event_payload.action_id``),
+so a duplicate can be recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.http import (
+    Pacer,
+    Resolver,
+    UrlSafetySettings,
+    classify,
+    make_client,
+    retry_after_seconds,
+    scheme_problem,
+    send,
+    status_detail,
+)
+from csrules.hooks.hookspecs import hookimpl
+from csrules.logs import redact_text, register_secret
+
+__all__ = [
+    "PACER",
+    "SlackConnector",
+    "SlackParams",
+    "SlackSettings",
+    "escape",
+    "register_connectors",
+]
+
+DEFAULT_API_URL = "https://slack.com/api/chat.postMessage"
+#: Slack's limit for the text of one section block
+SECTION_LIMIT = 3000
+#: the fallback ``text`` (notifications, old clients) is kept short
+FALLBACK_LIMIT = 3000
+METADATA_EVENT = "csrules_action"
+
+#: one pacer for every Slack connector of the process: Slack's limit is per channel
+PACER = Pacer(1.0)
+
+#: ``ok: false`` errors worth another attempt later (nothing was posted)
+RETRY_ERRORS = frozenset({"ratelimited", "service_unavailable", "request_timeout"})
+#: ``ok: false`` errors after which the message may or may not have been posted
+UNKNOWN_ERRORS = frozenset({"internal_error", "fatal_error"})
+HINTS = {
+    "invalid_auth": "check the bot token in the connector's token variable",
+    "not_authed": "check the bot token in the connector's token variable",
+    "invalid_token": "check the bot token in the connector's token variable",
+    "token_revoked": "the bot token was revoked: install the app again and update the variable",
+    "token_expired": "the bot token expired: refresh it and update the variable",
+    "account_inactive": "the bot user or workspace is deactivated",
+    "missing_scope": "the bot token needs the chat:write scope",
+    "channel_not_found": "check the channel, and that the bot can see it",
+    "not_in_channel": "invite the bot to the channel (/invite @your-bot)",
+    "is_archived": "the channel is archived",
+    "msg_too_long": "the message is too long",
+    "no_text": "the message is empty",
+    "invalid_blocks": "Slack refused the message blocks",
+    "invalid_metadata": "Slack refused the message metadata",
+    # incoming webhooks answer with these bodies
+    "no_service": "the webhook was removed or the URL is wrong: create a new incoming "
+    "webhook and update the variable",
+    "no_team": "the workspace of the webhook is gone",
+    "team_disabled": "the workspace of the webhook is disabled",
+    "channel_is_archived": "the webhook's channel is archived",
+    "action_prohibited": "an admin restricted posting to the webhook's channel",
+    "invalid_payload": "Slack refused the message",
+}
+
+
+def escape(text: str) -> str:
+    """Slack's markup escaping: ``&``, ``<`` and ``>`` become entities (nothing else)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fit(escaped: str, limit: int) -> str:
+    """Cut escaped text to ``limit`` characters without splitting an entity."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+class SlackSettings(UrlSafetySettings):
+    """``[connectors.NAME] plugin = "slack"``: an incoming webhook or a bot token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: SecretStr | None = Field(
+        default=None, description="Incoming webhook URL (a secret: use ${VAR})."
+    )
+    token: SecretStr | None = Field(
+        default=None, description="Bot token for chat.postMessage (a secret: use ${VAR})."
+    )
+    api_url: str = Field(
+        default=DEFAULT_API_URL, description="chat.postMessage endpoint (tests, Slack GovSlack)."
+    )
+    min_interval: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds between two messages to one channel."
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            problem = scheme_problem(
+                value.get_secret_value(),
+                allow_private_network=bool(info.data.get("allow_private_network")),
+            )
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str, info: ValidationInfo) -> str:
+        problem = scheme_problem(
+            value, allow_private_network=bool(info.data.get("allow_private_network"))
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackSettings:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError(
+                "set either webhook_url (an incoming webhook) or token (a bot token), "
+                + ("not both" if self.token is not None else "one of them")
+            )
+        return self
+
+
+class SlackParams(BaseModel):
+    """An action's parameters: ``text`` (required), ``channel``, ``title`` (templates)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, description="The message (a template).")
+    channel: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Channel name or id; required with a bot token, "
+        "ignored by most incoming webhooks (they post to their own channel).",
+    )
+    title: str | None = Field(default=None, description="A bold first line (a template).")
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def build_message(action: OutgoingAction, params: SlackParams) -> dict[str, Any]:
+    """The Block Kit message of an action (without ``channel`` and metadata)."""
+    text = escape(params.text)
+    blocks: list[dict[str, Any]] = []
+    if params.title:
+        blocks.append(
+            {
+                "type": "section",
+                "text": _mrkdwn(_fit(f"*{escape(params.title.strip())}*", SECTION_LIMIT)),
+            }
+        )
+    blocks.append({"type": "section", "text": _mrkdwn(_fit(text, SECTION_LIMIT))})
+    context = (
+        f"Account: {escape(action.account)} · Playbook: {escape(action.playbook)} · "
+        f"Case: {escape(action.case)}"
+    )
+    blocks.append({"type": "context", "elements": [_mrkdwn(_fit(context, SECTION_LIMIT))]})
+    fallback = f"{escape(params.title)}: {text}" if params.title else text
+    return {
+        "text": _fit(fallback, FALLBACK_LIMIT),
+        "blocks": blocks,
+        "unfurl_links": False,
+        "unfurl_media": False,
+        "parse": "none",
+        "link_names": False,
+    }
+
+
+def _params_problem(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(p) for p in error["loc"]) or "params"
+        parts.append(f"{key}: {error['msg']}")
+    return "invalid parameters: " + "; ".join(parts)
+
+
+class SlackConnector(Connector):
+    """Posts each action to Slack (incoming webhook, or ``chat.postMessage`` with a bot)."""
+
+    name = "slack"
+    settings_model = SlackSettings
+    params_model = SlackParams
+    template_params: ClassVar[frozenset[str] | None] = frozenset({"text", "channel", "title"})
+    description = "Posts a Block Kit message to Slack (incoming webhook or bot token)."
+
+    def __init__(self, instance: str, settings: BaseModel, **kwargs: Any) -> None:
+        super().__init__(instance, settings, **kwargs)
+        if not isinstance(settings, SlackSettings):
+            raise TypeError("SlackConnector needs SlackSettings")
+        self.config: SlackSettings = settings
+        #: the pacer (the process-wide one: Slack's limit is per channel; tests inject one)
+        self.pacer: Pacer = PACER
+        #: the resolver of the URL safety checks (tests inject one)
+        self.resolve: Resolver = socket.getaddrinfo
+        secret = (settings.token or settings.webhook_url or SecretStr("")).get_secret_value()
+        if settings.webhook_url is not None and "${" not in secret:
+            # the path of a webhook URL is its secret part: never show it on its own either
+            path = _url_path(secret)
+            if len(path) >= 16:
+                register_secret(path)
+        # groups the channels of one workspace / webhook for pacing (never shown)
+        self._pace_scope = hashlib.sha256(secret.encode()).hexdigest()[:12]
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = make_client(self.config, resolve=self.resolve)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def deliver(self, action: OutgoingAction) -> DeliveryResult:
+        if "error" in action.params and "text" not in action.params:
+            return DeliveryResult("failed", redact_text(str(action.params["error"])))
+        try:
+            params = SlackParams.model_validate(action.params)
+        except ValidationError as exc:
+            return DeliveryResult("failed", redact_text(_params_problem(exc)))
+        message = build_message(action, params)
+        if self.config.token is not None:
+            return self._post_message(action, params, message)
+        return self._post_webhook(params, message)
+
+    # -- incoming webhook --------------------------------------------------------------
+
+    def _post_webhook(self, params: SlackParams, message: dict[str, Any]) -> DeliveryResult:
+        assert self.config.webhook_url is not None
+        if params.channel:
+            message["channel"] = params.channel
+        self.pacer.wait(f"{self._pace_scope}:webhook", self.config.min_interval)
+        reply = send(
+            self.client,
+            "POST",
+            self.config.webhook_url.get_secret_value(),
+            content=_json(message),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        if isinstance(reply, DeliveryResult):
+            return reply
+        result = classify(reply)
+        if result.status == "failed":
+            code = reply.text.strip()
+            hint = HINTS.get(code)
+            if hint:
+                return DeliveryResult("failed", status_detail(reply, hint))
+        return result
+
+    # -- bot token: chat.postMessage ---------------------------------------------------
+
+    def _post_message(
+        self, action: OutgoingAction, params: SlackParams, message: dict[str, Any]
+    ) -> DeliveryResult:
+        assert self.config.token is not None
+        if not params.channel:
+            return DeliveryResult(
+                "failed", 'a Slack bot token needs a channel: add channel = "#..." to the action'
+            )
+        message["channel"] = params.channel
+        message["metadata"] = {
+            "event_type": METADATA_EVENT,
+            "event_payload": {
+                "action_id": action.id,
+                "case": action.case,
+                "account": action.account,
+                "playbook": action.playbook,
+                "step": action.step,
+            },
+        }
+        self.pacer.wait(f"{self._pace_scope}:{params.channel}", self.config.min_interval)
+        reply = send(
+            self.client,
+            "POST",
+            self.config.api_url,
+            content=_json(message),
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Authorization": f"Bearer {self.config.token.get_secret_value()}",
+            },
+        )
+        if isinstance(reply, DeliveryResult):
+            return reply
+        if reply.status_code != 200:
+            return classify(reply)
+        try:
+            body = reply.json()
+        except ValueError:
+            return DeliveryResult(
+                "unknown", status_detail(reply, "not a Slack API answer; it may have been posted")
+            )
+        if not isinstance(body, dict):
+            return DeliveryResult("unknown", status_detail(reply, "not a Slack API answer"))
+        if body.get("ok") is True:
+            channel, ts = body.get("channel"), body.get("ts")
+            return DeliveryResult("sent", redact_text(f"posted to {channel} (ts {ts})"))
+        error = str(body.get("error") or "unknown_error")[:80]
+        detail = f"Slack error {error}"
+        if error in HINTS:
+            detail += f": {HINTS[error]}"
+        detail = redact_text(detail)
+        if error in RETRY_ERRORS:
+            return DeliveryResult("retry", detail, retry_after=retry_after_seconds(reply))
+        if error in UNKNOWN_ERRORS:
+            return DeliveryResult("unknown", detail + " (it may have been posted)")
+        return DeliveryResult("failed", detail)
+
+
+def _url_path(url: str) -> str:
+    try:
+        return httpx.URL(url).path
+    except (httpx.InvalidURL, TypeError):
+        return ""
+
+
+def _json(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@hookimpl
+def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    register(SlackConnector)
