@@ -1,0 +1,631 @@
+"""The ``hubspot`` connector: CRM tasks and company write-backs through HubSpot CRM v3.
+
+Two kinds of action:
+
+- ``kind = "task"`` creates a task (``POST /crm/v3/objects/tasks``) with a subject, a
+  body, a due date (``due = "3d"`` after the action), an owner (an owner id, or an
+  email looked up in ``/crm/v3/owners``) and an association with the company (by
+  ``company_id``, or found by ``company_domain``). It is **idempotent**: the action id
+  is stored in a custom property (``action_id_property``, default
+  ``csrules_action_id``) and searched for before creating, so a repeated delivery of
+  the same action finds the task instead of creating a second one; if the property is
+  declared with unique values in HubSpot, a duplicate that slipped past the search
+  index is refused by HubSpot (409) and also counts as delivered.
+- ``kind = "company_update"`` writes ``properties`` (health score, band, tier...) to a
+  company (``PATCH /crm/v3/objects/companies/{id}``), found by id or by domain.
+  Writing the same values twice is harmless.
+
+Every request goes through :mod:`csrules.delivery.http` (https only, no private or
+metadata addresses unless ``allow_private_network``, no redirects, timeouts) and is
+paced below HubSpot's published limits (100 requests per 10 s per private app on the
+smallest plans, and a stricter limit on the search endpoints). A 429 honours
+``Retry-After`` or HubSpot's ``X-HubSpot-RateLimit-*`` headers, and holds the other
+actions of the run back instead of hammering the API. The token is sent as a Bearer
+header only: it is never part of a URL, a log event or a delivery detail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.http import (
+    Pacer,
+    SafeClient,
+    UrlSafetySettings,
+    classify,
+    make_client,
+    retry_after_seconds,
+    scheme_problem,
+    send,
+    status_detail,
+)
+from csrules.hooks.hookspecs import hookimpl
+from csrules.model.durations import parse_duration
+
+__all__ = [
+    "PACER",
+    "HubSpotConnector",
+    "HubSpotParams",
+    "HubSpotSettings",
+    "register_connectors",
+    "render_error",
+    "task_body_html",
+]
+
+#: HubSpot-defined association type: task -> company
+TASK_TO_COMPANY = 192
+#: the longest wait for a rate-limit window inside a run; longer waits go back to the outbox
+INLINE_WAIT_SECONDS = 5.0
+#: retry delay after HubSpot's daily limit (it resets at midnight, account time zone)
+DAILY_LIMIT_RETRY_SECONDS = 3600.0
+
+#: one pacer for every HubSpot connector of the process (keys are per token)
+PACER = Pacer(0.1)
+
+_TEMPLATE = "{{"
+_PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+_OWNER_ID = re.compile(r"^\d{1,20}$")
+_OBJECT_ID = re.compile(r"^\d{1,20}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+TASK_ONLY = ("subject", "body", "due", "owner", "priority", "task_type")
+
+
+def _is_template(value: str) -> bool:
+    return _TEMPLATE in value
+
+
+class HubSpotSettings(UrlSafetySettings):
+    """``[connectors.NAME] plugin = "hubspot"``: a private app token and where to send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr = Field(
+        description="Private app access token, sent as a Bearer header: always ${VAR}."
+    )
+    api_url: str = Field(
+        default="https://api.hubapi.com", description="API base URL (override for tests)."
+    )
+    action_id_property: str = Field(
+        default="csrules_action_id",
+        description="Custom property (on tasks and companies) that stores the action id; "
+        "create it in HubSpot, with unique values on tasks.",
+    )
+    requests_per_second: float = Field(
+        default=10.0, gt=0, le=100, description="Pacing of all requests (HubSpot: 100 per 10 s)."
+    )
+    search_requests_per_second: float = Field(
+        default=4.0, gt=0, le=100, description="Pacing of search requests (stricter in HubSpot)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> HubSpotSettings:
+        problem = scheme_problem(self.api_url, allow_private_network=self.allow_private_network)
+        if problem is not None:
+            raise ValueError(f"api_url: {problem}")
+        if not _PROPERTY_NAME.match(self.action_id_property):
+            raise ValueError(
+                "action_id_property must be a HubSpot internal property name "
+                "(lowercase letters, digits and _)"
+            )
+        return self
+
+
+class HubSpotParams(BaseModel):
+    """Action parameters; which ones apply depends on ``kind``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["task", "company_update"] = Field(
+        default="task", description="task: create a CRM task; company_update: write properties."
+    )
+    subject: str | None = Field(default=None, description="Task subject (required for a task).")
+    body: str | None = Field(default=None, description="Task notes, plain text (escaped).")
+    due: str | None = Field(
+        default=None, description="Due after the action, as a duration ('3d'); default: now."
+    )
+    owner: str | None = Field(
+        default=None, description="Task owner: a HubSpot owner id or a user's email."
+    )
+    priority: Literal["low", "medium", "high"] | None = Field(
+        default=None, description="Task priority."
+    )
+    task_type: Literal["todo", "call", "email"] | None = Field(
+        default=None, description="Task type."
+    )
+    company_id: str | None = Field(default=None, description="HubSpot company id.")
+    company_domain: str | None = Field(
+        default=None, description="Company domain (acme.com), looked up when no id is given."
+    )
+    properties: dict[str, str] | None = Field(
+        default=None, description="company_update: property name -> value (strings)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> HubSpotParams:
+        if self.company_id is not None and self.company_domain is not None:
+            raise ValueError("give company_id or company_domain, not both")
+        if self.kind == "task":
+            if self.subject is None or not self.subject.strip():
+                raise ValueError("kind = 'task' needs a subject")
+            if self.properties is not None:
+                raise ValueError(
+                    "properties is for kind = 'company_update'; a task takes subject, body, "
+                    "due, owner, priority, task_type and company_id or company_domain"
+                )
+        else:
+            extra = [name for name in TASK_ONLY if getattr(self, name) is not None]
+            if extra:
+                raise ValueError(
+                    f"kind = 'company_update' takes company_id or company_domain and "
+                    f"properties, not {', '.join(extra)}"
+                )
+            if self.company_id is None and self.company_domain is None:
+                raise ValueError("kind = 'company_update' needs company_id or company_domain")
+            if not self.properties:
+                raise ValueError("kind = 'company_update' needs properties (a table of values)")
+        for name in self.properties or {}:
+            if not _PROPERTY_NAME.match(name):
+                raise ValueError(
+                    f"properties: '{name}' is not a HubSpot internal property name "
+                    "(lowercase letters, digits and _, e.g. health_score)"
+                )
+        self.check_values(strict=False)
+        return self
+
+    def check_values(self, *, strict: bool) -> None:
+        """Check values that may be templates: skipped at validate time, strict at delivery."""
+
+        def judged(value: str | None) -> str | None:
+            if value is None or (not strict and _is_template(value)):
+                return None
+            return value.strip()
+
+        due = judged(self.due)
+        if due:
+            parse_duration(due)
+        company_id = judged(self.company_id)
+        if company_id is not None and not _OBJECT_ID.match(company_id):
+            raise ValueError(f"company_id '{company_id}' is not a HubSpot id (digits only)")
+        domain = judged(self.company_domain)
+        if domain is not None and not _DOMAIN.match(normalize_domain(domain)):
+            raise ValueError(f"company_domain '{domain}' is not a domain name (like acme.com)")
+        owner = judged(self.owner)
+        if owner and not (_OWNER_ID.match(owner) or _EMAIL.match(owner)):
+            raise ValueError(f"owner '{owner}' is neither a HubSpot owner id nor an email")
+
+
+def normalize_domain(value: str) -> str:
+    """``https://www.Acme.com/about`` -> ``www.acme.com``: what HubSpot stores in ``domain``."""
+    text = value.strip().lower()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    return text.split("/", 1)[0].split("?", 1)[0].rstrip(".")
+
+
+def task_body_html(text: str) -> str:
+    """HubSpot shows a task body as rich text: escape it, keep the line breaks."""
+    return "<br>".join(html.escape(line) for line in text.replace("\r\n", "\n").split("\n"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _timestamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class _Stop(Exception):
+    """Ends a delivery early with its result (a refused request, a missing company...)."""
+
+    def __init__(self, result: DeliveryResult) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
+class HubSpotConnector(Connector):
+    """Creates CRM tasks and writes company properties in HubSpot."""
+
+    name = "hubspot"
+    settings_model = HubSpotSettings
+    params_model = HubSpotParams
+    description = "Creates HubSpot tasks (idempotent by action id) and updates company properties."
+
+    def __init__(
+        self,
+        instance: str,
+        settings: BaseModel,
+        *,
+        base_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pacer: Pacer | None = None,
+    ) -> None:
+        super().__init__(instance, settings, base_dir=base_dir)
+        self.config = (
+            settings
+            if isinstance(settings, HubSpotSettings)
+            else HubSpotSettings.model_validate(settings.model_dump())
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        #: the process-wide pacer unless one is given (tests): HubSpot's limits are per token
+        self._pacer = pacer or PACER
+        token = self.config.token.get_secret_value()
+        self._pace_scope = hashlib.sha256(token.encode()).hexdigest()[:12]  # never shown
+        self._client: SafeClient | None = None
+        self._blocked_until = 0.0
+        self._owners: dict[str, str | None] = {}
+        self._companies: dict[str, str] = {}
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> SafeClient:
+        if self._client is None:
+            self._client = make_client(self.config)
+        return self._client
+
+    def _url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        url = httpx.URL(self.config.api_url.rstrip("/") + path)
+        return str(url.copy_merge_params(dict(query)) if query else url)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        search: bool = False,
+        ok: tuple[int, ...] = (200,),
+        what: str,
+        not_found: str | None = None,
+    ) -> httpx.Response:
+        """One paced request; a response with a status in ``ok`` (or 409), else :class:`_Stop`."""
+        held = self._blocked_until - self._clock()
+        if held > 0:
+            if held > INLINE_WAIT_SECONDS:
+                raise _Stop(
+                    DeliveryResult(
+                        "retry",
+                        f"held back: HubSpot rate limit reached by an earlier request, "
+                        f"{held:.0f}s left in the window",
+                        retry_after=held,
+                    )
+                )
+            self._sleep(held)
+        if search:
+            self._pacer.wait(
+                f"{self._pace_scope}:search", 1.0 / self.config.search_requests_per_second
+            )
+        self._pacer.wait(f"{self._pace_scope}:api", 1.0 / self.config.requests_per_second)
+        headers = {
+            "Authorization": f"Bearer {self.config.token.get_secret_value()}",
+            "Accept": "application/json",
+        }
+        content: bytes | None = None
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            content = json.dumps(payload, separators=(",", ":")).encode()
+        reply = send(self.client, method, self._url(path, query), content=content, headers=headers)
+        if isinstance(reply, DeliveryResult):
+            raise _Stop(_with_detail(reply, f"{what}: {reply.detail}"))
+        if reply.status_code in ok or reply.status_code == 409:
+            return reply
+        raise _Stop(self._refused(reply, what, not_found))
+
+    def _refused(
+        self, response: httpx.Response, what: str, not_found: str | None
+    ) -> DeliveryResult:
+        code = response.status_code
+        if code == 429:
+            return self._rate_limited(response, what)
+        if code == 401:
+            return DeliveryResult(
+                "failed",
+                f"{what}: HTTP 401: HubSpot refused the token (expired, revoked or mistyped): "
+                f"check the private app token given to [connectors.{self.instance}]",
+            )
+        if code == 403:
+            return DeliveryResult(
+                "failed",
+                f"{what}: {status_detail(response)}: the private app lacks a scope; it needs "
+                "read and write on companies and tasks, and read on owners for owner emails",
+            )
+        if code == 404:
+            hint = not_found or "not found: check api_url"
+            return DeliveryResult("failed", f"{what}: HTTP 404: {hint}")
+        result = classify(response)
+        detail = f"{what}: {result.detail}"
+        if code == 400 and self.config.action_id_property in response.text:
+            detail += (
+                f" (create the custom property '{self.config.action_id_property}' on tasks "
+                "and companies in HubSpot, or set action_id_property)"
+            )
+        return _with_detail(result, detail)
+
+    def _rate_limited(self, response: httpx.Response, what: str) -> DeliveryResult:
+        """429: wait as HubSpot says (Retry-After, else its rate-limit headers)."""
+        headers = response.headers
+        policy = ""
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                policy = str(body.get("policyName", ""))
+        except ValueError:
+            pass
+        wait = retry_after_seconds(response)
+        why = "Retry-After"
+        if wait is None:
+            interval = _number(headers.get("x-hubspot-ratelimit-interval-milliseconds"))
+            remaining = _number(headers.get("x-hubspot-ratelimit-remaining"))
+            secondly = _number(headers.get("x-hubspot-ratelimit-secondly-remaining"))
+            daily = _number(headers.get("x-hubspot-ratelimit-daily-remaining"))
+            if policy.upper() == "DAILY" or daily == 0:
+                wait, why = DAILY_LIMIT_RETRY_SECONDS, "daily limit"
+            elif interval is not None and (remaining is None or remaining <= 0):
+                wait, why = interval / 1000.0, "rate-limit window"
+            elif secondly == 0:
+                wait, why = 1.0, "per-second limit"
+            else:
+                wait, why = 10.0, "default window"
+        self._blocked_until = max(self._blocked_until, self._clock() + wait)
+        name = f" ({policy})" if policy else ""
+        return DeliveryResult(
+            "retry",
+            f"{what}: HTTP 429: HubSpot rate limit{name}; retry in {wait:g}s ({why})",
+            retry_after=wait,
+        )
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def _search(self, object_type: str, prop: str, value: str, *, what: str) -> list[str]:
+        reply = self._call(
+            "POST",
+            f"/crm/v3/objects/{object_type}/search",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": prop, "operator": "EQ", "value": value}]}
+                ],
+                "properties": [prop],
+                "limit": 2,
+            },
+            search=True,
+            what=what,
+        )
+        return [str(r["id"]) for r in _results(reply, what)]
+
+    def _company(self, params: HubSpotParams) -> str | None:
+        if params.company_id is not None:
+            return params.company_id.strip()
+        if params.company_domain is None:
+            return None
+        domain = normalize_domain(params.company_domain)
+        if domain in self._companies:
+            return self._companies[domain]
+        found = self._search("companies", "domain", domain, what=f"company search ({domain})")
+        if not found:
+            raise _Stop(
+                DeliveryResult(
+                    "failed",
+                    f"no HubSpot company has domain '{domain}': add it in HubSpot or give company_id",
+                )
+            )
+        if len(found) > 1:
+            raise _Stop(
+                DeliveryResult(
+                    "failed",
+                    f"several HubSpot companies have domain '{domain}' ({', '.join(found)}): "
+                    "merge them or give company_id",
+                )
+            )
+        self._companies[domain] = found[0]
+        return found[0]
+
+    def _owner(self, owner: str | None) -> tuple[str | None, str]:
+        """The owner id, and a note when an email matched no HubSpot user."""
+        if owner is None or not owner.strip():
+            return None, ""
+        owner = owner.strip()
+        if _OWNER_ID.match(owner):
+            return owner, ""
+        key = owner.lower()
+        if key not in self._owners:
+            reply = self._call(
+                "GET",
+                "/crm/v3/owners",
+                query={"email": owner, "limit": "1"},
+                what=f"owner lookup ({owner})",
+            )
+            results = _results(reply, "owner lookup")
+            self._owners[key] = str(results[0]["id"]) if results else None
+        found = self._owners[key]
+        if found is None:
+            return None, f"; owner {owner} is not a HubSpot user: the task is unassigned"
+        return found, ""
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def deliver(self, action: OutgoingAction) -> DeliveryResult:
+        error = render_error(action.params)
+        if error is not None:
+            return DeliveryResult("failed", error)
+        try:
+            params = HubSpotParams.model_validate(action.params)
+            params.check_values(strict=True)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = str(first.get("ctx", {}).get("error", first["msg"]))
+            return DeliveryResult(
+                "failed", f"invalid parameters: {where + ': ' if where else ''}{message}"
+            )
+        except ValueError as exc:
+            return DeliveryResult("failed", f"invalid parameters: {exc}")
+        try:
+            if params.kind == "task":
+                return self._task(action, params)
+            return self._company_update(action, params)
+        except _Stop as stop:
+            return stop.result
+
+    def _task(self, action: OutgoingAction, params: HubSpotParams) -> DeliveryResult:
+        prop = self.config.action_id_property
+        existing = self._search("tasks", prop, action.id, what="task search")
+        if existing:
+            return DeliveryResult(
+                "sent", f"task {existing[0]} already exists for this action: not created again"
+            )
+        company = self._company(params)
+        owner, note = self._owner(params.owner)
+        base = getattr(action, "created_at", None)
+        start = base if isinstance(base, datetime) else self._now()
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        due = start + parse_duration(params.due.strip()) if params.due else start
+        assert params.subject is not None  # checked by the model
+        properties: dict[str, str] = {
+            "hs_task_subject": _one_line(params.subject),
+            "hs_task_body": task_body_html(params.body or ""),
+            "hs_timestamp": _timestamp(due),
+            "hs_task_status": "NOT_STARTED",
+            prop: action.id,
+        }
+        if params.priority is not None:
+            properties["hs_task_priority"] = params.priority.upper()
+        if params.task_type is not None:
+            properties["hs_task_type"] = params.task_type.upper()
+        if owner is not None:
+            properties["hubspot_owner_id"] = owner
+        payload: dict[str, Any] = {"properties": properties}
+        if company is not None:
+            payload["associations"] = [
+                {
+                    "to": {"id": company},
+                    "types": [
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": TASK_TO_COMPANY,
+                        }
+                    ],
+                }
+            ]
+        reply = self._call(
+            "POST",
+            "/crm/v3/objects/tasks",
+            payload,
+            ok=(200, 201),
+            what="task create",
+            not_found=f"company {company} not found" if company else None,
+        )
+        if reply.status_code == 409:
+            return DeliveryResult(
+                "sent", f"a task with {prop} = {action.id} already exists (HTTP 409){note}"
+            )
+        task_id = _field(reply, "id")
+        where = f" on company {company}" if company else ""
+        return DeliveryResult("sent", f"task {task_id} created{where}{note}")
+
+    def _company_update(self, action: OutgoingAction, params: HubSpotParams) -> DeliveryResult:
+        assert params.properties  # checked by the model
+        prop = self.config.action_id_property
+        if prop in params.properties:
+            return DeliveryResult(
+                "failed", f"invalid parameters: properties: '{prop}' is written by csrules itself"
+            )
+        unrendered = sorted(k for k, v in params.properties.items() if _is_template(v))
+        if unrendered:
+            return DeliveryResult(
+                "failed",
+                f"properties {', '.join(unrendered)}: the value is a template that was not "
+                "rendered (this csrules renders templates in string and list parameters only); "
+                "nothing was written",
+            )
+        company = self._company(params)
+        assert company is not None
+        reply = self._call(
+            "PATCH",
+            f"/crm/v3/objects/companies/{company}",
+            {"properties": {**params.properties, prop: action.id}},
+            what="company update",
+            not_found=f"company {company} not found (deleted or merged?)",
+        )
+        if reply.status_code == 409:
+            return DeliveryResult("failed", f"company update: {status_detail(reply)}")
+        names = ", ".join(sorted(params.properties))
+        return DeliveryResult("sent", f"company {company} updated: {names}")
+
+
+def render_error(params: Mapping[str, Any]) -> str | None:
+    """The engine sends ``{"error": "template ...: ..."}`` for an action it could not render."""
+    error = params.get("error")
+    if set(params) == {"error"} and isinstance(error, str):
+        return f"the action's parameters could not be rendered: {error}"
+    return None
+
+
+def _with_detail(result: DeliveryResult, detail: str) -> DeliveryResult:
+    return DeliveryResult(result.status, detail, result.retry_after)
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise _Stop(
+            DeliveryResult(
+                "unknown", f"{what}: HTTP {response.status_code} with a body that is not JSON"
+            )
+        ) from None
+
+
+def _results(response: httpx.Response, what: str) -> list[dict[str, Any]]:
+    body = _json(response, what)
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list) or not all(isinstance(r, dict) and "id" in r for r in results):
+        raise _Stop(DeliveryResult("retry", f"{what}: unexpected answer (no results list)"))
+    return results
+
+
+def _field(response: httpx.Response, name: str) -> str:
+    """A field of a success answer; the request succeeded whatever the body says."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "?"
+    return str(body.get(name, "?")) if isinstance(body, dict) else "?"
+
+
+@hookimpl
+def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    register(HubSpotConnector)
