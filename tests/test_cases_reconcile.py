@@ -10,7 +10,7 @@ from csrules.cases.model import CaseState, Plan, action_id
 from csrules.cases.reconcile import reconcile
 from csrules.cases.state import acknowledge, advance
 from csrules.engine.compiled import CompiledPlaybook
-from tests.engine_helpers import NOW, account, make_playbook, run
+from tests.engine_helpers import CATCH_ALL_TIER, NOW, account, make_playbook, run
 
 RULES = """
 [[tier]]
@@ -177,3 +177,24 @@ def test_a_dedicated_owner_is_the_accounts_csm(tmp_path: Path) -> None:
     plan = runner.at(NOW, [account("a", arr=20000.0, logins=1)])
     assert plan.cases[0].owner is None
     assert plan.deliver[0].params["text"] == "a is quiet; owner nobody"
+
+
+def test_strings_inside_tables_and_lists_are_templates(tmp_path: Path) -> None:
+    # The log connector takes strings only, so compile without validate's params check.
+    from csrules.engine.compiled import compile_loaded
+    from csrules.hooks.manager import all_functions
+    from csrules.load.loader import load_playbook
+
+    rules = RULES.replace(
+        "text = \"{{ account.id }} is quiet; owner {{ has(case.owner) ? case.owner : 'nobody' }}\"",
+        'text = "quiet"\nto = ["{{ account.id }}@example.com"]\nproperties = { who = "{{ account.id }}", n = 3 }',
+    )
+    make_playbook(tmp_path, RULES)
+    (tmp_path / "pb" / "rules.toml").write_text(rules + CATCH_ALL_TIER, encoding="utf-8")
+    compiled = compile_loaded(load_playbook(tmp_path / "pb"), all_functions())
+    action = Runner(compiled).at(NOW, [account("a", arr=20000.0, logins=1)]).deliver[0]
+    assert action.params == {
+        "text": "quiet",
+        "to": ["a@example.com"],
+        "properties": {"who": "a", "n": 3},
+    }

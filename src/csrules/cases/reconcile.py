@@ -131,18 +131,23 @@ class _RenderError(Exception):
     pass
 
 
+def _render_value(ctx: _Context, value: Any, activation: Mapping[str, Any]) -> Any:
+    """Every string inside a parameter is a template: in lists and tables too."""
+    if isinstance(value, str):
+        return _render(ctx, value, activation)
+    if isinstance(value, list):
+        return [_render_value(ctx, v, activation) for v in value]
+    if isinstance(value, dict):
+        return {k: _render_value(ctx, v, activation) for k, v in value.items()}
+    return value
+
+
 def _params(ctx: _Context, rule: ActionRule, activation: Mapping[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, value in rule.params.items():
-        if key == "after":
-            continue
-        if isinstance(value, str):
-            params[key] = _render(ctx, value, activation)
-        elif isinstance(value, list):
-            params[key] = [_render(ctx, v, activation) if isinstance(v, str) else v for v in value]
-        else:
-            params[key] = value
-    return params
+    return {
+        key: _render_value(ctx, value, activation)
+        for key, value in rule.params.items()
+        if key != "after"
+    }
 
 
 def _emit(
@@ -225,7 +230,12 @@ def _pair(
         if not holds:
             return None
         cooling = case is not None and case.status == "resolved" and case.resolved_at is not None
-        if cooling and case is not None and case.resolved_at is not None and now < case.resolved_at + rule.cooldown:
+        if (
+            cooling
+            and case is not None
+            and case.resolved_at is not None
+            and now < case.resolved_at + rule.cooldown
+        ):
             return None  # cooling down: no new case yet
         case = Case(
             id=case_id(rule.id, account, now),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,6 +31,8 @@ class OutgoingAction:
     step: int
     connector: str
     params: dict[str, Any] = field(default_factory=dict)
+    #: when the action was created (the run's as-of time): due dates count from it
+    created_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,9 +70,6 @@ class Connector(ABC):
     settings_model: ClassVar[type[BaseModel]] = NoSettings
     #: checks each action's parameters (minus ``connector``)
     params_model: ClassVar[type[BaseModel]]
-    #: parameters that are templates (rendered with ``{{ CEL }}`` before delivery);
-    #: ``None`` means every string parameter is a template
-    template_params: ClassVar[frozenset[str] | None] = None
     #: a one-line description for ``csrules`` docs and listings
     description: ClassVar[str] = ""
 

@@ -63,6 +63,7 @@ def _outgoing(action: Action) -> OutgoingAction:
         step=action.step,
         connector=action.connector,
         params=dict(action.params),
+        created_at=action.created_at,
     )
 
 

@@ -39,8 +39,8 @@ def read_bytes(path: Path, display: str) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise SnapshotError(
-            f"snapshot '{display}' not found; check the path (a relative path is read "
-            "from the playbook directory) or pass another one with --snapshot"
+            f"snapshot '{display}' not found; check the path (--snapshot is read from the "
+            "working directory, [snapshot] source from the playbook directory)"
         ) from None
     except IsADirectoryError:
         raise SnapshotError(

@@ -24,7 +24,7 @@ import hashlib
 import json
 import socket
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 from pydantic import (
@@ -229,7 +229,6 @@ class SlackConnector(Connector):
     name = "slack"
     settings_model = SlackSettings
     params_model = SlackParams
-    template_params: ClassVar[frozenset[str] | None] = frozenset({"text", "channel", "title"})
     description = "Posts a Block Kit message to Slack (incoming webhook or bot token)."
 
     def __init__(self, instance: str, settings: BaseModel, **kwargs: Any) -> None:

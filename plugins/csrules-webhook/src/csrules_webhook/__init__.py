@@ -17,7 +17,7 @@ import re
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 from pydantic import (
@@ -160,7 +160,6 @@ class WebhookConnector(Connector):
     name = "webhook"
     settings_model = WebhookSettings
     params_model = WebhookParams
-    template_params: ClassVar[frozenset[str] | None] = None
     description = "POSTs each action as HMAC-signed JSON to an https endpoint."
 
     def __init__(self, instance: str, settings: BaseModel, **kwargs: Any) -> None:
