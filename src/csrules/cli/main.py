@@ -7,6 +7,7 @@ import sys
 import click
 
 from csrules import __version__
+from csrules.cli.check import check_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
@@ -28,6 +29,7 @@ from csrules.logs import configure
 BUILTIN_COMMANDS = (
     validate_command,
     test_command,
+    check_command,
     evaluate_command,
     explain_command,
     plan_command,

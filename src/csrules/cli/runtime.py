@@ -18,6 +18,13 @@ def parse_as_of(text: str | None) -> datetime:
     """``--as-of``: an RFC 3339 date-time (a timezone is required) or a date (midnight UTC)."""
     if text is None:
         return datetime.now(UTC)
+    if len(text) == 10:  # a bare date: midnight UTC
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -40,7 +40,7 @@ PROJECT: dict[str, Any] = {
             "champions": "list<string>",
             "training_completion": {"type": "double", "min": 0.0, "max": 1.0},
             "activated": "bool",
-            "adkar": "map<string, int>",
+            "adkar": {"type": "map<string, int>", "min": 1, "max": 5},
         },
     },
     "state": {"url": "sqlite:///.csrules/state.db"},

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from csrules.engine.compiled import CompiledPlaybook
+from csrules.engine.compiled import CompiledInvariant, CompiledPlaybook
 from csrules.engine.evaluate import evaluate
-from csrules.engine.results import AccountResult
+from csrules.engine.results import AccountResult, Evaluation
+from csrules.engine.values import EvalError, NoData, Value
 from csrules.errors import Location
 from csrules.load.playbook import Located
 from csrules.model.testfile import Expectation, TestCase
@@ -150,12 +151,9 @@ def run_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome
     case = test.item
     where = test.location("name")
     if case.step:
-        return TestOutcome(
-            case.name,
-            where,
-            "skipped",
-            reason="[[test.step]] tests need the case engine (plan/apply), not in this version",
-        )
+        from csrules.testing.steps import run_step_test  # steps builds on this module
+
+        return run_step_test(compiled, test)
     assert case.as_of is not None
     batch = AccountBatch.from_records(case.accounts, compiled.spec, source=str(test.doc.display))
     problems = [
@@ -175,7 +173,80 @@ def run_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome
         problems.extend(
             check_expectation(test, ("expect", account), account, expect, results.get(account))
         )
+    problems.extend(check_invariants(compiled, test, evaluation))
     return TestOutcome(case.name, where, "failed" if problems else "passed", problems)
+
+
+def invariant_verdicts(
+    compiled: CompiledPlaybook, evaluation: Evaluation
+) -> list[tuple[CompiledInvariant, list[Value]]]:
+    """Each ``[[invariant]]`` evaluated for every account, after the last stage.
+
+    An invariant may read what any stage produced (``tier``, ``segments``, ``health``,
+    ``adkar``), so it runs on the activations ``evaluate`` leaves behind.
+    """
+    activations = evaluation.activations
+    return [(inv, inv.expect.evaluate(activations, evaluation.now)) for inv in compiled.invariants]
+
+
+def invariant_failure(value: Value) -> str | None:
+    """Why an invariant's value for one account breaks it, or ``None`` when it holds.
+
+    Only ``true`` holds. Spec 2.9: an invariant whose result is no data counts as false,
+    like every ``when``; an invariant that may meet an absent field says so with
+    ``has()`` (``!has(account.csm) || ...``). An evaluation error breaks it too.
+    """
+    if value is True:
+        return None
+    if isinstance(value, NoData):
+        return "has no data (it reads an absent field or key; guard it with has())"
+    if isinstance(value, EvalError):
+        return f"raises an error: {value.message}"
+    if value is False:
+        return "is false"
+    return f"gives {value!r}, not true"
+
+
+def check_invariants(
+    compiled: CompiledPlaybook, test: Located[TestCase], evaluation: Evaluation
+) -> list[Mismatch]:
+    """Every ``[[invariant]]`` on every account of the test.
+
+    An account with evaluation errors is left out: it already fails the test, and its
+    results (a missing tier, a missing score) would only add noise.
+    """
+    if not compiled.invariants:
+        return []
+    written = {
+        inv.id: inv.location("expect")
+        for inv in (compiled.loaded.invariants if compiled.loaded is not None else [])
+    }
+    found: list[Mismatch] = []
+    for inv, values in invariant_verdicts(compiled, evaluation):
+        for result, value in zip(evaluation.accounts, values, strict=True):
+            why = invariant_failure(value)
+            if why is None or result.errors:
+                continue
+            place = f" ({written[inv.id]})" if inv.id in written else ""
+            found.append(
+                Mismatch(
+                    result.key,
+                    "invariant",
+                    inv.id,
+                    None if isinstance(value, EvalError) else value,
+                    _account_location(test, compiled.spec.key, result.key),
+                    f"'{inv.id}' {why}: {inv.expect.source.strip()}{place}",
+                )
+            )
+    return found
+
+
+def _account_location(test: Located[TestCase], key_field: str, key: str) -> Location:
+    """Where the test writes the account ``key`` (its entry in ``accounts``)."""
+    for position, record in enumerate(test.item.accounts):
+        if str(record.get(key_field)) == key:
+            return test.location("accounts", position)
+    return test.location("accounts")
 
 
 def run_tests(compiled: CompiledPlaybook, tests: Sequence[Located[TestCase]]) -> list[TestOutcome]:
