@@ -484,8 +484,8 @@ def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
         read_snapshot("data/missing.jsonl", SPEC, base_dir=tmp_path)
     assert caught.value.exit_code == 2
     assert caught.value.message == (
-        "snapshot 'data/missing.jsonl' not found; check the path (a relative path is read "
-        "from the playbook directory) or pass another one with --snapshot"
+        "snapshot 'data/missing.jsonl' not found; check the path (--snapshot is read from the "
+        "working directory, [snapshot] source from the playbook directory)"
     )
     (tmp_path / "dir.jsonl").mkdir()
     with pytest.raises(SnapshotError, match="is a directory"):
