@@ -79,11 +79,15 @@ class Generator:
         self.names: set[str] = set()
 
     def company(self) -> str:
-        while True:
+        for _ in range(1000):
             n = f"{self.r.choice(FIRST)} {self.r.choice(SECOND)}{self.r.choice(SUFFIX)}"
             if n not in self.names:
                 self.names.add(n)
                 return n
+        # The name pool is exhausted (benchmarks ask for far more than the sample's 400).
+        n = f"{self.r.choice(FIRST)} {self.r.choice(SECOND)} {len(self.names) + 1}"
+        self.names.add(n)
+        return n
 
     def person(self, company: str) -> str:
         domain = company.split()[0].lower() + ".example"
