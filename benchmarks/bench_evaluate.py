@@ -4,8 +4,9 @@ Generates N accounts with the reference sample's generator (same proportions of
 strategic, mid-market and long-tail accounts), then times the whole evaluation
 (all stages, every expression and driver template) in one process.
 
-    python benchmarks/bench_evaluate.py            # 1,000 and 10,000 accounts
-    python benchmarks/bench_evaluate.py 2000       # one size
+    python benchmarks/bench_evaluate.py                       # 1,000 and 10,000 accounts
+    python benchmarks/bench_evaluate.py 2000                  # one size
+    python benchmarks/bench_evaluate.py --backend reference 10000
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ def _generator() -> object:
     return module
 
 
-def measure(count: int) -> dict[str, float]:
+def measure(count: int, backend: str = "columnar") -> dict[str, float]:
     records = _generator().generate(count=count, seed=7)  # type: ignore[attr-defined]
     compiled = compile_playbook(ROOT, now=AS_OF)
     started = time.perf_counter()
     batch = AccountBatch.from_records(records, compiled.spec, source="generated")
     loaded = time.perf_counter()
-    evaluation = evaluate(compiled, batch, AS_OF)
+    evaluation = evaluate(compiled, batch, AS_OF, backend=backend)
     done = time.perf_counter()
     assert len(evaluation.accounts) == count
     return {
@@ -51,10 +52,14 @@ def measure(count: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> None:
+    backend = "columnar"
+    if argv[:1] == ["--backend"]:
+        backend, argv = argv[1], argv[2:]
     sizes = [int(a) for a in argv] or [1_000, 10_000]
+    print(f"backend: {backend}")
     print(f"{'accounts':>10} {'load s':>8} {'evaluate s':>11} {'accounts/s':>11} {'errors':>7}")
     for size in sizes:
-        row = measure(size)
+        row = measure(size, backend)
         print(
             f"{row['accounts']:>10.0f} {row['load_s']:>8.2f} {row['evaluate_s']:>11.2f} "
             f"{row['accounts_per_s']:>11.1f} {row['errors']:>7.0f}"

@@ -225,7 +225,9 @@ def test_a_failing_expectation_names_its_line(reference_copy: Path) -> None:
 
 
 def test_plan_on_the_sample_lists_opened_cases_and_their_actions() -> None:
-    result = run_cli("plan", "--playbooks", str(REFERENCE), "--as-of", "2026-11-01T09:00:00Z", "--format", "json")
+    result = run_cli(
+        "plan", "--playbooks", str(REFERENCE), "--as-of", "2026-11-01T09:00:00Z", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.output)
     opened = {t["case"] for t in payload["transitions"] if t["to"] == "open"}

@@ -57,9 +57,22 @@ def _table(evaluation: Evaluation) -> Table:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write results to this file (.jsonl, .csv or .parquet) for the warehouse or BI.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["columnar", "reference"]),
+    default="columnar",
+    show_default=True,
+    help="Evaluation backend: columnar (Polars, fast) or reference (cel-python, row by "
+    "row); both give the same results.",
+)
 @format_option("text", "json")
 def evaluate_command(
-    playbooks: Path | None, snapshot: str | None, as_of: str | None, output: Path | None, fmt: str
+    playbooks: Path | None,
+    snapshot: str | None,
+    as_of: str | None,
+    output: Path | None,
+    backend: str,
+    fmt: str,
 ) -> None:
     """Evaluate every account of a snapshot.
 
@@ -72,7 +85,7 @@ def evaluate_command(
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
     batch = load_snapshot(compiled, snapshot)
-    evaluation = evaluate(compiled, batch, now)
+    evaluation = evaluate(compiled, batch, now, backend=backend)
     if output is not None:
         try:
             write_results(evaluation.accounts, output)

@@ -1,8 +1,14 @@
 """``evaluate(compiled, batch, now, prior)``: stages 0-5 over a whole batch, purely.
 
 No I/O and no clock: the time is an argument and the previous scores come from the
-caller. Each stage runs every kernel over the whole batch before the next stage
-starts, so a backend can vectorize a stage; results are gathered per account.
+caller. Two backends compute the same :class:`Evaluation`:
+
+- ``"columnar"`` (the default, ``columnar.py``): every stage as Polars operations over
+  the whole batch; an expression outside the compiled subset falls back, alone, to the
+  reference kernel;
+- ``"reference"`` (this module): each stage runs every kernel over the whole batch
+  (row by row through cel-python), and results are gathered per account. It defines
+  the semantics the columnar backend is tested against.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from typing import Any
 
 from celpy import celtypes
 
+from csrules.engine import activations as acts
 from csrules.engine.aggregates import aggregate
-from csrules.engine.celvalues import to_cel
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.results import AccountResult, Driver, Evaluation, MeasureResult, RuleError
 from csrules.engine.values import NO_DATA, EvalError, NoData, Value, is_value
@@ -60,7 +66,7 @@ def _stage_aggregates(
                 elif is_value(value) and not isinstance(value, bool):
                     values.append(float(value))
         portfolio[rule.id] = aggregate(rule.fn, values, rule.q)
-    cel_portfolio = to_cel({k: v for k, v in portfolio.items() if v is not None})
+    cel_portfolio = acts.portfolio_variable(portfolio)
     for activation in activations:
         activation["portfolio"] = cel_portfolio
     return portfolio
@@ -151,17 +157,13 @@ def _stage_health(
                     explain_needed.setdefault(m_index, []).append(index)
     _drivers(compiled, activations, results, now, explain_needed)
     for activation, result in zip(activations, results, strict=True):
-        health: dict[str, Any] = {
-            "band": result.band,
-            "measures": {m.id: m.normalized for m in result.measures if m.normalized is not None},
-        }
-        if result.score is not None:
-            health["score"] = result.score
-        if result.previous is not None:
-            health["previous"] = result.previous
-        if result.delta is not None:
-            health["delta"] = result.delta
-        activation["health"] = to_cel(health)
+        activation["health"] = acts.health_variable(
+            result.score,
+            result.band,
+            {m.id: m.normalized for m in result.measures},
+            result.previous,
+            result.delta,
+        )
 
 
 def _drivers(
@@ -173,7 +175,8 @@ def _drivers(
 ) -> None:
     """Render each losing measure's ``explain`` with ``value`` bound, then order drivers."""
     texts: dict[tuple[int, int], str] = {}
-    for m_index, account_indexes in needed.items():
+    # Measure order, so an account's explain errors come in declaration order.
+    for m_index, account_indexes in sorted(needed.items()):
         measure = compiled.measures[m_index]
         if measure.explain is None:
             for a in account_indexes:
@@ -220,7 +223,7 @@ def _stage_segments(
                 _error(result, f"segment:{seg.id}", value)
             elif value is True:
                 result.segments.append(seg.id)
-        activation["segments"] = to_cel(result.segments)
+        activation["segments"] = acts.segments_variable(result.segments)
 
 
 def _stage_tiers(
@@ -257,7 +260,7 @@ def _stage_tiers(
             )
     for activation, result in zip(activations, results, strict=True):
         if result.tier is not None:
-            activation["tier"] = celtypes.StringType(result.tier)
+            activation["tier"] = acts.tier_variable(result.tier)
 
 
 def _stage_adkar(
@@ -283,12 +286,8 @@ def _stage_adkar(
             result.adkar_scores[name] = int(value)
             if not result.adkar_barrier and value <= compiled.adkar_threshold:
                 result.adkar_barrier = name
-        activation["adkar"] = to_cel(
-            {
-                "scores": result.adkar_scores,
-                "barrier": result.adkar_barrier,
-                "unknown": result.adkar_unknown,
-            }
+        activation["adkar"] = acts.adkar_variable(
+            result.adkar_scores, result.adkar_barrier, result.adkar_unknown
         )
 
 
@@ -307,8 +306,8 @@ def _stage_playbooks(
 
 def base_activations(batch: AccountBatch, now: datetime) -> list[Activation]:
     """What every expression may read at stage 0: ``account`` and ``now``."""
-    cel_now = to_cel(now)
-    return [{"account": to_cel(record), "now": cel_now} for record in batch.records()]
+    cel_now = acts.cel_now(now)
+    return [acts.base_activation(record, cel_now) for record in batch.records()]
 
 
 def portfolio_of(
@@ -320,6 +319,9 @@ def portfolio_of(
     return _stage_aggregates(compiled, activations, results, now, {})
 
 
+BACKENDS = ("columnar", "reference")
+
+
 def evaluate(
     compiled: CompiledPlaybook,
     batch: AccountBatch,
@@ -327,12 +329,20 @@ def evaluate(
     prior: Mapping[str, float] | None = None,
     *,
     portfolio: Mapping[str, float] | None = None,
+    backend: str = "columnar",
 ) -> Evaluation:
     """Evaluate every stage for every account of ``batch`` at ``now``.
 
     ``prior`` holds the last applied run's scores by account key (``health.previous``);
-    ``portfolio`` pins aggregates to given values (small test fixtures).
+    ``portfolio`` pins aggregates to given values (small test fixtures). ``backend``
+    is ``"columnar"`` (default) or ``"reference"``; both give the same results.
     """
+    if backend == "columnar":
+        from csrules.engine.columnar import evaluate_columnar
+
+        return evaluate_columnar(compiled, batch, now, prior or {}, portfolio or {})
+    if backend != "reference":
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     activations = base_activations(batch, now)
     results = [AccountResult(key=key) for key in batch]
     values = _stage_aggregates(compiled, activations, results, now, portfolio or {})
@@ -344,4 +354,4 @@ def evaluate(
     return Evaluation(now=now, portfolio=values, accounts=results, activations=activations)
 
 
-__all__ = ["NO_DATA", "evaluate"]
+__all__ = ["BACKENDS", "NO_DATA", "evaluate"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+import polars as pl
 
 from csrules.engine.values import Value
 
@@ -89,18 +91,111 @@ class AccountResult:
         }
 
 
-@dataclass
-class Evaluation:
-    """The whole batch evaluated at ``now``."""
+class ResultSource(Protocol):
+    """Where a columnar :class:`Evaluation` builds its per-account objects from, on demand."""
 
-    now: datetime
-    portfolio: dict[str, float | None]
-    accounts: list[AccountResult]
-    activations: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    def accounts(self) -> list[AccountResult]: ...
+
+    def activations(self) -> list[dict[str, Any]]: ...
+
+    def error_count(self) -> int: ...
+
+    def frame(self) -> pl.DataFrame: ...
+
+
+class Evaluation:
+    """The whole batch evaluated at ``now``.
+
+    The reference backend fills ``accounts`` (and ``activations``) directly. The
+    columnar backend keeps its results as columns and builds the per-account
+    :class:`AccountResult` objects and CEL activations only when they are first asked
+    for, so a run that only writes the results table (:meth:`frame`) never pays for a
+    million Python objects.
+    """
+
+    def __init__(
+        self,
+        now: datetime,
+        portfolio: dict[str, float | None],
+        accounts: list[AccountResult] | None = None,
+        activations: list[dict[str, Any]] | None = None,
+        *,
+        source: ResultSource | None = None,
+        backend: str = "reference",
+    ) -> None:
+        self.now = now
+        self.portfolio = portfolio
+        self.backend = backend
+        self._accounts = accounts
+        self._activations = activations
+        self._source = source
+
+    def __repr__(self) -> str:
+        return (
+            f"Evaluation(now={self.now!r}, backend={self.backend!r}, portfolio={self.portfolio!r})"
+        )
+
+    @property
+    def accounts(self) -> list[AccountResult]:
+        if self._accounts is None:
+            self._accounts = self._source.accounts() if self._source is not None else []
+        return self._accounts
+
+    @accounts.setter
+    def accounts(self, value: list[AccountResult]) -> None:
+        self._accounts = value
+
+    @property
+    def activations(self) -> list[dict[str, Any]]:
+        """What each account's expressions read after the last stage (``explain``)."""
+        if self._activations is None:
+            self._activations = self._source.activations() if self._source is not None else []
+        return self._activations
+
+    @activations.setter
+    def activations(self, value: list[dict[str, Any]]) -> None:
+        self._activations = value
 
     def by_key(self) -> dict[str, AccountResult]:
         return {a.key: a for a in self.accounts}
 
     @property
     def error_count(self) -> int:
+        if self._accounts is None and self._source is not None:
+            return self._source.error_count()
         return sum(len(a.errors) for a in self.accounts)
+
+    def frame(self) -> pl.DataFrame:
+        """The results as one table, one row per account (the ``--output`` columns).
+
+        account, score, band, tier, segments, barrier, adkar_unknown, playbooks,
+        drivers (texts, largest loss first) and errors (``rule: message``).
+        """
+        if self._accounts is None and self._source is not None:
+            return self._source.frame()
+        return results_frame(self.accounts)
+
+
+def results_frame(results: list[AccountResult]) -> pl.DataFrame:
+    """The results table of :meth:`Evaluation.frame` built from per-account objects."""
+    return pl.DataFrame(
+        {
+            "account": pl.Series([r.key for r in results], dtype=pl.String),
+            "score": pl.Series([r.score for r in results], dtype=pl.Float64),
+            "band": pl.Series([r.band for r in results], dtype=pl.String),
+            "tier": pl.Series([r.tier for r in results], dtype=pl.String),
+            "segments": pl.Series([r.segments for r in results], dtype=pl.List(pl.String)),
+            "barrier": pl.Series([r.adkar_barrier for r in results], dtype=pl.String),
+            "adkar_unknown": pl.Series(
+                [r.adkar_unknown for r in results], dtype=pl.List(pl.String)
+            ),
+            "playbooks": pl.Series([r.playbooks for r in results], dtype=pl.List(pl.String)),
+            "drivers": pl.Series(
+                [[d.text for d in r.drivers] for r in results], dtype=pl.List(pl.String)
+            ),
+            "errors": pl.Series(
+                [[f"{e.rule}: {e.message}" for e in r.errors] for r in results],
+                dtype=pl.List(pl.String),
+            ),
+        }
+    )

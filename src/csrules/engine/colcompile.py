@@ -1,0 +1,968 @@
+"""CEL to Polars: the code generator of the columnar backend.
+
+One expression is compiled, against the columns of a stage, into Polars expressions
+evaluated over the whole batch at once. Every compiled sub-expression is a :class:`Col`:
+
+- ``value``: the CEL value per account (meaningful only where there is no fault);
+- ``fault``: an ``Int32`` column, null where the value is good, ``0`` for *no data*
+  and a positive code (an index into :class:`Messages`) for an error;
+- ``fatal``: an error that cel-python *raises* instead of returning (``int()`` of an
+  infinite double): it escapes every ``&&``/``||``, as it does in the reference;
+- ``None`` for ``fault``/``fatal`` when the sub-expression statically cannot fail,
+  which keeps the generated plan as small as a hand-written one.
+
+Each operator propagates faults exactly as the reference backend (cel-python 0.5 plus
+the two corrections in ``reference.py``) does, including its asymmetries, all found
+by the differential property tests: the first fault in evaluation order wins;
+``true || x`` is true and ``false && x`` false whatever ``x`` is, but two faults under
+``||``/``&&`` make a new error; an ``int`` arithmetic operator whose right operand
+faulted turns that fault into an error (cel-python's ``IntType`` raises ``TypeError``);
+``x[i]`` on a faulted operand is an error, not no data; ``exists``/``all`` fold with
+``||``/``&&`` and two faulted elements make an error.
+
+What is not in the subset raises :class:`Unsupported`, and the caller falls back to
+the reference kernel for that one expression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import polars as pl
+from celpy import celtypes
+
+from csrules.expr.ast import (
+    INT64_MAX,
+    INT64_MIN,
+    Binary,
+    Call,
+    Comprehension,
+    Conditional,
+    Has,
+    Ident,
+    Index,
+    ListLit,
+    Literal,
+    Node,
+    Select,
+    Unary,
+)
+from csrules.expr.functions import FunctionSpec
+from csrules.expr.types import (
+    BOOL,
+    DOUBLE,
+    DURATION,
+    INT,
+    STRING,
+    TIMESTAMP,
+    CelType,
+    ListType,
+    MapType,
+)
+
+FAULT: Final = pl.Int32()
+NO_DATA_CODE: Final = 0
+TIMESTAMP_DTYPE: Final = pl.Datetime("us", "UTC")
+DURATION_DTYPE: Final = pl.Duration("us")
+
+_CELEVALERROR = "<class 'celpy.evaluation.CELEvalError'>"
+E_OVERFLOW: Final = "return error for overflow"
+E_DIVIDE: Final = "modulus or divide by zero"
+E_INFINITY: Final = "OverflowError: cannot convert float infinity to integer"
+E_MACRO: Final = "no such overload"
+E_OR: Final = f"found no matching overload for _||_ applied to '({_CELEVALERROR}, {_CELEVALERROR})'"
+E_AND: Final = (
+    f"found no matching overload for _&&_ applied to '({_CELEVALERROR}, {_CELEVALERROR})'"
+)
+
+_RULES = {
+    "+": "addition_add",
+    "-": "addition_sub",
+    "*": "multiplication_mul",
+    "/": "multiplication_div",
+    "%": "multiplication_mod",
+}
+_CEL_CLASS = {
+    "int": "IntType",
+    "double": "DoubleType",
+    "string": "StringType",
+    "bool": "BoolType",
+    "timestamp": "TimestampType",
+    "duration": "DurationType",
+}
+
+# Microseconds: the resolution of timestamps and durations in an AccountBatch.
+_US = 1_000_000
+_MIN_TIMESTAMP_US = -62135596800 * _US  # 0001-01-01T00:00:00Z
+_MAX_TIMESTAMP_US = 253402300799 * _US + 999_999  # 9999-12-31T23:59:59.999999Z
+_MAX_DURATION_S = 315576000000  # cel-python's DurationType range, in seconds
+_TWO_53 = 2**53
+_BUILTIN_FUNCTIONS = "csrules.hooks.builtin.functions"
+
+# RE2 (cel-python's `matches`) and Polars' Rust regex engine agree on plain syntax;
+# they differ on the Unicode meaning of \d \w \s \b, on \p classes, on case folding
+# and on RE2-only escapes. Patterns using any of these fall back to the reference.
+_REGEX_DIVERGENT = re.compile(r"\\[dDwWsSbBpPCQEzAZ]|\(\?[a-zA-Z-]*[iU]")
+
+
+class Unsupported(Exception):
+    """An expression (or part) outside the columnar subset: evaluate it with the reference."""
+
+
+class Messages:
+    """Error texts by code; code 0 is *no data*. Shared by every kernel of one run."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = ["no data"]
+        self._codes: dict[str, int] = {}
+
+    def code(self, text: str) -> int:
+        found = self._codes.get(text)
+        if found is None:
+            found = len(self.texts)
+            self.texts.append(text)
+            self._codes[text] = found
+        return found
+
+    def text(self, code: int) -> str:
+        return self.texts[code]
+
+
+_NOCONST: Final = object()
+
+
+@dataclass(frozen=True)
+class Col:
+    """A compiled sub-expression (see the module docstring).
+
+    ``fields`` makes it a record variable (``account``, ``health``...) that only
+    ``.field`` and ``has()`` may use; ``keys`` marks a ``map<string, T>`` stored as a
+    struct with those fields; ``members`` gives, for a list of strings, a boolean
+    column per possible item (``'at_risk' in segments`` reads one column).
+    """
+
+    type: CelType
+    value: pl.Expr
+    fault: pl.Expr | None = None
+    fatal: pl.Expr | None = None
+    const: Any = _NOCONST
+    keys: tuple[str, ...] | None = None
+    fields: Mapping[str, Col] | None = None
+    members: Mapping[str, pl.Expr] | None = None
+    plain: Plain = False
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not _NOCONST
+
+
+Plain = bool | pl.Expr
+"""Whether a value is a *plain* Python ``float``/``str``/``timedelta`` in cel-python
+rather than its celtypes wrapper (statically, or per row after a ``? :``).
+
+cel-python's ``+``, ``-`` and ``*`` on doubles, ``+`` on strings and ``-`` on durations
+return plain Python values, and plain values behave differently: a plain ``str`` has no
+``contains`` method (an error), plain ``float / float`` by zero raises (an error,
+where a ``DoubleType`` gives ``inf``), plain ``timedelta + timedelta`` skips CEL's
+range check."""
+
+
+def _both(a: Plain, b: Plain) -> Plain:
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a and b
+    return _plain_expr(a) & _plain_expr(b)
+
+
+def _either(a: Plain, b: Plain) -> Plain:
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a or b
+    return _plain_expr(a) | _plain_expr(b)
+
+
+def _plain_expr(p: Plain) -> pl.Expr:
+    return pl.lit(p) if isinstance(p, bool) else p
+
+
+def dtype_of(t: CelType) -> pl.DataType:
+    """The Polars dtype holding CEL type ``t`` (raises Unsupported for the others)."""
+    simple: dict[CelType, pl.DataType] = {
+        INT: pl.Int64(),
+        DOUBLE: pl.Float64(),
+        STRING: pl.String(),
+        BOOL: pl.Boolean(),
+        TIMESTAMP: TIMESTAMP_DTYPE,
+        DURATION: DURATION_DTYPE,
+    }
+    if t in simple:
+        return simple[t]
+    if isinstance(t, ListType):
+        return pl.List(dtype_of(t.elem))
+    raise Unsupported(f"no column type for {t}")
+
+
+def fault_lit(code: int) -> pl.Expr:
+    return pl.lit(code, dtype=FAULT)
+
+
+def first(*faults: pl.Expr | None) -> pl.Expr | None:
+    """The first fault in evaluation order (None when none can occur)."""
+    present = [f for f in faults if f is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return pl.coalesce(present)
+
+
+def fault_when(condition: pl.Expr, code: int) -> pl.Expr:
+    return pl.when(condition).then(fault_lit(code))
+
+
+def is_null(fault: pl.Expr | None) -> pl.Expr:
+    return pl.lit(True) if fault is None else fault.is_null()
+
+
+def absent_leaf(t: CelType, *, keys: tuple[str, ...] | None = None) -> Col:
+    """A variable with no data for every account (an aggregate with no value...)."""
+    dtype = pl.Struct([]) if keys is not None else dtype_of(t)
+    return Col(t, pl.lit(None, dtype=dtype), fault=fault_lit(NO_DATA_CODE), keys=keys)
+
+
+def column_leaf(
+    t: CelType, column: str, *, nullable: bool, keys: tuple[str, ...] | None = None
+) -> Col:
+    """A variable read from a column; a null there is no data (an absent field)."""
+    value = pl.col(column)
+    fault = fault_when(value.is_null(), NO_DATA_CODE) if nullable else None
+    return Col(t, value, fault=fault, keys=keys)
+
+
+def const_leaf(t: CelType, value: Any) -> Col:
+    """A variable with the same value for every account (``now``, ``portfolio.x``)."""
+    if value is None:
+        return absent_leaf(t)
+    return Col(t, pl.lit(value, dtype=dtype_of(t)), const=value)
+
+
+def _nan_safe(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Python's float comparison: every comparison with NaN is false (but ``!=``)."""
+    raw = _compare(op, a, b)
+    if op == "!=":
+        return raw | a.is_nan() | b.is_nan()
+    return raw & a.is_not_nan() & b.is_not_nan()
+
+
+def _compare(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    return a >= b
+
+
+def _epoch_us(e: pl.Expr) -> pl.Expr:
+    return e.dt.epoch("us")
+
+
+def full_zeros() -> pl.Expr:
+    """A Float64 column of zeros, materialized at full length (see :func:`divide`)."""
+    return pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.Float64) * 0.0
+
+
+def divide(a: pl.Expr, b: pl.Expr, zero: pl.Expr) -> pl.Expr:
+    """``a / b`` for doubles, correctly rounded as in Python.
+
+    Polars divides a column by a *scalar* by multiplying with its reciprocal, which is
+    off by one ulp for about a third of the values, and a computed column can be a
+    scalar inside Polars (a ``when`` whose condition holds everywhere). Adding
+    :func:`full_zeros` makes the divisor a real column, and the division an IEEE one.
+    (The sign of a zero divisor is lost, which CEL never sees: ``x / 0.0`` is handled
+    before.)
+    """
+    return a / (b + zero)
+
+
+def seconds_of_us(us: pl.Expr, zero: pl.Expr) -> pl.Expr:
+    """``us / 10**6`` correctly rounded, as Python's ``timedelta.total_seconds()``.
+
+    Exact (a single IEEE division) up to 2**53 microseconds; beyond, whole seconds
+    and the remainder are added, which rounds the same way (see docs/architecture.md).
+    """
+    million = pl.lit(1e6)
+    small = divide(us.cast(pl.Float64), million, zero)
+    whole = us // _US
+    large = whole.cast(pl.Float64) + divide((us - whole * _US).cast(pl.Float64), million, zero)
+    return pl.when(us.abs() <= _TWO_53).then(small).otherwise(large)
+
+
+@dataclass
+class Scope:
+    """The variables an expression may read, as compiled columns."""
+
+    variables: dict[str, Col]
+    element_only: bool = False  # inside exists()/all(): only the macro variable and constants
+
+    def with_variable(self, name: str, col: Col) -> Scope:
+        return Scope({**self.variables, name: col}, element_only=True)
+
+
+@dataclass
+class Compiler:
+    """Compiles one expression tree; raise :class:`Unsupported` outside the subset."""
+
+    scope: Scope
+    functions: Mapping[str, FunctionSpec]
+    messages: Messages
+    now: datetime
+    zero: pl.Expr  # a full-length Float64 column of zeros (see `divide`)
+    _locals: list[str] = field(default_factory=list)
+
+    def code(self, text: str) -> int:
+        return self.messages.code(text)
+
+    # -- dispatch
+
+    def compile(self, node: Node) -> Col:
+        if isinstance(node, Literal):
+            return self.literal(node)
+        if isinstance(node, Ident):
+            return self.ident(node)
+        if isinstance(node, Select):
+            return self.select(node)
+        if isinstance(node, Index):
+            return self.index(node)
+        if isinstance(node, Has):
+            return self.has(node)
+        if isinstance(node, Unary):
+            return self.unary(node)
+        if isinstance(node, Binary):
+            return self.binary(node)
+        if isinstance(node, Conditional):
+            return self.conditional(node)
+        if isinstance(node, ListLit):
+            return self.list_literal(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        if isinstance(node, Comprehension):
+            return self.comprehension(node)
+        raise Unsupported(type(node).__name__)
+
+    # -- leaves
+
+    def literal(self, node: Literal) -> Col:
+        value = node.value
+        if isinstance(value, bool):
+            return Col(BOOL, pl.lit(value), const=value)
+        if node.type == INT and isinstance(value, int):
+            return Col(INT, pl.lit(value, dtype=pl.Int64), const=value)
+        if node.type == DOUBLE and isinstance(value, float):
+            return Col(DOUBLE, pl.lit(value, dtype=pl.Float64), const=value)
+        if isinstance(value, str):
+            return Col(STRING, pl.lit(value, dtype=pl.String), const=value)
+        raise Unsupported(f"{node.type} literal")
+
+    def ident(self, node: Ident) -> Col:
+        found = self.scope.variables.get(node.name)
+        if found is None:
+            raise Unsupported(f"variable {node.name!r}")
+        if self.scope.element_only and node.name not in self._locals and not found.is_const:
+            raise Unsupported("a macro body reading more than its variable")
+        return found
+
+    def select(self, node: Select) -> Col:
+        operand = self.compile(node.operand)
+        return self.member(operand, node.field)
+
+    def member(self, operand: Col, name: str) -> Col:
+        if operand.fields is not None:
+            found = operand.fields.get(name)
+            if found is None:
+                raise Unsupported(f"field {name!r}")
+            return found
+        if operand.keys is not None and isinstance(operand.type, MapType):
+            if name in operand.keys:
+                value = operand.value.struct.field(name)
+                missing = fault_when(value.is_null(), NO_DATA_CODE)
+            else:
+                value = pl.lit(None, dtype=dtype_of(operand.type.value))
+                missing = fault_lit(NO_DATA_CODE)
+            return Col(
+                operand.type.value, value, fault=first(operand.fault, missing), fatal=operand.fatal
+            )
+        raise Unsupported(f"selecting .{name} on {operand.type}")
+
+    def has(self, node: Has) -> Col:
+        selected = self.select(node.select)
+        return Col(BOOL, is_null(selected.fault))
+
+    def index(self, node: Index) -> Col:
+        operand = self.compile(node.operand)
+        key = self.compile(node.index)
+        fatal = first(operand.fatal, key.fatal)
+        if operand.fields is not None:
+            if not isinstance(key.const, str):
+                raise Unsupported("record index by a computed key")
+            return self.member(operand, key.const)
+        either = (operand.fault is not None) or (key.fault is not None)
+        failed = ~(is_null(operand.fault) & is_null(key.fault)) if either else None
+        if isinstance(operand.type, ListType) and key.type == INT:
+            value = operand.value.list.get(key.value, null_on_oob=True)
+            kinds = ("ListType", "IntType")
+        elif isinstance(operand.type, MapType) and operand.keys is not None:
+            if not isinstance(key.const, str):
+                raise Unsupported("map index by a computed key")
+            if key.const in operand.keys:
+                value = operand.value.struct.field(key.const)
+            else:
+                value = pl.lit(None, dtype=dtype_of(operand.type.value))
+            kinds = ("MapType", "StringType")
+        else:
+            raise Unsupported(f"indexing {operand.type}")
+        fault = fault_when(value.is_null(), NO_DATA_CODE)
+        if failed is not None:
+            # getitem on a CELEvalError (or with one) raises TypeError: an error.
+            left = (
+                _CELEVALERROR
+                if operand.fault is not None
+                else f"<class 'celpy.celtypes.{kinds[0]}'>"
+            )
+            message = (
+                f"found no matching overload for _[_] applied to '({left}, "
+                f"<class 'celpy.celtypes.{kinds[1]}'>)'"
+            )
+            fault = pl.when(failed).then(fault_lit(self.code(message))).otherwise(fault)
+        elem = operand.type.elem if isinstance(operand.type, ListType) else operand.type.value
+        return Col(elem, value, fault=fault, fatal=fatal)
+
+    # -- operators
+
+    def unary(self, node: Unary) -> Col:
+        operand = self.compile(node.operand)
+        if node.op == "!" and operand.type == BOOL:
+            return Col(BOOL, ~operand.value, fault=operand.fault, fatal=operand.fatal)
+        if node.op == "-" and operand.type == DOUBLE:
+            return Col(
+                DOUBLE,
+                -operand.value,
+                fault=operand.fault,
+                fatal=operand.fatal,
+                plain=operand.plain,
+            )
+        if node.op == "-" and operand.type == INT:
+            overflow = fault_when(operand.value == INT64_MIN, self.code(E_OVERFLOW))
+            return Col(
+                INT,
+                -operand.value,
+                fault=first(operand.fault, overflow),
+                fatal=operand.fatal,
+            )
+        raise Unsupported(f"unary {node.op} on {operand.type}")
+
+    def binary(self, node: Binary) -> Col:
+        if node.op in ("&&", "||"):
+            return self.logical(node)
+        left = self.compile(node.left)
+        right = self.compile(node.right)
+        fatal = first(left.fatal, right.fatal)
+        if node.op == "in":
+            col = self.membership(left, right)
+        elif node.op in ("==", "!=", "<", "<=", ">", ">="):
+            col = self.comparison(node.op, left, right)
+        else:
+            col = self.arithmetic(node.op, left, right)
+        return replace(col, fatal=first(fatal, col.fatal))
+
+    def logical(self, node: Binary) -> Col:
+        left = self.compile(node.left)
+        right = self.compile(node.right)
+        if left.type != BOOL or right.type != BOOL:
+            raise Unsupported("non-bool operand of a logical operator")
+        fatal = first(left.fatal, right.fatal)
+        is_or = node.op == "||"
+        lv, rv = left.value, right.value
+        if left.fault is None and right.fault is None:
+            return Col(BOOL, (lv | rv) if is_or else (lv & rv), fatal=fatal)
+        lok, rok = is_null(left.fault), is_null(right.fault)
+        # The absorbing value: true for ||, false for &&.
+        l_abs = (lok & lv) if is_or else (lok & ~lv)
+        r_abs = (rok & rv) if is_or else (rok & ~rv)
+        absorbed = l_abs | r_abs
+        both = self.code(E_OR if is_or else E_AND)
+        left_fault = left.fault if left.fault is not None else pl.lit(None, dtype=FAULT)
+        right_fault = right.fault if right.fault is not None else pl.lit(None, dtype=FAULT)
+        fault = (
+            pl.when(absorbed)
+            .then(pl.lit(None, dtype=FAULT))
+            .when(lok)
+            .then(right_fault)
+            .when(rok)
+            .then(left_fault)
+            .otherwise(fault_lit(both))
+        )
+        value = absorbed if is_or else ~absorbed
+        return Col(BOOL, value, fault=fault, fatal=fatal)
+
+    def membership(self, left: Col, right: Col) -> Col:
+        fault = first(left.fault, right.fault)
+        if right.members is not None and isinstance(left.const, str):
+            found = right.members.get(left.const)
+            return Col(BOOL, found if found is not None else pl.lit(False), fault=fault)
+        if isinstance(right.type, ListType):
+            if right.type.elem != left.type or left.type not in (INT, DOUBLE, STRING, BOOL):
+                raise Unsupported(f"{left.type} in {right.type}")
+            if right.is_const and isinstance(right.const, list):
+                value = left.value.is_in(pl.lit(right.const, dtype=dtype_of(right.type)))
+            else:
+                value = right.value.list.contains(left.value)
+            if left.type == DOUBLE:
+                value = value & left.value.is_not_nan()  # NaN is never == anything
+            return Col(BOOL, value, fault=fault)
+        if isinstance(right.type, MapType) and right.keys is not None:
+            if not isinstance(left.const, str):
+                raise Unsupported("'in' a map with a computed key")
+            if left.const not in right.keys:
+                return Col(BOOL, pl.lit(False), fault=fault)
+            return Col(BOOL, right.value.struct.field(left.const).is_not_null(), fault=fault)
+        raise Unsupported(f"'in' on {right.type}")
+
+    def comparison(self, op: str, left: Col, right: Col) -> Col:
+        fault = first(left.fault, right.fault)
+        t = left.type
+        if t != right.type:
+            raise Unsupported(f"comparing {left.type} and {right.type}")
+        if t == DOUBLE:
+            return Col(BOOL, _nan_safe(op, left.value, right.value), fault=fault)
+        if t in (INT, STRING, BOOL, TIMESTAMP, DURATION):
+            return Col(BOOL, _compare(op, left.value, right.value), fault=fault)
+        if (
+            op in ("==", "!=")
+            and isinstance(t, ListType)
+            and t.elem in (INT, STRING, BOOL, TIMESTAMP, DURATION)
+        ):
+            return Col(BOOL, _compare(op, left.value, right.value), fault=fault)
+        raise Unsupported(f"{op} on {t}")
+
+    def arithmetic(self, op: str, left: Col, right: Col) -> Col:
+        lt, rt = left.type, right.type
+        right_fault = right.fault
+        if right_fault is not None and (lt == INT or (lt == DOUBLE and op == "/")):
+            # IntType (and DoubleType's division) call int()/float() on the faulted right
+            # operand and raise TypeError: cel-python reports "no matching overload".
+            # A plain float on the left leaves the fault to CELEvalError.__rtruediv__.
+            message = (
+                f"found no matching overload for {_RULES[op]} applied to "
+                f"'(<class 'celpy.celtypes.{_CEL_CLASS[str(lt)]}'>, {_CELEVALERROR})'"
+            )
+            converted = right_fault.is_not_null()
+            if lt == DOUBLE:
+                if left.plain is True:
+                    converted = pl.lit(False)
+                elif left.plain is not False:
+                    converted = converted & ~_plain_expr(left.plain)
+            right_fault = pl.coalesce([fault_when(converted, self.code(message)), right_fault])
+        faults = first(left.fault, right_fault)
+        a, b = left.value, right.value
+        if lt == INT and rt == INT:
+            return self.int_arithmetic(op, a, b, faults)
+        if lt == DOUBLE and rt == DOUBLE:
+            # float.__add__ & co. return plain floats, even on two DoubleTypes
+            if op == "+":
+                return Col(DOUBLE, a + b, fault=faults, plain=True)
+            if op == "-":
+                return Col(DOUBLE, a - b, fault=faults, plain=True)
+            if op == "*":
+                return Col(DOUBLE, a * b, fault=faults, plain=True)
+            if op == "/":
+                # DoubleType: x / 0.0 is +inf whatever x is (even 0.0 or negative); two
+                # plain floats raise ZeroDivisionError instead (an error).
+                both = _both(left.plain, right.plain)
+                quotient = (
+                    pl.when(b == 0.0).then(pl.lit(math.inf)).otherwise(divide(a, b, self.zero))
+                )
+                zero = None
+                if both is not False:
+                    zero = fault_when((b == 0.0) & _plain_expr(both), self.code(E_DIVIDE))
+                return Col(DOUBLE, quotient, fault=first(faults, zero), plain=both)
+            raise Unsupported(f"double {op}")
+        if op == "+" and lt == STRING and rt == STRING:
+            return Col(STRING, a + b, fault=faults, plain=True)
+        if op == "+" and isinstance(lt, ListType) and lt == rt:
+            return Col(lt, a.list.concat(b), fault=faults)
+        return self.time_arithmetic(op, left, right, faults)
+
+    def int_arithmetic(self, op: str, a: pl.Expr, b: pl.Expr, faults: pl.Expr | None) -> Col:
+        wide_a, wide_b = a.cast(pl.Int128), b.cast(pl.Int128)
+        divide_error: pl.Expr | None = None
+        if op == "+":
+            wide = wide_a + wide_b
+        elif op == "-":
+            wide = wide_a - wide_b
+        elif op == "*":
+            wide = wide_a * wide_b
+        elif op == "/":
+            # cel-python truncates toward zero: sign * (|a| // |b|).
+            wide = (wide_a.abs() // wide_b.abs()) * (wide_a.sign() * wide_b.sign())
+            divide_error = fault_when(b == 0, self.code(E_DIVIDE))
+        else:
+            # the remainder takes the sign of the dividend
+            wide = (wide_a.abs() % wide_b.abs()) * pl.when(wide_a < 0).then(-1).otherwise(1)
+            divide_error = fault_when(b == 0, self.code(E_DIVIDE))
+        overflow = fault_when((wide < INT64_MIN) | (wide > INT64_MAX), self.code(E_OVERFLOW))
+        value = wide.clip(INT64_MIN, INT64_MAX).cast(pl.Int64)
+        return Col(INT, value, fault=first(faults, divide_error, overflow))
+
+    def time_arithmetic(self, op: str, left: Col, right: Col, faults: pl.Expr | None) -> Col:
+        lt, rt = left.type, right.type
+        overflow = self.code(E_OVERFLOW)
+        if op == "-" and lt == TIMESTAMP and rt == TIMESTAMP:
+            us = _epoch_us(left.value) - _epoch_us(right.value)
+            return Col(DURATION, us.cast(DURATION_DTYPE), fault=faults)
+        if (op == "+" and {lt, rt} == {TIMESTAMP, DURATION}) or (
+            op == "-" and lt == TIMESTAMP and rt == DURATION
+        ):
+            ts, du = (left, right) if lt == TIMESTAMP else (right, left)
+            shift = du.value.dt.total_microseconds()
+            us = _epoch_us(ts.value).cast(pl.Int128)
+            us = us + shift if op == "+" else us - shift
+            bad = fault_when((us < _MIN_TIMESTAMP_US) | (us > _MAX_TIMESTAMP_US), overflow)
+            value = (
+                us.clip(_MIN_TIMESTAMP_US, _MAX_TIMESTAMP_US).cast(pl.Int64).cast(TIMESTAMP_DTYPE)
+            )
+            return Col(TIMESTAMP, value, fault=first(faults, bad))
+        if op in ("+", "-") and lt == DURATION and rt == DURATION:
+            a = left.value.dt.total_microseconds().cast(pl.Int128)
+            b = right.value.dt.total_microseconds().cast(pl.Int128)
+            us = a + b if op == "+" else a - b
+            # beyond 64-bit microseconds (292,000 years) a column cannot hold it
+            outside = (us < INT64_MIN) | (us > INT64_MAX)
+            plain: Plain = True
+            if op == "+":
+                # DurationType.__add__/__radd__ check CEL's range on total_seconds() (a
+                # float) when either side is a DurationType; timedelta's own + and -
+                # (two plain timedeltas, or any subtraction) do not.
+                plain = _both(left.plain, right.plain)
+                seconds = divide(us.cast(pl.Float64), pl.lit(1e6), self.zero)
+                checked = (seconds < -_MAX_DURATION_S) | (seconds > _MAX_DURATION_S)
+                if plain is False:
+                    outside = checked
+                elif plain is not True:
+                    outside = outside | (checked & ~_plain_expr(plain))
+            bad = fault_when(outside, overflow)
+            value = us.clip(INT64_MIN, INT64_MAX).cast(pl.Int64).cast(DURATION_DTYPE)
+            return Col(DURATION, value, fault=first(faults, bad), plain=plain)
+        raise Unsupported(f"{lt} {op} {rt}")
+
+    def conditional(self, node: Conditional) -> Col:
+        cond = self.compile(node.cond)
+        then = self.compile(node.then)
+        else_ = self.compile(node.else_)
+        if cond.type != BOOL or then.type != else_.type or then.fields or then.keys:
+            raise Unsupported("conditional of mixed or record types")
+        value = pl.when(cond.value).then(then.value).otherwise(else_.value)
+        fault: pl.Expr | None = None
+        if then.fault is not None or else_.fault is not None:
+            branch = pl.when(cond.value).then(
+                then.fault if then.fault is not None else pl.lit(None, dtype=FAULT)
+            )
+            fault = branch.otherwise(
+                else_.fault if else_.fault is not None else pl.lit(None, dtype=FAULT)
+            )
+        if cond.fault is not None:
+            # the reference yields the condition's own fault (no data stays no data)
+            fault = pl.coalesce([cond.fault, fault]) if fault is not None else cond.fault
+        fatal = cond.fatal
+        if then.fatal is not None or else_.fatal is not None:
+            # A faulted condition is truthy in cel-python: the then-branch is evaluated.
+            taken = cond.value if cond.fault is None else (cond.fault.is_not_null() | cond.value)
+            chosen = pl.when(taken).then(
+                then.fatal if then.fatal is not None else pl.lit(None, dtype=FAULT)
+            )
+            chosen_fatal = chosen.otherwise(
+                else_.fatal if else_.fatal is not None else pl.lit(None, dtype=FAULT)
+            )
+            fatal = first(fatal, chosen_fatal)
+        plain: Plain = then.plain
+        if not (isinstance(then.plain, bool) and then.plain == else_.plain):
+            plain = (
+                pl.when(cond.value)
+                .then(_plain_expr(then.plain))
+                .otherwise(_plain_expr(else_.plain))
+            )
+        return Col(then.type, value, fault=fault, fatal=fatal, plain=plain)
+
+    def list_literal(self, node: ListLit) -> Col:
+        if not node.items:
+            raise Unsupported("empty list literal")
+        items = [self.compile(item) for item in node.items]
+        elem = items[0].type
+        if any(i.type != elem for i in items) or elem not in (INT, DOUBLE, STRING, BOOL):
+            raise Unsupported("list literal of mixed or nested types")
+        if any(i.plain is not False for i in items):
+            raise Unsupported("list literal of computed doubles or strings")
+        t = ListType(elem)
+        if all(i.is_const for i in items):
+            constant = [i.const for i in items]
+            return Col(
+                t, pl.lit(pl.Series(constant, dtype=dtype_of(elem))).implode(), const=constant
+            )
+        return Col(
+            t,
+            pl.concat_list([i.value for i in items]),
+            fault=first(*(i.fault for i in items)),
+            fatal=first(*(i.fatal for i in items)),
+        )
+
+    # -- calls
+
+    def call(self, node: Call) -> Col:
+        name = node.function
+        spec = self.functions.get(name)
+        if spec is None:
+            raise Unsupported(f"function {name!r}")
+        operands = [
+            self.compile(a) for a in ((node.target, *node.args) if node.target else node.args)
+        ]
+        fatal = first(*(o.fatal for o in operands))
+        fault = first(*(o.fault for o in operands))
+        if spec.impl is not None:
+            if getattr(spec.impl, "__module__", "") != _BUILTIN_FUNCTIONS:
+                raise Unsupported(f"plugin function {name!r}")
+            col = self.csrules_function(name, operands, fault)
+        else:
+            col = self.standard_function(name, node, operands, fault)
+        return replace(col, fatal=first(fatal, col.fatal))
+
+    def standard_function(
+        self, name: str, node: Call, ops: Sequence[Col], fault: pl.Expr | None
+    ) -> Col:
+        types = tuple(o.type for o in ops)
+        if name == "size" and len(ops) == 1:
+            (x,) = ops
+            if x.type == STRING:
+                return Col(INT, x.value.str.len_chars().cast(pl.Int64), fault=fault)
+            if isinstance(x.type, ListType):
+                return Col(INT, x.value.list.len().cast(pl.Int64), fault=fault)
+            if x.keys is not None:
+                if not x.keys:
+                    return Col(INT, pl.lit(0, dtype=pl.Int64), fault=fault)
+                present = [x.value.struct.field(k).is_not_null().cast(pl.Int64) for k in x.keys]
+                return Col(INT, pl.sum_horizontal(present), fault=fault)
+            raise Unsupported(f"size of {x.type}")
+        if name == "int" and len(ops) == 1:
+            return self.to_int(ops[0], fault)
+        if name == "double" and types in ((INT,), (DOUBLE,)):
+            return Col(DOUBLE, ops[0].value.cast(pl.Float64), fault=fault)
+        if name == "string" and types == (STRING,):
+            return ops[0]
+        if name == "string" and types == (INT,):
+            return Col(STRING, ops[0].value.cast(pl.String), fault=fault)
+        if name in ("timestamp", "duration") and len(ops) == 1:
+            return self.time_literal(name, ops[0])
+        if name in ("startsWith", "endsWith", "contains") and types == (STRING, STRING):
+            text, part = ops[0].value, ops[1].value
+            if name == "startsWith":
+                value = text.str.starts_with(part)
+            elif name == "endsWith":
+                value = text.str.ends_with(part)
+            else:
+                value = text.str.contains(part, literal=True)
+                target = ops[0].plain
+                if target is not False:
+                    # a plain str has no .contains(): AttributeError, "no such overload"
+                    error = fault_when(_plain_expr(target), self.code(E_MACRO))
+                    fault = first(fault, error)
+            return Col(BOOL, value, fault=fault)
+        if name == "matches" and types == (STRING, STRING):
+            pattern = ops[1].const
+            if not isinstance(pattern, str) or not regex_is_portable(pattern):
+                raise Unsupported("matches() with a computed or engine-specific pattern")
+            return Col(BOOL, ops[0].value.str.contains(pattern), fault=fault)
+        raise Unsupported(f"{name}{types}")
+
+    def to_int(self, x: Col, fault: pl.Expr | None) -> Col:
+        if x.type == INT:
+            return x
+        if x.type != DOUBLE:
+            raise Unsupported(f"int({x.type})")
+        v = x.value
+        overflow = self.code(E_OVERFLOW)
+        # trunc() of NaN raises ValueError (an error); of +-inf OverflowError, which
+        # cel-python does not catch: it escapes the whole expression (fatal).
+        bad = fault_when(
+            v.is_nan() | (v.is_finite() & ((v < -(2.0**63)) | (v >= 2.0**63))), overflow
+        )
+        fatal = fault_when(is_null(fault) & v.is_infinite(), self.code(E_INFINITY))
+        return Col(INT, v.cast(pl.Int64, strict=False), fault=first(fault, bad), fatal=fatal)
+
+    def time_literal(self, name: str, x: Col) -> Col:
+        wanted = TIMESTAMP if name == "timestamp" else DURATION
+        if x.type == wanted:
+            return x
+        if x.type != STRING or not isinstance(x.const, str):
+            raise Unsupported(f"{name}() of a computed value")
+        try:
+            if name == "timestamp":
+                stamp = celtypes.TimestampType(x.const).astimezone(UTC)
+                return Col(TIMESTAMP, pl.lit(stamp, dtype=TIMESTAMP_DTYPE), const=stamp)
+            parsed = celtypes.DurationType(x.const)
+        except Exception as exc:  # the reference reports it per account: fall back
+            raise Unsupported(f"{name}({x.const!r}): {exc}") from None
+        delta = timedelta(
+            days=parsed.days, seconds=parsed.seconds, microseconds=parsed.microseconds
+        )
+        return Col(DURATION, pl.lit(delta, dtype=DURATION_DTYPE), const=delta)
+
+    def csrules_function(self, name: str, ops: Sequence[Col], fault: pl.Expr | None) -> Col:
+        types = tuple(o.type for o in ops)
+        if name in ("days_since", "days_until") and types == (TIMESTAMP,):
+            now_us = int(
+                (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC))
+                // timedelta(microseconds=1)
+            )
+            ts_us = _epoch_us(ops[0].value)
+            diff = (
+                (pl.lit(now_us, dtype=pl.Int64) - ts_us)
+                if name == "days_since"
+                else (ts_us - now_us)
+            )
+            days = divide(seconds_of_us(diff, self.zero), pl.lit(86400.0), self.zero)
+            return Col(DOUBLE, days, fault=fault)
+        if name == "clamp" and len(ops) == 3 and all(t in (INT, DOUBLE) for t in types):
+            x, lo, hi = (o.value.cast(pl.Float64) if o.type == INT else o.value for o in ops)
+            # min(max(x, lo), hi) as Python computes it (NaN compares false)
+            low = pl.when(_nan_safe(">", lo, x)).then(lo).otherwise(x)
+            return Col(
+                DOUBLE, pl.when(_nan_safe("<", hi, low)).then(hi).otherwise(low), fault=fault
+            )
+        if name == "days" and types in ((INT,), (DOUBLE,)):
+            return self.days(ops[0], fault)
+        raise Unsupported(f"{name}{types}")
+
+    def days(self, n: Col, fault: pl.Expr | None) -> Col:
+        total = n.value.cast(pl.Float64) * 86400.0
+        whole = total.floor()
+        nanos = ((total - whole) * 1e9).round(0, mode="half_to_even")
+        bad = fault_when(
+            ~total.is_finite() | (whole.abs() > float(_MAX_DURATION_S)), self.code(E_OVERFLOW)
+        )
+        safe = pl.when(bad.is_null()).then(whole).otherwise(0.0)
+        us = safe.cast(pl.Int64) * _US + nanos.fill_nan(0.0).cast(pl.Int64, strict=False) // 1000
+        return Col(DURATION, us.cast(DURATION_DTYPE), fault=first(fault, bad))
+
+    # -- macros
+
+    def comprehension(self, node: Comprehension) -> Col:
+        if node.macro not in ("exists", "all") or node.filter is not None:
+            raise Unsupported(f"{node.macro}() macro")
+        source = self.compile(node.range)
+        if not isinstance(source.type, ListType) or source.fields or source.keys:
+            raise Unsupported(f"{node.macro}() over {source.type}")
+        element = Col(source.type.elem, pl.element())
+        inner = Compiler(
+            self.scope.with_variable(node.variable, element),
+            self.functions,
+            self.messages,
+            self.now,
+            full_zeros(),
+            [node.variable],
+        )
+        body = inner.compile(node.body)
+        if body.type != BOOL:
+            raise Unsupported("non-bool macro body")
+        for expr in (body.value, body.fault, body.fatal):
+            if expr is not None and expr.meta.root_names():
+                raise Unsupported("a macro body reading more than its variable")
+        # Per element: -1 true, -2 false, or the fault code (>= 0).
+        if body.fault is None:
+            states = source.value.list.eval(
+                pl.when(body.value).then(pl.lit(-1, FAULT)).otherwise(pl.lit(-2, FAULT))
+            )
+        else:
+            states = source.value.list.eval(
+                pl.when(body.fault.is_not_null())
+                .then(body.fault)
+                .when(body.value)
+                .then(pl.lit(-1, FAULT))
+                .otherwise(pl.lit(-2, FAULT))
+            )
+        is_exists = node.macro == "exists"
+        absorbing = states.list.contains(pl.lit(-1 if is_exists else -2, FAULT))
+        value = absorbing if is_exists else ~absorbing
+        fault: pl.Expr | None = None
+        if body.fault is not None:
+            faulted = states.list.eval(pl.element() >= 0)
+            count = faulted.list.sum()
+            first_fault = states.list.eval(pl.element().filter(pl.element() >= 0)).list.first()
+            fault = (
+                pl.when(absorbing | (count == 0))
+                .then(pl.lit(None, dtype=FAULT))
+                .when(count == 1)
+                .then(first_fault.cast(FAULT))
+                .otherwise(fault_lit(self.code(E_MACRO)))
+            )
+        fatal = source.fatal
+        if body.fatal is not None:
+            raised = source.value.list.eval(body.fatal).list.drop_nulls().list.first().cast(FAULT)
+            fatal = first(fatal, pl.when(is_null(source.fault)).then(raised))
+        return Col(BOOL, value, fault=first(source.fault, fault), fatal=fatal)
+
+
+def regex_is_portable(pattern: str) -> bool:
+    """Whether RE2 and Polars' regex engine give the same answers for ``pattern``."""
+    if _REGEX_DIVERGENT.search(pattern):
+        return False
+    try:
+        import re2  # type: ignore[import-untyped]
+
+        re2.compile(pattern)
+        pl.Series([""], dtype=pl.String).str.contains(pattern)
+    except Exception:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CompiledExpr:
+    """The output columns of one compiled expression: value, and fault (with fatal folded in)."""
+
+    type: CelType
+    value: pl.Expr
+    fault: pl.Expr | None
+
+
+def finish(col: Col) -> CompiledExpr:
+    """The root of an expression: a fatal error overrides everything else."""
+    if col.fields is not None:
+        raise Unsupported("a whole record as a value")
+    if col.keys is not None:
+        raise Unsupported("a whole map as a value")
+    return CompiledExpr(col.type, col.value, first(col.fatal, col.fault))
+
+
+def compile_node(
+    node: Node,
+    scope: Scope,
+    functions: Mapping[str, FunctionSpec],
+    messages: Messages,
+    now: datetime,
+    zero: pl.Expr,
+) -> CompiledExpr:
+    """Compile ``node`` against ``scope``; raises :class:`Unsupported` outside the subset.
+
+    ``zero`` is a full-length column of zeros of the frame (see :func:`divide`).
+    """
+    return finish(Compiler(scope, functions, messages, now, zero).compile(node))
+
+
+Factory = Callable[[str], Col]
