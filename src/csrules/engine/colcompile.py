@@ -306,6 +306,50 @@ def seconds_of_us(us: pl.Expr, zero: pl.Expr) -> pl.Expr:
     return pl.when(us.abs() <= _TWO_53).then(small).otherwise(large)
 
 
+class Binder:
+    """Names sub-expressions an expression reads more than once.
+
+    The fault logic reads a value several times (a comparison and its NaN check, a
+    conversion and its range checks, both sides of ``&&``); left inline, Polars would
+    plan and compute each copy. A bound sub-expression becomes a temporary column,
+    computed once in an earlier step of the same query (``steps``), in order of
+    dependency.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.columns: list[tuple[int, pl.Expr]] = []  # (depth, aliased expression)
+        self.depth: dict[str, int] = {}
+
+    def bind(self, expr: pl.Expr) -> pl.Expr:
+        meta = expr.meta
+        if meta.is_column() or meta.is_literal():
+            return expr
+        name = f"{self.prefix}~{len(self.columns)}"
+        level = 1 + max((self.depth.get(root, 0) for root in meta.root_names()), default=0)
+        self.columns.append((level, expr.alias(name)))
+        self.depth[name] = level
+        return pl.col(name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.depth)
+
+    def steps(self) -> list[list[pl.Expr]]:
+        """The temporary columns, grouped by depth: one ``with_columns`` step each."""
+        if not self.columns:
+            return []
+        deepest = max(level for level, _ in self.columns)
+        return [[e for level, e in self.columns if level == d] for d in range(1, deepest + 1)]
+
+
+class _NoBinder(Binder):
+    """Inside ``exists()``/``all()`` (a ``list.eval``) there are no columns to add."""
+
+    def bind(self, expr: pl.Expr) -> pl.Expr:
+        return expr
+
+
 @dataclass
 class Scope:
     """The variables an expression may read, as compiled columns."""
@@ -326,10 +370,23 @@ class Compiler:
     messages: Messages
     now: datetime
     zero: pl.Expr  # a full-length Float64 column of zeros (see `divide`)
+    binder: Binder
     _locals: list[str] = field(default_factory=list)
+
+    def bind(self, expr: pl.Expr) -> pl.Expr:
+        return self.binder.bind(expr)
 
     def code(self, text: str) -> int:
         return self.messages.code(text)
+
+    def opaque(self, double: pl.Expr) -> pl.Expr:
+        """A double Polars cannot see as a literal.
+
+        Polars simplifies ``when(c).then(a).otherwise(b)`` to ``a`` when ``a`` and ``b``
+        are equal literals, and it holds ``-0.0`` equal to ``0.0``. Multiplying by a
+        column of ones keeps every value (signed zeros, NaN, infinities) as it is.
+        """
+        return double * (self.zero + 1.0)
 
     # -- dispatch
 
@@ -392,7 +449,7 @@ class Compiler:
             return found
         if operand.keys is not None and isinstance(operand.type, MapType):
             if name in operand.keys:
-                value = operand.value.struct.field(name)
+                value = self.bind(operand.value.struct.field(name))
                 missing = fault_when(value.is_null(), NO_DATA_CODE)
             else:
                 value = pl.lit(None, dtype=dtype_of(operand.type.value))
@@ -417,13 +474,13 @@ class Compiler:
         either = (operand.fault is not None) or (key.fault is not None)
         failed = ~(is_null(operand.fault) & is_null(key.fault)) if either else None
         if isinstance(operand.type, ListType) and key.type == INT:
-            value = operand.value.list.get(key.value, null_on_oob=True)
+            value = self.bind(operand.value.list.get(key.value, null_on_oob=True))
             kinds = ("ListType", "IntType")
         elif isinstance(operand.type, MapType) and operand.keys is not None:
             if not isinstance(key.const, str):
                 raise Unsupported("map index by a computed key")
             if key.const in operand.keys:
-                value = operand.value.struct.field(key.const)
+                value = self.bind(operand.value.struct.field(key.const))
             else:
                 value = pl.lit(None, dtype=dtype_of(operand.type.value))
             kinds = ("MapType", "StringType")
@@ -493,14 +550,17 @@ class Compiler:
         lv, rv = left.value, right.value
         if left.fault is None and right.fault is None:
             return Col(BOOL, (lv | rv) if is_or else (lv & rv), fatal=fatal)
-        lok, rok = is_null(left.fault), is_null(right.fault)
+        lv, rv = self.bind(lv), self.bind(rv)
+        left_f = self.bind(left.fault) if left.fault is not None else None
+        right_f = self.bind(right.fault) if right.fault is not None else None
+        lok, rok = is_null(left_f), is_null(right_f)
         # The absorbing value: true for ||, false for &&.
         l_abs = (lok & lv) if is_or else (lok & ~lv)
         r_abs = (rok & rv) if is_or else (rok & ~rv)
         absorbed = l_abs | r_abs
         both = self.code(E_OR if is_or else E_AND)
-        left_fault = left.fault if left.fault is not None else pl.lit(None, dtype=FAULT)
-        right_fault = right.fault if right.fault is not None else pl.lit(None, dtype=FAULT)
+        left_fault = left_f if left_f is not None else pl.lit(None, dtype=FAULT)
+        right_fault = right_f if right_f is not None else pl.lit(None, dtype=FAULT)
         fault = (
             pl.when(absorbed)
             .then(pl.lit(None, dtype=FAULT))
@@ -521,6 +581,8 @@ class Compiler:
         if isinstance(right.type, ListType):
             if right.type.elem != left.type or left.type not in (INT, DOUBLE, STRING, BOOL):
                 raise Unsupported(f"{left.type} in {right.type}")
+            if left.type == DOUBLE:
+                left = replace(left, value=self.bind(left.value))
             if right.is_const and isinstance(right.const, list):
                 value = left.value.is_in(pl.lit(right.const, dtype=dtype_of(right.type)))
             else:
@@ -542,7 +604,8 @@ class Compiler:
         if t != right.type:
             raise Unsupported(f"comparing {left.type} and {right.type}")
         if t == DOUBLE:
-            return Col(BOOL, _nan_safe(op, left.value, right.value), fault=fault)
+            a, b = self.bind(left.value), self.bind(right.value)
+            return Col(BOOL, _nan_safe(op, a, b), fault=fault)
         if t in (INT, STRING, BOOL, TIMESTAMP, DURATION):
             return Col(BOOL, _compare(op, left.value, right.value), fault=fault)
         if (
@@ -587,6 +650,7 @@ class Compiler:
                 # DoubleType: x / 0.0 is +inf whatever x is (even 0.0 or negative); two
                 # plain floats raise ZeroDivisionError instead (an error).
                 both = _both(left.plain, right.plain)
+                b = self.bind(b)
                 quotient = (
                     pl.when(b == 0.0).then(pl.lit(math.inf)).otherwise(divide(a, b, self.zero))
                 )
@@ -602,6 +666,7 @@ class Compiler:
         return self.time_arithmetic(op, left, right, faults)
 
     def int_arithmetic(self, op: str, a: pl.Expr, b: pl.Expr, faults: pl.Expr | None) -> Col:
+        a, b = self.bind(a), self.bind(b)
         wide_a, wide_b = a.cast(pl.Int128), b.cast(pl.Int128)
         divide_error: pl.Expr | None = None
         if op == "+":
@@ -618,6 +683,7 @@ class Compiler:
             # the remainder takes the sign of the dividend
             wide = (wide_a.abs() % wide_b.abs()) * pl.when(wide_a < 0).then(-1).otherwise(1)
             divide_error = fault_when(b == 0, self.code(E_DIVIDE))
+        wide = self.bind(wide)
         overflow = fault_when((wide < INT64_MIN) | (wide > INT64_MAX), self.code(E_OVERFLOW))
         value = wide.clip(INT64_MIN, INT64_MAX).cast(pl.Int64)
         return Col(INT, value, fault=first(faults, divide_error, overflow))
@@ -634,7 +700,7 @@ class Compiler:
             ts, du = (left, right) if lt == TIMESTAMP else (right, left)
             shift = du.value.dt.total_microseconds()
             us = _epoch_us(ts.value).cast(pl.Int128)
-            us = us + shift if op == "+" else us - shift
+            us = self.bind(us + shift if op == "+" else us - shift)
             bad = fault_when((us < _MIN_TIMESTAMP_US) | (us > _MAX_TIMESTAMP_US), overflow)
             value = (
                 us.clip(_MIN_TIMESTAMP_US, _MAX_TIMESTAMP_US).cast(pl.Int64).cast(TIMESTAMP_DTYPE)
@@ -643,7 +709,7 @@ class Compiler:
         if op in ("+", "-") and lt == DURATION and rt == DURATION:
             a = left.value.dt.total_microseconds().cast(pl.Int128)
             b = right.value.dt.total_microseconds().cast(pl.Int128)
-            us = a + b if op == "+" else a - b
+            us = self.bind(a + b if op == "+" else a - b)
             # beyond 64-bit microseconds (292,000 years) a column cannot hold it
             outside = (us < INT64_MIN) | (us > INT64_MAX)
             plain: Plain = True
@@ -669,7 +735,15 @@ class Compiler:
         else_ = self.compile(node.else_)
         if cond.type != BOOL or then.type != else_.type or then.fields or then.keys:
             raise Unsupported("conditional of mixed or record types")
-        value = pl.when(cond.value).then(then.value).otherwise(else_.value)
+        cond = replace(
+            cond,
+            value=self.bind(cond.value),
+            fault=self.bind(cond.fault) if cond.fault is not None else None,
+        )
+        a, b = then.value, else_.value
+        if then.type == DOUBLE:
+            a, b = self.opaque(a), self.opaque(b)
+        value = pl.when(cond.value).then(a).otherwise(b)
         fault: pl.Expr | None = None
         if then.fault is not None or else_.fault is not None:
             branch = pl.when(cond.value).then(
@@ -693,7 +767,8 @@ class Compiler:
             )
             fatal = first(fatal, chosen_fatal)
         plain: Plain = then.plain
-        if not (isinstance(then.plain, bool) and then.plain == else_.plain):
+        same = isinstance(then.plain, bool) and isinstance(else_.plain, bool)
+        if not (same and then.plain == else_.plain):
             plain = (
                 pl.when(cond.value)
                 .then(_plain_expr(then.plain))
@@ -795,7 +870,7 @@ class Compiler:
             return x
         if x.type != DOUBLE:
             raise Unsupported(f"int({x.type})")
-        v = x.value
+        v = self.bind(x.value)
         overflow = self.code(E_OVERFLOW)
         # trunc() of NaN raises ValueError (an error); of +-inf OverflowError, which
         # cel-python does not catch: it escapes the whole expression (fatal).
@@ -836,12 +911,16 @@ class Compiler:
                 if name == "days_since"
                 else (ts_us - now_us)
             )
-            days = divide(seconds_of_us(diff, self.zero), pl.lit(86400.0), self.zero)
+            seconds = seconds_of_us(self.bind(diff), self.zero)
+            days = divide(seconds, pl.lit(86400.0), self.zero)
             return Col(DOUBLE, days, fault=fault)
         if name == "clamp" and len(ops) == 3 and all(t in (INT, DOUBLE) for t in types):
-            x, lo, hi = (o.value.cast(pl.Float64) if o.type == INT else o.value for o in ops)
+            x, lo, hi = (
+                self.bind(self.opaque(o.value.cast(pl.Float64) if o.type == INT else o.value))
+                for o in ops
+            )
             # min(max(x, lo), hi) as Python computes it (NaN compares false)
-            low = pl.when(_nan_safe(">", lo, x)).then(lo).otherwise(x)
+            low = self.bind(pl.when(_nan_safe(">", lo, x)).then(lo).otherwise(x))
             return Col(
                 DOUBLE, pl.when(_nan_safe("<", hi, low)).then(hi).otherwise(low), fault=fault
             )
@@ -850,8 +929,8 @@ class Compiler:
         raise Unsupported(f"{name}{types}")
 
     def days(self, n: Col, fault: pl.Expr | None) -> Col:
-        total = n.value.cast(pl.Float64) * 86400.0
-        whole = total.floor()
+        total = self.bind(n.value.cast(pl.Float64) * 86400.0)
+        whole = self.bind(total.floor())
         nanos = ((total - whole) * 1e9).round(0, mode="half_to_even")
         bad = fault_when(
             ~total.is_finite() | (whole.abs() > float(_MAX_DURATION_S)), self.code(E_OVERFLOW)
@@ -875,6 +954,7 @@ class Compiler:
             self.messages,
             self.now,
             full_zeros(),
+            _NoBinder(""),
             [node.variable],
         )
         body = inner.compile(node.body)
@@ -896,6 +976,7 @@ class Compiler:
                 .then(pl.lit(-1, FAULT))
                 .otherwise(pl.lit(-2, FAULT))
             )
+        states = self.bind(states)
         is_exists = node.macro == "exists"
         absorbing = states.list.contains(pl.lit(-1 if is_exists else -2, FAULT))
         value = absorbing if is_exists else ~absorbing
@@ -957,12 +1038,14 @@ def compile_node(
     messages: Messages,
     now: datetime,
     zero: pl.Expr,
+    binder: Binder,
 ) -> CompiledExpr:
     """Compile ``node`` against ``scope``; raises :class:`Unsupported` outside the subset.
 
-    ``zero`` is a full-length column of zeros of the frame (see :func:`divide`).
+    ``zero`` is a full-length column of zeros of the frame (see :func:`divide`); the
+    temporary columns the result reads are in ``binder`` (compute its ``steps`` first).
     """
-    return finish(Compiler(scope, functions, messages, now, zero).compile(node))
+    return finish(Compiler(scope, functions, messages, now, zero, binder).compile(node))
 
 
 Factory = Callable[[str], Col]

@@ -34,6 +34,7 @@ from csrules.engine.colcompile import (
     FAULT,
     NO_DATA_CODE,
     TIMESTAMP_DTYPE,
+    Binder,
     Col,
     CompiledExpr,
     Messages,
@@ -183,6 +184,37 @@ class _Evaluated:
 
 
 @dataclass(frozen=True)
+class _Plan:
+    """A compiled kernel's outputs and the temporary columns they read."""
+
+    binder: Binder
+    outputs: list[pl.Expr]
+
+
+def _merge(plans: Sequence[_Plan]) -> tuple[list[list[pl.Expr]], list[str]]:
+    """The column steps of several plans (temporaries by depth, then outputs), and the
+    temporary columns to drop."""
+    steps: list[list[pl.Expr]] = []
+    for plan in plans:
+        for depth, step in enumerate(plan.binder.steps()):
+            if depth == len(steps):
+                steps.append([])
+            steps[depth].extend(step)
+    steps.append([e for plan in plans for e in plan.outputs])
+    return steps, [name for plan in plans for name in plan.binder.names]
+
+
+def _query(
+    frame: pl.DataFrame, steps: Sequence[Sequence[pl.Expr]], drop: Sequence[str] = ()
+) -> pl.LazyFrame:
+    query = frame.lazy()
+    for step in steps:
+        if step:
+            query = query.with_columns(step)
+    return query.drop(drop) if drop else query
+
+
+@dataclass(frozen=True)
 class _Local:
     """Stage-local variables of a kernel (``value`` in explain), and for a fallback,
     their reference values per row and the rows to evaluate."""
@@ -243,6 +275,7 @@ class ColumnarRun:
             "now": const_leaf(TIMESTAMP, now.astimezone(UTC)),
         }
         self.zero = full_zeros()  # see colcompile.divide
+        self.temporaries: list[str] = []
         self.evaluated: dict[str, _Evaluated] = {}
         self.fallbacks: list[str] = []  # sources evaluated by the reference backend
         self.slots: list[_ErrorSlot] = []
@@ -292,13 +325,15 @@ class ColumnarRun:
 
     # -- kernels
 
-    def compile(self, kernel: Kernel, extra: Mapping[str, Col] | None = None) -> CompiledExpr:
+    def compile(
+        self, kernel: Kernel, binder: Binder, extra: Mapping[str, Col] | None = None
+    ) -> CompiledExpr:
         node = _parsed(kernel.source)
         if node is None:
             raise Unsupported("syntax")
         variables = {**self.variables, **(extra or {})}
         return compile_node(
-            node, Scope(variables), self.functions, self.messages, self.now, self.zero
+            node, Scope(variables), self.functions, self.messages, self.now, self.zero, binder
         )
 
     def evaluate(
@@ -312,32 +347,35 @@ class ColumnarRun:
         ``local`` gives, by name, stage-local variables (``value`` in a measure's
         explain), their reference values per row and the rows a fallback is needed on.
         """
-        compiled: list[tuple[str, Kernel, str, list[pl.Expr]]] = []
+        compiled: list[tuple[str, Kernel, str, _Plan]] = []
         fallback: list[tuple[str, Kernel, str]] = []
         types: dict[str, CelType] = {}
         for name, kernel, role in specs:
             extra = local[name].variables if local and name in local else None
+            binder = Binder(name)
             try:
-                plan = self.compile(kernel, extra)
-                compiled.append((name, kernel, role, self._outputs(name, plan, role)))
-                types[name] = plan.type
+                plan = self.compile(kernel, binder, extra)
+                outputs = self._outputs(name, plan, role)
             except Unsupported:
                 fallback.append((name, kernel, role))
+                continue
+            compiled.append((name, kernel, role, _Plan(binder, outputs)))
+            types[name] = plan.type
         try:
-            self._flush([e for *_, out in compiled for e in out])
+            self._flush(*_merge([item[3] for item in compiled]))
         except pl.exceptions.PolarsError:
             # A plan Polars refuses (a type it cannot handle...): find it on no rows.
             self._flush()
-            empty = self._frame.head(0).lazy()
+            empty = self._frame.head(0)
             valid = []
             for item in compiled:
                 try:
-                    empty.with_columns(item[3]).collect(engine=ENGINE)
+                    _query(empty, *_merge([item[3]])).collect(engine=ENGINE)
                     valid.append(item)
                 except pl.exceptions.PolarsError:
                     fallback.append(item[:3])
             compiled = valid
-            self._flush([e for *_, out in compiled for e in out])
+            self._flush(*_merge([item[3] for item in compiled]))
         for name, *_ in compiled:
             self.evaluated[name] = _Evaluated(name, types[name])
         for name, kernel, role in fallback:
@@ -524,17 +562,11 @@ class ColumnarRun:
         if flat:
             self._pending.append(flat)
 
-    def _flush(self, extra: Sequence[pl.Expr] = ()) -> None:
-        """Compute the pending steps, then ``extra``, in one Polars query."""
-        frame = self._frame.lazy()
-        for step in self._pending:
-            frame = frame.with_columns(step)
-        if extra:
-            frame = frame.with_columns(extra)
-        optimize = (
-            pl.QueryOptFlags() if self._frame.height >= _OPTIMIZE_FROM else pl.QueryOptFlags.none()
-        )
-        self._frame = frame.collect(engine=ENGINE, optimizations=optimize)
+    def _flush(self, steps: Sequence[Sequence[pl.Expr]] = (), drop: Sequence[str] = ()) -> None:
+        """Compute the pending steps, then ``steps``, in one Polars query; ``drop``
+        the temporary columns afterwards."""
+        query = _query(self._frame, [*self._pending, *steps], drop)
+        self._frame = query.collect(engine=ENGINE, optimizations=pl.QueryOptFlags())
         self._pending = []
 
     @property
@@ -752,27 +784,37 @@ class ColumnarRun:
             for i, m in enumerate(measures)
         )
         self._drivers_list(texts)
+        if self.temporaries:
+            self.df = self.df.drop(self.temporaries)
+            self.temporaries = []
 
     def _template(self, template: CompiledTemplate, i: int) -> tuple[list[pl.Expr], list[pl.Expr]]:
-        """The text pieces and hole faults of measure ``i``'s explain, as expressions."""
+        """The text pieces and hole faults of measure ``i``'s explain, as expressions.
+
+        The temporary columns the holes read are added to the frame (and listed in
+        ``self.temporaries``, dropped once the drivers are built)."""
         variables = {"value": Col(DOUBLE, pl.col(f"{P}m{i}.x"))}
-        compiled: dict[int, tuple[pl.Expr, pl.Expr]] = {}
+        compiled: dict[int, tuple[_Plan, pl.Expr, pl.Expr]] = {}
         for k, part in enumerate(template.parts):
             if isinstance(part, str):
                 continue
+            binder = Binder(f"{P}m{i}.h{k}")
             try:
-                plan = self.compile(part, variables)
+                plan = self.compile(part, binder, variables)
             except Unsupported:
                 continue
             if plan.type in _ROLE_TYPES["hole"]:
                 fault = plan.fault if plan.fault is not None else _null(FAULT)
-                compiled[k] = (self._text(plan), fault)
-        empty = self.df.head(0).lazy()
+                text = self._text(plan)
+                outputs = [text.alias(f"{P}check.{k}.t"), fault.alias(f"{P}check.{k}.f")]
+                compiled[k] = (_Plan(binder, outputs), text, fault)
+        empty = self.df.head(0)
 
-        def valid(items: dict[int, tuple[pl.Expr, pl.Expr]]) -> bool:
-            outputs = [e.alias(f"{k}.{j}") for k, pair in items.items() for j, e in enumerate(pair)]
+        def valid(items: dict[int, tuple[_Plan, pl.Expr, pl.Expr]]) -> bool:
             try:
-                empty.select(outputs).collect(engine=ENGINE)
+                _query(empty, _merge([plan for plan, _, _ in items.values()])[0]).collect(
+                    engine=ENGINE
+                )
             except pl.exceptions.PolarsError:
                 return False
             return True
@@ -786,7 +828,10 @@ class ColumnarRun:
                 pieces.append(pl.lit(part))
                 continue
             if k in compiled:
-                text, fault = compiled[k]
+                hole_plan, text, fault = compiled[k]
+                for step in hole_plan.binder.steps():
+                    self.with_columns(step)
+                self.temporaries.extend(hole_plan.binder.names)
             else:
                 hole = f"{P}m{i}.h{k}"
                 xs = self.df.get_column(f"{P}m{i}.x")
@@ -1227,16 +1272,14 @@ def expression_values(
         return None
     run = _KernelRun(batch, now, functions)
     try:
-        plan = compile_node(node, Scope(run.variables), functions, run.messages, now, full_zeros())
-        frame = (
-            run.df.lazy()
-            .with_columns(
-                plan.value.alias(f"{P}v"),
-                (plan.fault if plan.fault is not None else _null(FAULT)).cast(FAULT).alias(f"{P}f"),
-            )
-            .select(f"{P}v", f"{P}f")
-            .collect(engine=ENGINE)
+        binder = Binder(f"{P}x")
+        plan = compile_node(
+            node, Scope(run.variables), functions, run.messages, now, full_zeros(), binder
         )
+        fault = plan.fault if plan.fault is not None else _null(FAULT)
+        outputs = [plan.value.alias(f"{P}v"), fault.cast(FAULT).alias(f"{P}f")]
+        steps, _ = _merge([_Plan(binder, outputs)])
+        frame = _query(run.df, steps).select(f"{P}v", f"{P}f").collect(engine=ENGINE)
     except (Unsupported, pl.exceptions.PolarsError):
         return None
     values = frame.get_column(f"{P}v").to_list()
