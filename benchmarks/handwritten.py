@@ -17,12 +17,22 @@ import polars as pl
 US_PER_DAY = 86_400_000_000
 
 
+def _div(a: pl.Expr, divisor: float) -> pl.Expr:
+    """``a / divisor`` correctly rounded.
+
+    Polars divides by a scalar by multiplying with its reciprocal, one ulp off for a
+    third of the values, which reorders drivers whose points lost tie; a divisor column
+    keeps the IEEE division (as the columnar backend does).
+    """
+    return a / (pl.int_range(pl.len()).cast(pl.Float64) * 0.0 + divisor)
+
+
 def _days_since(column: str, now: datetime) -> pl.Expr:
-    return (pl.lit(now) - pl.col(column)).dt.total_microseconds() / 1e6 / 86400.0
+    return _div(_div((pl.lit(now) - pl.col(column)).dt.total_microseconds(), 1e6), 86400.0)
 
 
 def _days_until(column: str, now: datetime) -> pl.Expr:
-    return (pl.col(column) - pl.lit(now)).dt.total_microseconds() / 1e6 / 86400.0
+    return _div(_div((pl.col(column) - pl.lit(now)).dt.total_microseconds(), 1e6), 86400.0)
 
 
 def _clamp_int(e: pl.Expr) -> pl.Expr:
@@ -100,7 +110,7 @@ def evaluate(frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
     df = frame.with_columns(
         [v.alias(f"v{i}") for i, v in enumerate(values)] + [pl.lit(now).alias("now")]
     ).with_columns(
-        ((pl.col(f"v{i}") - worst) / (best - worst)).clip(0.0, 1.0).alias(f"n{i}")
+        _div(pl.col(f"v{i}") - worst, best - worst).clip(0.0, 1.0).alias(f"n{i}")
         for i, (_, _, worst, best, _) in enumerate(MEASURES)
     )
     total = pl.sum_horizontal(

@@ -121,6 +121,61 @@ def test_evaluate_writes_output_files(tmp_path: Path, suffix: str) -> None:
     assert {r["tier"] for r in rows} <= {"high_touch", "pooled", "tech_touch"}
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -> None:
+    """CSV and Parquet come from the results table, JSON Lines from per-account objects:
+    either way the columnar backend writes what the reference writes."""
+    written = {}
+    for backend in ("reference", "columnar"):
+        out = tmp_path / f"{backend}{suffix}"
+        result = run_cli(
+            "evaluate",
+            "--playbooks",
+            str(REFERENCE),
+            "--snapshot",
+            str(SAMPLE),
+            "--as-of",
+            AS_OF,
+            "--backend",
+            backend,
+            "--output",
+            str(out),
+        )
+        assert result.exit_code == 0, result.stderr
+        written[backend] = out.read_bytes()
+    assert written["reference"] == written["columnar"]
+    assert len(written["columnar"]) > 10_000
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tables_are_written_without_per_account_objects(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the columnar backend, CSV and Parquet output (and the error report) come
+    from columns: building an ``AccountResult`` per account would cost more than the
+    evaluation itself on a large portfolio."""
+    from csrules.engine.columnar import ColumnarResult
+
+    def refuse(self: object) -> None:
+        raise AssertionError("per-account objects built for a table output")
+
+    monkeypatch.setattr(ColumnarResult, "accounts", refuse)
+    out = tmp_path / f"r{suffix}"
+    result = run_cli(
+        "evaluate",
+        "--playbooks",
+        str(REFERENCE),
+        "--snapshot",
+        str(SAMPLE),
+        "--as-of",
+        AS_OF,
+        "--output",
+        str(out),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "wrote 400 accounts" in result.stderr
+
+
 def test_csv_cells_are_neutralised_against_formulas(tmp_path: Path) -> None:
     good = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
     snapshot = tmp_path / "evil.jsonl"

@@ -431,6 +431,9 @@ def check_expression(source: str, rows: Sequence[dict[str, Any]], *, now: dateti
 @example(source="account.d / 0.0 == -(account.d) / 0.0", rows=[{"d": -1.0}, {"d": 0.0}])
 @example(source="(account.s + 'x').contains('x')", rows=[{}])
 @example(source="clamp(0.0, -(0.0), -(double(account.i)))", rows=[{"i": 0}])
+@example(
+    source="!('' != (matches(account.s, 'h.llo$') ? '' : ''))", rows=[{"s": "a"}, {"s": "hello"}]
+)
 @example(source="(account.b ? -(0.0) : 0.0) == 0.0 ? -(0.0) : 0.0", rows=[{"b": True}])
 @example(source="((account.u + '').startsWith('') ? ('' + 'a') : 'b')", rows=[{"u": "x"}, {}])
 @example(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -44,6 +45,16 @@ def _table(evaluation: Evaluation) -> Table:
             str(len(result.errors)) if result.errors else "",
         )
     return table
+
+
+def _errors(evaluation: Evaluation) -> pl.DataFrame:
+    """(account, "rule: message") for every evaluation error, in account order."""
+    return (
+        evaluation.frame()
+        .select("account", "errors")
+        .filter(pl.col("errors").list.len() > 0)
+        .explode("errors")
+    )
 
 
 @click.command("evaluate")
@@ -88,10 +99,10 @@ def evaluate_command(
     evaluation = evaluate(compiled, batch, now, backend=backend)
     if output is not None:
         try:
-            write_results(evaluation.accounts, output)
+            write_results(evaluation, output)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-        click.echo(f"wrote {len(evaluation.accounts)} accounts to {output}", err=True)
+        click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
     elif fmt == "json":
         for result in evaluation.accounts:
             click.echo(json.dumps(result.to_json(), ensure_ascii=False))
@@ -99,12 +110,12 @@ def evaluate_command(
         Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
             _table(evaluation)
         )
-    errors = [(r.key, e) for r in evaluation.accounts for e in r.errors]
-    for key, error in errors[:50]:
-        click.echo(f"account '{key}': {error.rule}: {error.message}", err=True)
-    if len(errors) > 50:
-        click.echo(f"... and {len(errors) - 50} more evaluation errors", err=True)
+    errors = _errors(evaluation)
+    for key, error in errors.head(50).iter_rows():
+        click.echo(f"account '{key}': {error}", err=True)
+    if errors.height > 50:
+        click.echo(f"... and {errors.height - 50} more evaluation errors", err=True)
     skipped = len(batch.rejected) + len(batch.duplicates)
     if skipped:
         click.echo(f"{skipped} record(s) skipped; fix them in the snapshot", err=True)
-    raise SystemExit(1 if skipped or errors else 0)
+    raise SystemExit(1 if skipped or errors.height else 0)

@@ -1,18 +1,29 @@
-"""Writing evaluation results for the warehouse or BI: JSON Lines, CSV, Parquet."""
+"""Writing evaluation results for the warehouse or BI: JSON Lines, CSV, Parquet.
+
+CSV and Parquet are written from the results table (:meth:`Evaluation.frame`), column
+by column: with the columnar backend a million accounts never become Python objects.
+JSON Lines carries more (drivers' points, ADKAR scores) and is written per account.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from csrules.engine.results import AccountResult
+from csrules.engine.results import Evaluation
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# list columns of the results table, and how CSV joins each into one cell
+_CSV_JOINS = {
+    "segments": ";",
+    "adkar_unknown": ";",
+    "playbooks": ";",
+    "drivers": " | ",
+    "errors": " | ",
+}
 
 
 def neutralise(cell: str) -> str:
@@ -20,60 +31,37 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
-def _flat(result: AccountResult) -> dict[str, Any]:
-    return {
-        "account": result.key,
-        "score": result.score,
-        "band": result.band,
-        "tier": result.tier,
-        "segments": ";".join(result.segments),
-        "barrier": result.adkar_barrier,
-        "adkar_unknown": ";".join(result.adkar_unknown),
-        "playbooks": ";".join(result.playbooks),
-        "drivers": " | ".join(d.text for d in result.drivers),
-        "errors": " | ".join(f"{e.rule}: {e.message}" for e in result.errors),
-    }
+def _neutralised(column: pl.Expr) -> pl.Expr:
+    """:func:`neutralise` for a whole string column."""
+    risky = pl.any_horizontal([column.str.starts_with(start) for start in FORMULA_START])
+    return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
 
 
-def write_results(results: Sequence[AccountResult], path: Path) -> None:
-    """Write ``results`` to ``path``; the extension picks the format."""
+def csv_frame(results: pl.DataFrame) -> pl.DataFrame:
+    """The results table flattened for CSV: lists joined, text cells neutralised."""
+    columns: list[pl.Expr] = []
+    for name, dtype in results.schema.items():
+        column = pl.col(name)
+        if name in _CSV_JOINS:
+            column = column.list.join(_CSV_JOINS[name])
+        elif dtype != pl.String:
+            columns.append(column)
+            continue
+        columns.append(_neutralised(column).alias(name))
+    return results.select(columns)
+
+
+def write_results(evaluation: Evaluation, path: Path) -> None:
+    """Write ``evaluation`` to ``path``; the extension picks the format."""
     suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".ndjson", ".csv", ".parquet"):
+        raise ValueError(f"unknown output format '{path.suffix}'; use .jsonl, .csv or .parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix in (".jsonl", ".ndjson"):
         with path.open("w", encoding="utf-8") as out:
-            for result in results:
+            for result in evaluation.accounts:
                 out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     elif suffix == ".csv":
-        rows = [_flat(r) for r in results]
-        with path.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(_flat(AccountResult(key="")).keys()))
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(
-                    {k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()}
-                )
-    elif suffix == ".parquet":
-        frame = pl.DataFrame(
-            {
-                "account": [r.key for r in results],
-                "score": pl.Series([r.score for r in results], dtype=pl.Float64),
-                "band": [r.band for r in results],
-                "tier": pl.Series([r.tier for r in results], dtype=pl.String),
-                "segments": pl.Series([r.segments for r in results], dtype=pl.List(pl.String)),
-                "barrier": [r.adkar_barrier for r in results],
-                "adkar_unknown": pl.Series(
-                    [r.adkar_unknown for r in results], dtype=pl.List(pl.String)
-                ),
-                "playbooks": pl.Series([r.playbooks for r in results], dtype=pl.List(pl.String)),
-                "drivers": pl.Series(
-                    [[d.text for d in r.drivers] for r in results], dtype=pl.List(pl.String)
-                ),
-                "errors": pl.Series(
-                    [[f"{e.rule}: {e.message}" for e in r.errors] for r in results],
-                    dtype=pl.List(pl.String),
-                ),
-            }
-        )
-        frame.write_parquet(path)
+        csv_frame(evaluation.frame()).write_csv(path)
     else:
-        raise ValueError(f"unknown output format '{path.suffix}'; use .jsonl, .csv or .parquet")
+        evaluation.frame().write_parquet(path)

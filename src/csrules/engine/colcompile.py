@@ -379,14 +379,15 @@ class Compiler:
     def code(self, text: str) -> int:
         return self.messages.code(text)
 
-    def opaque(self, double: pl.Expr) -> pl.Expr:
-        """A double Polars cannot see as a literal.
+    def opaque(self, expr: pl.Expr) -> pl.Expr:
+        """``expr``, which Polars can no longer see as a constant.
 
         Polars simplifies ``when(c).then(a).otherwise(b)`` to ``a`` when ``a`` and ``b``
-        are equal literals, and it holds ``-0.0`` equal to ``0.0``. Multiplying by a
-        column of ones keeps every value (signed zeros, NaN, infinities) as it is.
+        are equal constants, holding ``-0.0`` equal to ``0.0``, and the simplified
+        result can lose its broadcasting (a length-1 column in a longer frame). A
+        ``when`` on a column keeps every value (signed zeros, NaN) as it is.
         """
-        return double * (self.zero + 1.0)
+        return pl.when(self.zero == 0.0).then(expr)
 
     # -- dispatch
 
@@ -741,7 +742,7 @@ class Compiler:
             fault=self.bind(cond.fault) if cond.fault is not None else None,
         )
         a, b = then.value, else_.value
-        if then.type == DOUBLE:
+        if not a.meta.root_names() and not b.meta.root_names():
             a, b = self.opaque(a), self.opaque(b)
         value = pl.when(cond.value).then(a).otherwise(b)
         fault: pl.Expr | None = None

@@ -129,6 +129,7 @@ class Evaluation:
         self._accounts = accounts
         self._activations = activations
         self._source = source
+        self._frame: pl.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -144,6 +145,7 @@ class Evaluation:
     @accounts.setter
     def accounts(self, value: list[AccountResult]) -> None:
         self._accounts = value
+        self._frame = None
 
     @property
     def activations(self) -> list[dict[str, Any]]:
@@ -171,9 +173,12 @@ class Evaluation:
         account, score, band, tier, segments, barrier, adkar_unknown, playbooks,
         drivers (texts, largest loss first) and errors (``rule: message``).
         """
-        if self._accounts is None and self._source is not None:
-            return self._source.frame()
-        return results_frame(self.accounts)
+        if self._frame is None:
+            if self._accounts is None and self._source is not None:
+                self._frame = self._source.frame()
+            else:
+                self._frame = results_frame(self.accounts)
+        return self._frame
 
 
 def results_frame(results: list[AccountResult]) -> pl.DataFrame:
