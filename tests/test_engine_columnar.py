@@ -658,6 +658,7 @@ value = "account.sentiment"
 worst = -1.0
 best = 1.0
 weight = 1.0
+explain = "{{ value }}: {{ double(account.seats) / 4.0 }} seats/4 at {{ now }} over {{ duration('36h') }} tags {{ account.tags }}"
 [[segment]]
 id = "tagged"
 when = "account.tags.exists(t, t.startsWith('s')) || account.survey.x > 2"
@@ -755,6 +756,25 @@ def test_pinned_portfolio_and_activations(tricky: Any) -> None:
     assert set(want) == set(got)
     for name in want:
         assert want[name] == got[name], name
+
+
+def test_template_holes_of_every_scalar_type_are_compiled(tricky: Any) -> None:
+    """Doubles, timestamps and durations in a template are written by Polars
+    expressions, not by the reference one account at a time."""
+    from csrules.engine.columnar import ColumnarRun
+
+    records = [account(f"a{seats}", seats=seats, sentiment=-0.5) for seats in (1, 3, 5, 10)]
+    batch = AccountBatch.from_records(records, tricky.spec)
+    run = ColumnarRun(tricky, batch, NOW)
+    run.aggregates({})
+    run.health({})
+    holes = ["value", "double(account.seats) / 4.0", "now", "duration('36h')"]
+    assert not [source for source in run.fallbacks if source in holes]
+    reference = run_backend(tricky, records, {}, "reference")
+    columnar = run_backend(tricky, records, {}, "columnar")
+    _compare(reference, columnar)
+    texts = [d.text for a in columnar.accounts for d in a.drivers if d.measure == "sentiment"]
+    assert "-0.5: 0.8 seats/4 at 2026-" in texts[1], texts  # 0.75 rounds half to even
 
 
 def test_unknown_backend_is_refused() -> None:

@@ -48,6 +48,7 @@ from csrules.engine.colcompile import (
     dtype_of,
     full_zeros,
 )
+from csrules.engine.colformat import text_of
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.kernel import Kernel
 from csrules.engine.results import (
@@ -89,7 +90,7 @@ _ROLE_TYPES: dict[str, tuple[CelType, ...]] = {
     "aggregate": (INT, DOUBLE, BOOL),
     "measure": (INT, DOUBLE),
     "adkar": (INT,),
-    "hole": (INT, STRING, BOOL, DOUBLE),
+    "hole": (INT, STRING, BOOL, DOUBLE, TIMESTAMP, DURATION),
 }
 
 
@@ -399,8 +400,8 @@ class ColumnarRun:
             text = v.cast(pl.String)
         elif plan.type == BOOL:
             text = pl.when(v).then(pl.lit("true")).otherwise(pl.lit("false"))
-        else:  # double: Python's own formatting, element by element
-            text = v.map_elements(format_value, return_dtype=pl.String, skip_nulls=True)
+        else:
+            text = text_of(v, str(plan.type))
         if plan.fault is None:
             return text
         return pl.when(plan.fault == NO_DATA_CODE).then(pl.lit("")).otherwise(text)
