@@ -435,6 +435,10 @@ def check_expression(source: str, rows: Sequence[dict[str, Any]], *, now: dateti
     source="!('' != (matches(account.s, 'h.llo$') ? '' : ''))", rows=[{"s": "a"}, {"s": "hello"}]
 )
 @example(source="(account.b ? -(0.0) : 0.0) == 0.0 ? -(0.0) : 0.0", rows=[{"b": True}])
+@example(
+    source="account.l + ((0 == (-9223372036854775807 - 1)) ? account.l : account.l)",
+    rows=[{"l": []}, {"l": ["a"]}],
+)
 @example(source="((account.u + '').startsWith('') ? ('' + 'a') : 'b')", rows=[{"u": "x"}, {}])
 @example(
     source="(account.b ? account.s + 'x' : 'x').contains('x')", rows=[{"b": True}, {"b": False}]

@@ -323,7 +323,9 @@ class Binder:
 
     def bind(self, expr: pl.Expr) -> pl.Expr:
         meta = expr.meta
-        if meta.is_column() or meta.is_literal():
+        if meta.is_column() or meta.is_literal() or not meta.root_names():
+            # a constant stays inline: bound, it would be a one-row column that the
+            # in-memory engine refuses to broadcast beside the frame's columns
             return expr
         name = f"{self.prefix}~{len(self.columns)}"
         level = 1 + max((self.depth.get(root, 0) for root in meta.root_names()), default=0)
