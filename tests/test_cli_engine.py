@@ -121,6 +121,20 @@ def test_evaluate_writes_output_files(tmp_path: Path, suffix: str) -> None:
     assert {r["tier"] for r in rows} <= {"high_touch", "pooled", "tech_touch"}
 
 
+def evaluate_sample(*options: str) -> Result:
+    """``csrules evaluate`` of the reference sample, with ``options``."""
+    return run_cli(
+        "evaluate",
+        "--playbooks",
+        str(REFERENCE),
+        "--snapshot",
+        str(SAMPLE),
+        "--as-of",
+        AS_OF,
+        *options,
+    )
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -> None:
     """CSV and Parquet come from the results table, JSON Lines from per-account objects:
@@ -128,19 +142,7 @@ def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -
     written = {}
     for backend in ("reference", "columnar"):
         out = tmp_path / f"{backend}{suffix}"
-        result = run_cli(
-            "evaluate",
-            "--playbooks",
-            str(REFERENCE),
-            "--snapshot",
-            str(SAMPLE),
-            "--as-of",
-            AS_OF,
-            "--backend",
-            backend,
-            "--output",
-            str(out),
-        )
+        result = evaluate_sample("--backend", backend, "--output", str(out))
         assert result.exit_code == 0, result.stderr
         written[backend] = out.read_bytes()
     assert written["reference"] == written["columnar"]
@@ -160,18 +162,7 @@ def test_tables_are_written_without_per_account_objects(
         raise AssertionError("per-account objects built for a table output")
 
     monkeypatch.setattr(ColumnarResult, "accounts", refuse)
-    out = tmp_path / f"r{suffix}"
-    result = run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(SAMPLE),
-        "--as-of",
-        AS_OF,
-        "--output",
-        str(out),
-    )
+    result = evaluate_sample("--output", str(tmp_path / f"r{suffix}"))
     assert result.exit_code == 0, result.stderr
     assert "wrote 400 accounts" in result.stderr
 
