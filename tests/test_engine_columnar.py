@@ -781,6 +781,35 @@ def test_template_holes_of_every_scalar_type_are_compiled(tricky: Any) -> None:
     assert "-0.5: 0.8 seats/4 at 2026-" in texts[1], texts  # 0.75 rounds half to even
 
 
+def test_a_plan_polars_refuses_on_some_rows_falls_back(
+    tricky: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiled plan that Polars rejects only on data beyond the first rows (here: a
+    strict conversion of the account key) is not a crash: the stage falls back to the
+    reference and the results stay the reference's."""
+    from dataclasses import replace
+
+    import polars as pl
+
+    from csrules.engine import columnar
+
+    compile_kernel = columnar.ColumnarRun.compile
+
+    def fragile(self: Any, kernel: Any, binder: Any, extra: Any = None) -> Any:
+        plan = compile_kernel(self, kernel, binder, extra)
+        if kernel.source == "'strategic' in account.tags":
+            breaks = pl.col(columnar.KEY).str.to_integer(strict=True) >= 0
+            return replace(plan, value=plan.value & breaks)
+        return plan
+
+    monkeypatch.setattr(columnar.ColumnarRun, "compile", fragile)
+    records = [account(key, tags=["strategic"], seats=11) for key in ("1", "2", "x")]
+    reference = run_backend(tricky, records, {}, "reference")
+    columnar_result = run_backend(tricky, records, {}, "columnar")
+    _compare(reference, columnar_result)
+    assert [a.tier for a in columnar_result.accounts] == ["strategic"] * 3
+
+
 def test_unknown_backend_is_refused() -> None:
     compiled = _reference_compiled()
     batch = AccountBatch.from_records([], compiled.spec)

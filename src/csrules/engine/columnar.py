@@ -365,18 +365,24 @@ class ColumnarRun:
         try:
             self._flush(*_merge([item[3] for item in compiled]))
         except pl.exceptions.PolarsError:
-            # A plan Polars refuses (a type it cannot handle...): find it on no rows.
+            # A plan Polars refuses (a type it cannot handle, a column it will not
+            # broadcast...): find it on two rows, and let the reference evaluate it.
             self._flush()
-            empty = self._frame.head(0)
+            probe = self._frame.head(2)
             valid = []
             for item in compiled:
                 try:
-                    _query(empty, *_merge([item[3]])).collect(engine=ENGINE)
+                    _query(probe, *_merge([item[3]])).collect(engine=ENGINE)
                     valid.append(item)
                 except pl.exceptions.PolarsError:
                     fallback.append(item[:3])
             compiled = valid
-            self._flush(*_merge([item[3] for item in compiled]))
+            try:
+                self._flush(*_merge([item[3] for item in compiled]))
+            except pl.exceptions.PolarsError:
+                # refused only on some rows: the reference evaluates the whole stage
+                fallback.extend(item[:3] for item in compiled)
+                compiled = []
         for name, *_ in compiled:
             self.evaluated[name] = _Evaluated(name, types[name])
         for name, kernel, role in fallback:
