@@ -167,6 +167,13 @@ def test_tables_are_written_without_per_account_objects(
     assert "wrote 400 accounts" in result.stderr
 
 
+def test_unknown_output_format_is_refused_before_evaluating(tmp_path: Path) -> None:
+    result = evaluate_sample("--output", str(tmp_path / "results.xlsx"))
+    assert result.exit_code == 2
+    assert "unknown output format '.xlsx'; use .jsonl, .csv or .parquet" in result.stderr
+    assert not (tmp_path / "results.xlsx").exists()
+
+
 def test_csv_cells_are_neutralised_against_formulas(tmp_path: Path) -> None:
     good = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
     snapshot = tmp_path / "evil.jsonl"

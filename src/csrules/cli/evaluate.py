@@ -11,7 +11,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from csrules.cli.export import write_results
+from csrules.cli.export import output_kind, write_json_lines, write_table
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
 from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
 from csrules.engine.evaluate import evaluate
@@ -47,13 +47,10 @@ def _table(evaluation: Evaluation) -> Table:
     return table
 
 
-def _errors(evaluation: Evaluation) -> pl.DataFrame:
+def _errors(table: pl.DataFrame) -> pl.DataFrame:
     """(account, "rule: message") for every evaluation error, in account order."""
     return (
-        evaluation.frame()
-        .select("account", "errors")
-        .filter(pl.col("errors").list.len() > 0)
-        .explode("errors")
+        table.select("account", "errors").filter(pl.col("errors").list.len() > 0).explode("errors")
     )
 
 
@@ -93,15 +90,23 @@ def evaluate_command(
     failed for an account.
     """
     root = resolve_playbooks(playbooks)
+    try:
+        kind = output_kind(output) if output is not None else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
     batch = load_snapshot(compiled, snapshot)
     evaluation = evaluate(compiled, batch, now, backend=backend)
+    table = evaluation.frame()
+    errors = _errors(table)
     if output is not None:
-        try:
-            write_results(evaluation, output)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+        if kind == "jsonl":
+            write_json_lines(evaluation, output)
+        else:
+            # the evaluation's columns (several times the table) are freed for the writer
+            del evaluation
+            write_table(table, output)
         click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
     elif fmt == "json":
         for result in evaluation.accounts:
@@ -110,7 +115,6 @@ def evaluate_command(
         Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
             _table(evaluation)
         )
-    errors = _errors(evaluation)
     for key, error in errors.head(50).iter_rows():
         click.echo(f"account '{key}': {error}", err=True)
     if errors.height > 50:

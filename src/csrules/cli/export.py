@@ -51,17 +51,27 @@ def csv_frame(results: pl.DataFrame) -> pl.DataFrame:
     return results.select(columns)
 
 
-def write_results(evaluation: Evaluation, path: Path) -> None:
-    """Write ``evaluation`` to ``path``; the extension picks the format."""
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".ndjson", ".csv", ".parquet"):
+def output_kind(path: Path) -> str:
+    """``jsonl``, ``csv`` or ``parquet``, from ``path``'s extension (ValueError otherwise)."""
+    kinds = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+    kind = kinds.get(path.suffix.lower())
+    if kind is None:
         raise ValueError(f"unknown output format '{path.suffix}'; use .jsonl, .csv or .parquet")
+    return kind
+
+
+def write_json_lines(evaluation: Evaluation, path: Path) -> None:
+    """One JSON object per account (the ``evaluate --format json`` shape)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open("w", encoding="utf-8") as out:
-            for result in evaluation.accounts:
-                out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-    elif suffix == ".csv":
-        csv_frame(evaluation.frame()).write_csv(path)
+    with path.open("w", encoding="utf-8") as out:
+        for result in evaluation.accounts:
+            out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+
+
+def write_table(results: pl.DataFrame, path: Path) -> None:
+    """The results table (:meth:`Evaluation.frame`) as CSV or Parquet, by extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if output_kind(path) == "csv":
+        csv_frame(results).write_csv(path)
     else:
-        evaluation.frame().write_parquet(path)
+        results.write_parquet(path)
