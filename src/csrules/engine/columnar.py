@@ -815,11 +815,11 @@ class ColumnarRun:
                 text = self._text(plan)
                 outputs = [text.alias(f"{P}check.{k}.t"), fault.alias(f"{P}check.{k}.f")]
                 compiled[k] = (_Plan(binder, outputs), text, fault)
-        empty = self.df.head(0)
+        probe = self.df.head(2)  # two rows: a one-row column that will not broadcast fails too
 
         def valid(items: dict[int, tuple[_Plan, pl.Expr, pl.Expr]]) -> bool:
             try:
-                _query(empty, _merge([plan for plan, _, _ in items.values()])[0]).collect(
+                _query(probe, _merge([plan for plan, _, _ in items.values()])[0]).collect(
                     engine=ENGINE
                 )
             except pl.exceptions.PolarsError:
