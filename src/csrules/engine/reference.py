@@ -78,14 +78,15 @@ class ReferenceKernel:
     def __init__(self, source: str, functions: Mapping[str, FunctionSpec]) -> None:
         self.source = source
         self.functions = functions
-        self._ast = _compiled(source)
         self._programs: dict[datetime, Any] = {}
 
     def program(self, now: datetime) -> Any:
+        # Compiled on first use: with the columnar backend most expressions never run
+        # here, and cel-python's parser costs a quarter of a second to build.
         program = self._programs.get(now)
         if program is None:
             program = _environment().program(
-                self._ast, functions=bind_functions(self.functions, now)
+                _compiled(self.source), functions=bind_functions(self.functions, now)
             )
             self._programs = {now: program}  # one run at a time: keep only the latest
         return program
