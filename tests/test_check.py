@@ -218,3 +218,33 @@ def test_a_counterexample_that_needs_its_portfolio_keeps_the_aggregates_pinned(
     records, pins, alone = _reduce(compiled, [big, mid], violation, now)
     assert alone and records == [mid]
     assert pins == {"arr_p80": 128400.0, "active_users_p90": 909.0}
+
+
+def test_check_prints_nothing_but_its_report(tmp_path: Path) -> None:
+    """A fresh process, as a user runs it: cel-python raising the recursion limit in the
+    middle of the property run would make Hypothesis warn on stderr."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "csrules",
+            "check",
+            "--playbooks",
+            str(REFERENCE),
+            "--examples",
+            "5",
+            "--seed",
+            "1",
+            "--as-of",
+            "2026-11-02T00:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("OK 5 portfolio(s)")
+    assert done.stderr == ""

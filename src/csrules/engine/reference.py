@@ -54,6 +54,15 @@ def _environment() -> celpy.Environment:
     return celpy.Environment(runner_class=celpy.InterpretedRunner)
 
 
+def prepare() -> None:
+    """Build cel-python's environment now rather than at the first evaluation.
+
+    Building it raises the interpreter's recursion limit; inside a Hypothesis run that
+    change makes Hypothesis warn, so property tests call this before they start.
+    """
+    _environment()
+
+
 @functools.lru_cache(maxsize=4096)
 def _compiled(source: str) -> Any:
     return _environment().compile(source)

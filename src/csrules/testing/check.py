@@ -40,6 +40,7 @@ import tomli_w
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.reporting import with_reporter
 
+from csrules.engine import reference
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.evaluate import evaluate
 from csrules.engine.results import AccountResult, Evaluation
@@ -652,6 +653,7 @@ def run_check(
             raise _Found(violation.message)
 
     seeded = hypothesis.seed(seed_used)(check_portfolio)
+    reference.prepare()
     try:
         with with_reporter(lambda _text: None):
             seeded()
