@@ -28,6 +28,20 @@ def small_snapshot(tmp_path: Path, extra: list[str] | None = None, count: int = 
     return path
 
 
+def evaluate_cli(snapshot: Path, *options: str) -> Result:
+    """``csrules evaluate`` of the reference playbooks on ``snapshot``, with ``options``."""
+    return run_cli(
+        "evaluate",
+        "--playbooks",
+        str(REFERENCE),
+        "--snapshot",
+        str(snapshot),
+        "--as-of",
+        AS_OF,
+        *options,
+    )
+
+
 def test_evaluate_the_sample(evaluated: Result) -> None:
     assert evaluated.exit_code == 0, evaluated.stderr
     rows = [json.loads(line) for line in evaluated.output.splitlines()]
@@ -70,17 +84,7 @@ def test_bad_records_are_named_and_skipped(tmp_path: Path) -> None:
         json.dumps(duplicate),
     ]
     snapshot = small_snapshot(tmp_path, extra)
-    result = run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(snapshot),
-        "--as-of",
-        AS_OF,
-        "--format",
-        "json",
-    )
+    result = evaluate_cli(snapshot, "--format", "json")
     assert result.exit_code == 1
     assert len(result.output.splitlines()) == 12
     for line, key in (
@@ -99,17 +103,7 @@ def test_bad_records_are_named_and_skipped(tmp_path: Path) -> None:
 def test_evaluate_writes_output_files(tmp_path: Path, suffix: str) -> None:
     snapshot = small_snapshot(tmp_path)
     out = tmp_path / f"results{suffix}"
-    result = run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(snapshot),
-        "--as-of",
-        AS_OF,
-        "--output",
-        str(out),
-    )
+    result = evaluate_cli(snapshot, "--output", str(out))
     assert result.exit_code == 0, result.stderr
     if suffix == ".jsonl":
         rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -121,20 +115,6 @@ def test_evaluate_writes_output_files(tmp_path: Path, suffix: str) -> None:
     assert {r["tier"] for r in rows} <= {"high_touch", "pooled", "tech_touch"}
 
 
-def evaluate_sample(*options: str) -> Result:
-    """``csrules evaluate`` of the reference sample, with ``options``."""
-    return run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(SAMPLE),
-        "--as-of",
-        AS_OF,
-        *options,
-    )
-
-
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -> None:
     """CSV and Parquet come from the results table, JSON Lines from per-account objects:
@@ -142,7 +122,7 @@ def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -
     written = {}
     for backend in ("reference", "columnar"):
         out = tmp_path / f"{backend}{suffix}"
-        result = evaluate_sample("--backend", backend, "--output", str(out))
+        result = evaluate_cli(SAMPLE, "--backend", backend, "--output", str(out))
         assert result.exit_code == 0, result.stderr
         written[backend] = out.read_bytes()
     assert written["reference"] == written["columnar"]
@@ -162,13 +142,13 @@ def test_tables_are_written_without_per_account_objects(
         raise AssertionError("per-account objects built for a table output")
 
     monkeypatch.setattr(ColumnarResult, "accounts", refuse)
-    result = evaluate_sample("--output", str(tmp_path / f"r{suffix}"))
+    result = evaluate_cli(SAMPLE, "--output", str(tmp_path / f"r{suffix}"))
     assert result.exit_code == 0, result.stderr
     assert "wrote 400 accounts" in result.stderr
 
 
 def test_unknown_output_format_is_refused_before_evaluating(tmp_path: Path) -> None:
-    result = evaluate_sample("--output", str(tmp_path / "results.xlsx"))
+    result = evaluate_cli(SAMPLE, "--output", str(tmp_path / "results.xlsx"))
     assert result.exit_code == 2
     assert "unknown output format '.xlsx'; use .jsonl, .csv or .parquet" in result.stderr
     assert not (tmp_path / "results.xlsx").exists()
@@ -181,31 +161,13 @@ def test_csv_cells_are_neutralised_against_formulas(tmp_path: Path) -> None:
         json.dumps(dict(good, account_id='=HYPERLINK("http://x")')) + "\n", encoding="utf-8"
     )
     out = tmp_path / "r.csv"
-    run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(snapshot),
-        "--as-of",
-        AS_OF,
-        "--output",
-        str(out),
-    )
+    evaluate_cli(snapshot, "--output", str(out))
     row = next(csv.DictReader(out.open(encoding="utf-8")))
     assert row["account"].startswith("'=")
 
 
 def test_evaluate_table_on_a_terminal_like_output(tmp_path: Path) -> None:
-    result = run_cli(
-        "evaluate",
-        "--playbooks",
-        str(REFERENCE),
-        "--snapshot",
-        str(small_snapshot(tmp_path)),
-        "--as-of",
-        AS_OF,
-    )
+    result = evaluate_cli(small_snapshot(tmp_path))
     assert result.exit_code == 0
     assert "12 accounts as of 2026-11-01" in result.output
     assert "acc-0001" in result.output

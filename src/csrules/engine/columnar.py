@@ -72,8 +72,8 @@ from csrules.expr.types import (
     CelType,
     ListType,
     MapType,
+    cel_type,
 )
-from csrules.model.fieldtypes import FieldType
 from csrules.model.rules import ADKAR_ELEMENTS
 from csrules.snapshot.batch import AccountBatch
 
@@ -92,25 +92,6 @@ _ROLE_TYPES: dict[str, tuple[CelType, ...]] = {
     "adkar": (INT,),
     "hole": (INT, STRING, BOOL, DOUBLE, TIMESTAMP, DURATION),
 }
-
-
-_SCALARS: dict[str, CelType] = {
-    "string": STRING,
-    "int": INT,
-    "double": DOUBLE,
-    "bool": BOOL,
-    "timestamp": TIMESTAMP,
-    "duration": DURATION,
-}
-
-
-def cel_type(ft: FieldType) -> CelType:
-    """The CEL type of a declared snapshot field (as ``validate.stages.cel_type``)."""
-    if ft.kind == "list" and ft.element is not None:
-        return ListType(cel_type(ft.element))
-    if ft.kind == "map" and ft.element is not None:
-        return MapType(STRING, cel_type(ft.element))
-    return _SCALARS[ft.kind]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeAlias
 
+from csrules.model.fieldtypes import FieldType
+
 
 @dataclass(frozen=True)
 class Prim:
@@ -94,6 +96,16 @@ PRIMITIVES: Mapping[str, Prim] = MappingProxyType(
 )
 NUMERIC_TYPES: tuple[Prim, ...] = (INT, UINT, DOUBLE)
 MAP_KEY_TYPES: tuple[Prim, ...] = (INT, UINT, BOOL, STRING)
+
+
+def cel_type(field: FieldType) -> CelType:
+    """The CEL type of a declared snapshot field: the checker's and the columnar
+    backend's view of the same ``[snapshot.fields]`` entry."""
+    if field.kind == "list" and field.element is not None:
+        return ListType(cel_type(field.element))
+    if field.kind == "map" and field.element is not None:
+        return MapType(STRING, cel_type(field.element))
+    return PRIMITIVES[field.kind]
 
 
 def is_dyn(t: CelType) -> bool:

@@ -15,9 +15,7 @@ from enum import IntEnum
 from csrules.expr.checker import TypeEnv, Variable
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.types import (
-    BOOL,
     DOUBLE,
-    DURATION,
     DYN,
     INT,
     STRING,
@@ -26,6 +24,7 @@ from csrules.expr.types import (
     ListType,
     MapType,
     RecordType,
+    cel_type,
 )
 from csrules.model.fieldtypes import FieldType
 from csrules.model.rules import ADKAR_ELEMENTS
@@ -56,24 +55,6 @@ PRODUCED_BY: Mapping[str, Stage] = {
     "tier": Stage.TIERS,
     "adkar": Stage.ADKAR,
 }
-
-_SCALARS: Mapping[str, CelType] = {
-    "string": STRING,
-    "int": INT,
-    "double": DOUBLE,
-    "bool": BOOL,
-    "timestamp": TIMESTAMP,
-    "duration": DURATION,
-}
-
-
-def cel_type(field: FieldType) -> CelType:
-    """The CEL type of a declared snapshot field."""
-    if field.kind == "list" and field.element is not None:
-        return ListType(cel_type(field.element))
-    if field.kind == "map" and field.element is not None:
-        return MapType(STRING, cel_type(field.element))
-    return _SCALARS[field.kind]
 
 
 @dataclass(frozen=True)
