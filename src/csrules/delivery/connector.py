@@ -10,12 +10,15 @@ in a rule file is caught before a run ever tries to deliver it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from csrules.logs import redact_text
 
 DeliveryStatus = Literal["sent", "retry", "failed", "unknown"]
 
@@ -53,6 +56,41 @@ class DeliveryResult:
     status: DeliveryStatus
     detail: str = ""
     retry_after: float | None = None
+
+
+Params = TypeVar("Params", bound=BaseModel)
+
+
+def unrendered(params: Mapping[str, Any]) -> str | None:
+    """Why an action has no parameters: the reconciler puts ``{"error": "template ...:
+    ..."}`` in place of parameters whose templates it could not render."""
+    error = params.get("error")
+    if set(params) == {"error"} and isinstance(error, str):
+        return f"the action's parameters could not be rendered: {error}"
+    return None
+
+
+def params_problem(exc: ValidationError) -> str:
+    """``invalid parameters: key: message; ...``, one entry per problem found."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(p) for p in error["loc"]) or "params"
+        raised = error.get("ctx", {}).get("error")  # a validator's own message, unprefixed
+        parts.append(f"{key}: {raised if raised is not None else error['msg']}")
+    return "invalid parameters: " + "; ".join(parts)
+
+
+def parse_params(model: type[Params], action: OutgoingAction) -> Params | DeliveryResult:
+    """``action.params`` parsed by ``model``, or the failed result a connector returns
+    without sending anything: parameters the engine could not render, or that ``model``
+    refuses. Secrets are redacted from the detail."""
+    problem = unrendered(action.params)
+    if problem is None:
+        try:
+            return model.model_validate(action.params)
+        except ValidationError as exc:
+            problem = params_problem(exc)
+    return DeliveryResult("failed", redact_text(problem))
 
 
 class NoSettings(BaseModel):

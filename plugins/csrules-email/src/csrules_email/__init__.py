@@ -33,12 +33,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
 from csrules.hooks.hookspecs import hookimpl
 
 __all__ = ["SmtpConnector", "SmtpParams", "SmtpSettings", "build_message", "register_connectors"]
@@ -324,19 +323,11 @@ class SmtpConnector(Connector):
     # -- delivery ---------------------------------------------------------------------
 
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
-        error = action.params.get("error")
-        if set(action.params) == {"error"} and isinstance(error, str):
-            # the engine could not render the templates of this action
-            return DeliveryResult(
-                "failed", f"the action's parameters could not be rendered: {error}"
-            )
+        params = parse_params(SmtpParams, action)
+        if isinstance(params, DeliveryResult):
+            return params
         try:
-            params = SmtpParams.model_validate(action.params)
             message, recipients = build_message(action, params, self.config)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "params"
-            return DeliveryResult("failed", f"invalid parameters: {where}: {first['msg']}")
         except ValueError as exc:
             return DeliveryResult("failed", f"invalid parameters: {exc}")
         return self.send(message, recipients)

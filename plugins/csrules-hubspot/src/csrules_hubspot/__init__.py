@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
 from csrules.delivery.http import (
     Pacer,
     SafeClient,
@@ -60,7 +60,6 @@ __all__ = [
     "HubSpotParams",
     "HubSpotSettings",
     "register_connectors",
-    "render_error",
     "task_body_html",
 ]
 
@@ -477,19 +476,11 @@ class HubSpotConnector(Connector):
     # -- delivery -----------------------------------------------------------------------
 
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
-        error = render_error(action.params)
-        if error is not None:
-            return DeliveryResult("failed", error)
+        params = parse_params(HubSpotParams, action)
+        if isinstance(params, DeliveryResult):
+            return params
         try:
-            params = HubSpotParams.model_validate(action.params)
             params.check_values(strict=True)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            message = str(first.get("ctx", {}).get("error", first["msg"]))
-            return DeliveryResult(
-                "failed", f"invalid parameters: {where + ': ' if where else ''}{message}"
-            )
         except ValueError as exc:
             return DeliveryResult("failed", f"invalid parameters: {exc}")
         try:
@@ -584,14 +575,6 @@ class HubSpotConnector(Connector):
             return DeliveryResult("failed", f"company update: {status_detail(reply)}")
         names = ", ".join(sorted(params.properties))
         return DeliveryResult("sent", f"company {company} updated: {names}")
-
-
-def render_error(params: Mapping[str, Any]) -> str | None:
-    """The engine sends ``{"error": "template ...: ..."}`` for an action it could not render."""
-    error = params.get("error")
-    if set(params) == {"error"} and isinstance(error, str):
-        return f"the action's parameters could not be rendered: {error}"
-    return None
 
 
 def _with_detail(result: DeliveryResult, detail: str) -> DeliveryResult:

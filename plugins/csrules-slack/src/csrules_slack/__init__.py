@@ -32,13 +32,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
 from csrules.delivery.http import (
     Pacer,
     Resolver,
@@ -215,14 +214,6 @@ def build_message(action: OutgoingAction, params: SlackParams) -> dict[str, Any]
     }
 
 
-def _params_problem(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(p) for p in error["loc"]) or "params"
-        parts.append(f"{key}: {error['msg']}")
-    return "invalid parameters: " + "; ".join(parts)
-
-
 class SlackConnector(Connector):
     """Posts each action to Slack (incoming webhook, or ``chat.postMessage`` with a bot)."""
 
@@ -262,12 +253,9 @@ class SlackConnector(Connector):
             self._client = None
 
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
-        if "error" in action.params and "text" not in action.params:
-            return DeliveryResult("failed", redact_text(str(action.params["error"])))
-        try:
-            params = SlackParams.model_validate(action.params)
-        except ValidationError as exc:
-            return DeliveryResult("failed", redact_text(_params_problem(exc)))
+        params = parse_params(SlackParams, action)
+        if isinstance(params, DeliveryResult):
+            return params
         message = build_message(action, params)
         if self.config.token is not None:
             return self._post_message(action, params, message)

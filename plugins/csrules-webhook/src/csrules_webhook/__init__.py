@@ -26,12 +26,11 @@ from pydantic import (
     Field,
     JsonValue,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
 from csrules.delivery.http import (
     Resolver,
     UrlSafetySettings,
@@ -41,7 +40,6 @@ from csrules.delivery.http import (
     send,
 )
 from csrules.hooks.hookspecs import hookimpl
-from csrules.logs import redact_text
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -134,22 +132,6 @@ class WebhookParams(BaseModel):
     __pydantic_extra__: dict[str, JsonValue] = Field(init=False)
 
 
-def _render_error(params: dict[str, Any]) -> str | None:
-    """The engine puts ``{"error": "template ...: ..."}`` in place of params it could not render."""
-    error = params.get("error")
-    if set(params) == {"error"} and isinstance(error, str) and error.startswith("template "):
-        return error
-    return None
-
-
-def _params_problem(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(p) for p in error["loc"]) or "params"
-        parts.append(f"{key}: {error['msg']}")
-    return "invalid parameters: " + "; ".join(parts)
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -192,13 +174,9 @@ class WebhookConnector(Connector):
         }
 
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
-        error = _render_error(action.params)
-        if error is not None:
-            return DeliveryResult("failed", redact_text(error))
-        try:
-            WebhookParams.model_validate(action.params)
-        except ValidationError as exc:
-            return DeliveryResult("failed", redact_text(_params_problem(exc)))
+        checked = parse_params(WebhookParams, action)
+        if isinstance(checked, DeliveryResult):
+            return checked
         sent_at = self.clock()
         body = json.dumps(
             self.payload(action, sent_at),
