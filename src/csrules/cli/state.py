@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,17 @@ from csrules.errors import CsrulesError
 
 if TYPE_CHECKING:
     from csrules.store.base import StateStore
+
+
+@contextmanager
+def _delivery_progress(*, shown: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of the deliveries on a terminal (cleared when done), else none."""
+    if not shown:
+        yield None
+        return
+    with Progress(transient=True) as bar:
+        task = bar.add_task("delivering", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 @contextmanager
@@ -135,19 +146,7 @@ def apply_command(
 
     with _store(compiled) as store:
         try:
-            if sys.stderr.isatty() and fmt == "text":
-                with Progress(transient=True) as bar:
-                    task = bar.add_task("delivering", total=None)
-                    outcome = apply(
-                        compiled,
-                        batch,
-                        store,
-                        now,
-                        allow_shrink=allow_shrink,
-                        lock_timeout=lock_timeout,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
-                    )
-            else:
+            with _delivery_progress(shown=sys.stderr.isatty() and fmt == "text") as progress:
                 outcome = apply(
                     compiled,
                     batch,
@@ -155,6 +154,7 @@ def apply_command(
                     now,
                     allow_shrink=allow_shrink,
                     lock_timeout=lock_timeout,
+                    progress=progress,
                 )
         except CsrulesError as exc:  # a guard refused the run, or the lock is held
             click.echo(f"error: {exc.message}", err=True)
