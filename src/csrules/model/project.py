@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from csrules.model.base import RuleId, StrictModel
+from csrules.model.durations import Duration
 from csrules.model.fieldtypes import FieldType, parse_field
 
 DEFAULT_STATE_URL = "sqlite:///.csrules/state.db"
@@ -91,6 +93,72 @@ class StateSettings(StrictModel):
     url: str = DEFAULT_STATE_URL
 
 
+class ApplySettings(StrictModel):
+    """``[apply]``: the guards ``apply`` checks before it touches the state."""
+
+    max_shrink: float = Field(
+        default=0.20,
+        ge=0.0,
+        le=1.0,
+        description="Refuse a snapshot that lost more than this share of the last applied "
+        "run's accounts (a truncated export must not mass-resolve cases); --allow-shrink "
+        "overrides it for one run.",
+    )
+    max_future: Duration = Field(
+        default=timedelta(hours=1),
+        description="Refuse an --as-of later than the wall clock by more than this (a "
+        "mistyped year would fire every escalation step at once and block later runs).",
+    )
+
+
+class Limits(StrictModel):
+    """``[limits]``: bounds that keep one bad rule, template or record from hanging or
+    exhausting a run. Every limit names itself in the error it causes, so the fix is
+    either the rule or this table."""
+
+    expression_cost: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="Largest estimated evaluation cost of one expression for one account, "
+        "checked by validate (comprehensions multiply by the size of the list they walk).",
+    )
+    list_size: int = Field(
+        default=1_000,
+        gt=0,
+        description="Size assumed for a list or map field without a max_items hint, in the "
+        "cost estimate.",
+    )
+    eval_steps: int = Field(
+        default=200_000,
+        gt=0,
+        description="Run-time budget of one expression for one account (evaluation steps); "
+        "over it, that account's expression is an error and the run goes on.",
+    )
+    stage_seconds: float = Field(
+        default=120.0,
+        gt=0.0,
+        description="Run-time budget of one stage of the columnar backend, in seconds.",
+    )
+    template_length: int = Field(
+        default=16_384, gt=0, description="Longest template source, in characters."
+    )
+    rendered_length: int = Field(
+        default=65_536,
+        gt=0,
+        description="Longest rendered action parameter, in characters.",
+    )
+    file_size: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        description="Largest rule or test file read, in bytes.",
+    )
+    csv_cell: int = Field(
+        default=16 * 1024 * 1024,
+        gt=0,
+        description="Largest CSV cell of a snapshot, in characters.",
+    )
+
+
 class ConnectorInstance(BaseModel):
     """``[connectors.NAME]``: one configured connector; ``plugin`` picks the implementation.
 
@@ -112,4 +180,6 @@ class ProjectFile(StrictModel):
     project: ProjectInfo
     snapshot: SnapshotSettings
     state: StateSettings = StateSettings()
+    apply: ApplySettings = ApplySettings()
+    limits: Limits = Limits()
     connectors: dict[RuleId, ConnectorInstance] = Field(default_factory=dict)
