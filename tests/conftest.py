@@ -1,10 +1,19 @@
-"""Shared fixtures: a fresh copy of the reference playbooks, and running the CLI."""
+"""Shared fixtures: a fresh copy of the reference playbooks, running the CLI, and a real
+PostgreSQL server.
+
+The external corpora (toml-test, the CEL conformance tests) live beside the repository
+in ``../shared/corpora``. Outside CI a missing corpus skips its tests; with ``CI=true``
+it stops the run before any test, because a CI machine must never pass by running fewer
+tests. The same holds for the PostgreSQL server (see ``tests/pgserver.py``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +24,35 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from csrules.cli.main import build_cli
+from tests import pgserver
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "playbooks"
 CORPORA = REPO.parent / "shared" / "corpora"
+REQUIRED_CORPORA = {
+    "toml-test": CORPORA / "toml-test" / "tests" / "invalid",
+    "cel-spec": CORPORA / "cel-spec" / "tests" / "simple" / "testdata",
+}
+
+
+def in_ci() -> bool:
+    """``CI=true`` (GitHub, GitLab and most CI services set it): nothing may be skipped."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    missing = [
+        f"{name} (expected at {path})"
+        for name, path in REQUIRED_CORPORA.items()
+        if not path.is_dir()
+    ]
+    if missing and in_ci():
+        raise pytest.UsageError(
+            "CI=true but the test corpora are missing: "
+            + "; ".join(missing)
+            + ". Check them out beside the repository (../shared/corpora) before running the tests"
+        )
+
 
 settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -55,3 +89,43 @@ def reference_copy(tmp_path: Path) -> Iterator[Path]:
         REFERENCE, target, ignore=shutil.ignore_patterns(".csrules", "out", "__pycache__")
     )
     yield target
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """An admin URL of a running PostgreSQL server; skipped (failed under CI) without one."""
+    given = os.environ.get("CSRULES_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    started = time.monotonic()
+    server, why = pgserver.start_server()
+    if server is None:
+        message = f"no PostgreSQL server for the tests: {why}"
+        if in_ci():
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    print(
+        f"\nPostgreSQL {server.bindir} on port {server.port}, ready in {time.monotonic() - started:.1f} s"
+    )
+    try:
+        yield server.admin_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    name = f"csrules_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield pgserver.with_db(postgres_admin_url, name)
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,7 +1,7 @@
 """The reference backend: each expression evaluated row by row through cel-python.
 
 It defines the semantics every other backend must match. Two corrections are made
-to cel-python so that it follows the CEL specification and spec 2.9:
+to cel-python so that it follows the CEL specification and csrules' rules of no data:
 - a ternary whose condition is an error (or no data) yields that error, where
   cel-python reports "no matching overload for _?_:_" and loses the no-data cause;
 - reading an absent member or key (a KeyError inside cel-python) is NO_DATA.

@@ -1,6 +1,6 @@
 """What one expression gives for one account: a value, no data, or an error.
 
-"No data" (spec 2.9) is reading an absent optional field or an absent map key; it is
+"No data" is reading an absent optional field or an absent map key; it is
 not an error: a ``when`` with no data is false, a measure with no data is left out.
 Any other failure (type mismatch, division by zero) is an :class:`EvalError`, which
 is reported for that account and never silently turned into a zero.

@@ -6,7 +6,7 @@ values of sub-expressions in `explain`. This module converts it, once, into plai
 frozen dataclasses: every node knows its span in the source (`start`/`end`,
 character offsets, end exclusive) and the 1-based `line`/`column` of its start.
 
-`parse` also enforces the load-time bounds of the spec (§3 Guards): the length and
+`parse` also enforces the load-time bounds of expressions: the length and
 bracket nesting of the text are checked *before* lark sees it, the tree is built
 without recursion, and its size and depth are checked afterwards, so a hostile or
 accidental expression can never hit Python's recursion limit here or in the

@@ -3,7 +3,7 @@
 It walks our AST (`csrules.expr.ast`) against a `TypeEnv` (variables with their
 types, functions with their overloads) and reports every problem it finds, each
 placed on the sub-expression that causes it, with the fix spelled out in the
-author's own text where one is obvious (spec §2.9: `account.seats > 50.0` must be
+author's own text where one is obvious (`account.seats > 50.0` must be
 rejected with `double(account.seats) > 50.0` or `account.seats > 50` as the fix).
 
 Beyond CEL's own typing rules it rejects the corners where cel-python departs from

@@ -1,7 +1,7 @@
 """`{{ CEL }}` templates: action texts such as "Health {{ health.score }} for {{ account.name }}".
 
 A template is plain text with holes; each hole is a CEL expression evaluated in the
-same sandbox as rules (spec §2.6) — never Python formatting or attribute access.
+same sandbox as rules — never Python formatting or attribute access.
 This module only splits and checks; rendering belongs to the engine.
 
 A hole ends at the first `}}` that is outside a string literal and outside any `{`

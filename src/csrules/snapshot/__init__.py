@@ -3,7 +3,7 @@
 A snapshot (JSON Lines, CSV, Parquet, or whatever a source plugin reads) becomes one
 typed, columnar table with one column per field declared in ``[snapshot.fields]``.
 Records that break the schema, and later records repeating a key, are set aside with
-their line and key instead of stopping the run (spec §1.1, §2.9).
+their line and key instead of stopping the run.
 """
 
 from csrules.snapshot.batch import AccountBatch, RejectedRecord, SnapshotSpec

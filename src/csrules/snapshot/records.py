@@ -280,7 +280,7 @@ def normalize_record(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Check ``raw`` against ``spec``: the normalized record, or ``None`` and the problems.
 
-    Rules (spec §1.1, §2.9): ``null`` is exactly like an absent field; a missing required
+    Rules: ``null`` is exactly like an absent field; a missing required
     field is a problem; undeclared fields are ignored silently (warehouse exports carry
     extra columns); ``bool`` is not an int; an integer in a ``double`` field becomes a
     float; timestamps need a timezone and come out in UTC; durations are short forms
