@@ -1,7 +1,8 @@
 """Structured logs (structlog): JSON when not on a terminal, secrets always redacted.
 
 Secret values come from ``${VAR}`` placeholders; every value read that way is added to
-the redaction set, and a processor replaces it wherever it appears in an event.
+the redaction set (:mod:`csrules.redaction`), and a processor replaces it, in any of its
+spellings, wherever it appears in an event.
 """
 
 from __future__ import annotations
@@ -13,20 +14,17 @@ from typing import Any
 
 import structlog
 
-REDACTED = "[redacted]"
-_secrets: set[str] = set()
+from csrules.redaction import REDACTED, excerpt, redact_text, register_secret, truncate
 
-
-def register_secret(value: str) -> None:
-    """Never print ``value``: it came from the environment for a ``${VAR}`` setting."""
-    if value and len(value) >= 4:
-        _secrets.add(value)
-
-
-def redact_text(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+__all__ = [
+    "REDACTED",
+    "configure",
+    "excerpt",
+    "redact_processor",
+    "redact_text",
+    "register_secret",
+    "truncate",
+]
 
 
 def _redact(value: Any) -> Any:

@@ -7,6 +7,7 @@ certificate generated here, and with handlers that answer 4xx/5xx at a chosen st
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email
@@ -493,6 +494,17 @@ def test_auth_refused_is_failed_and_never_shows_the_password(serve: Any) -> None
     assert "authentication refused: 535" in result.detail
     assert PASSWORD not in result.detail and USER not in result.detail.replace("csrules.test", "")
     assert server.handler.received == []
+
+
+def test_the_auth_plain_credentials_are_never_shown() -> None:
+    """AUTH PLAIN sends base64 of "\\0user\\0password"; a server echoing it in a reply
+    must not put the password in a detail, in that spelling either."""
+    from csrules.logs import redact_text
+
+    password = "plain-auth-password-7a8b9c"
+    connector(1025, username="plain-user", password=password)
+    plain = base64.b64encode(f"\0plain-user\0{password}".encode()).decode()
+    assert plain not in redact_text(f"535 5.7.8 credentials {plain} rejected")
 
 
 def test_auth_required_but_not_configured_is_failed(serve: Any) -> None:

@@ -39,7 +39,6 @@ Typical use in a connector::
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 import threading
 import time
@@ -55,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from csrules import __version__
 from csrules.delivery.connector import DeliveryResult
-from csrules.logs import redact_text
+from csrules.logs import excerpt, redact_text
 
 log = structlog.get_logger("csrules.delivery.http")
 
@@ -453,12 +452,9 @@ def classify_exception(exc: BaseException) -> DeliveryResult:
     return DeliveryResult("unknown", redact_text(f"{name}: {_short(str(exc))}"))
 
 
-_WS = re.compile(r"\s+")
-
-
 def _short(text: str, limit: int = DETAIL_BODY_CHARS) -> str:
-    text = _WS.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """One redacted line: redaction runs on the raw text, before it is flattened and cut."""
+    return excerpt(text, limit)
 
 
 def body_excerpt(response: httpx.Response, limit: int = DETAIL_BODY_CHARS) -> str:
@@ -467,7 +463,7 @@ def body_excerpt(response: httpx.Response, limit: int = DETAIL_BODY_CHARS) -> st
         text = response.content.decode(response.encoding or "utf-8", errors="replace")
     except LookupError:
         text = response.content.decode("utf-8", errors="replace")
-    return redact_text(_short(text, limit))
+    return _short(text, limit)
 
 
 def status_detail(response: httpx.Response, note: str = "") -> str:

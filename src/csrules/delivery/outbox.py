@@ -23,8 +23,8 @@ import structlog
 from csrules.cases.model import Action
 from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
 from csrules.faults import crash_point
-from csrules.logs import redact_text
-from csrules.store.base import StateStore
+from csrules.logs import truncate
+from csrules.store.base import DETAIL_LIMIT, StateStore
 
 log = structlog.get_logger("csrules.delivery")
 
@@ -92,7 +92,7 @@ def deliver_due(
                 result = DeliveryResult("unknown", f"{type(exc).__name__}: {exc}")
             crash_point("after-deliver")
         attempt = action.attempts + 1
-        detail = redact_text(result.detail)[:500]
+        detail = truncate(result.detail, DETAIL_LIMIT)
         if result.status == "sent":
             store.record_attempt(
                 action.id, status="sent", detail=detail, at=now, retry_at=None, run_id=run_id

@@ -17,6 +17,7 @@ refused recipients are listed, one by one, in the delivery detail (the audit log
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import smtplib
@@ -39,6 +40,7 @@ from pydantic import (
 
 from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
 from csrules.hooks.hookspecs import hookimpl
+from csrules.logs import excerpt, register_secret
 
 __all__ = ["SmtpConnector", "SmtpParams", "SmtpSettings", "build_message", "register_connectors"]
 
@@ -245,7 +247,7 @@ def _cte(body: str) -> str | None:
 
 def _reply_text(reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return " ".join(text.split())[:160]
+    return excerpt(text, 160)  # redacted before it is flattened and cut
 
 
 def _by_code(code: int, reply: bytes | str, what: str) -> DeliveryResult:
@@ -287,6 +289,12 @@ class SmtpConnector(Connector):
             if isinstance(settings, SmtpSettings)
             else SmtpSettings.model_validate(settings.model_dump())
         )
+        if self.config.username is not None and self.config.password is not None:
+            # AUTH PLAIN sends base64("\0user\0password"): a server that echoes it in an
+            # error must not put the password in a delivery detail.
+            password = self.config.password.get_secret_value()
+            credentials = f"\0{self.config.username}\0{password}".encode()
+            register_secret(base64.b64encode(credentials).decode("ascii"))
 
     # -- connection -------------------------------------------------------------------
 

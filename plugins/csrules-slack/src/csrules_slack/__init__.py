@@ -50,7 +50,7 @@ from csrules.delivery.http import (
     status_detail,
 )
 from csrules.hooks.hookspecs import hookimpl
-from csrules.logs import redact_text, register_secret
+from csrules.logs import excerpt, redact_text, register_secret
 
 __all__ = [
     "PACER",
@@ -332,7 +332,7 @@ class SlackConnector(Connector):
         if body.get("ok") is True:
             channel, ts = body.get("channel"), body.get("ts")
             return DeliveryResult("sent", redact_text(f"posted to {channel} (ts {ts})"))
-        error = str(body.get("error") or "unknown_error")[:80]
+        error = excerpt(str(body.get("error") or "unknown_error"), 80)
         detail = f"Slack error {error}"
         if error in HINTS:
             detail += f": {HINTS[error]}"
