@@ -165,7 +165,7 @@ class ConnectorInstance(BaseModel):
     Every other key is the plugin's own setting, checked by that plugin's settings model.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     plugin: str = Field(min_length=1)
 

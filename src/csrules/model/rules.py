@@ -114,7 +114,7 @@ class Action(BaseModel):
     validate time, so this model accepts any further keys.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     connector: RuleId
 
