@@ -257,13 +257,25 @@ def diagnostics_from_validation(
     doc: TomlDocument, root: type[BaseModel], exc: ValidationError
 ) -> list[Diagnostic]:
     """One located diagnostic per pydantic error, ordered as pydantic found them."""
+    return diagnostics_from_errors(doc, root, exc.errors(include_url=False))
+
+
+def diagnostics_from_errors(
+    doc: TomlDocument,
+    root: type[BaseModel],
+    errors: list[ErrorDetails],
+    prefix: TomlPath = (),
+) -> list[Diagnostic]:
+    """One located diagnostic per pydantic error of the table at ``prefix`` (its ``loc``
+    is relative to that table; ``root`` models the whole document)."""
     found: list[Diagnostic] = []
-    for error in exc.errors(include_url=False):
-        path = _clean_loc(doc.data, tuple(error["loc"]))
+    for error in errors:
+        loc = (*prefix, *error["loc"])
+        path = _clean_loc(doc.data, loc)
         if error["type"] == "missing":
             location: Location = doc.table_location(path[:-1])
             model = _model_at(root, path[:-1])
-        elif error["type"] == "extra_forbidden":
+        elif error["type"] == "extra_forbidden" or (loc and loc[-1] == "[key]"):
             location = doc.key_location(path)
             model = _model_at(root, path[:-1])
         else:

@@ -6,7 +6,15 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from csrules.model.base import RuleId, StrictModel
 from csrules.model.durations import Duration
@@ -69,22 +77,24 @@ class ProjectInfo(StrictModel):
         return value
 
 
+def _readable_name(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(
+            f"field name '{name}' cannot be read from CEL; use letters, digits and '_'"
+        )
+    return name
+
+
+# Checked per key, so one bad name costs that field only (the others are still checked).
+FieldName = Annotated[str, AfterValidator(_readable_name)]
+
+
 class SnapshotSettings(StrictModel):
     """``[snapshot]``: which field is the key, the default source, the record schema."""
 
     key: str = Field(min_length=1)
     source: str | None = None
-    fields: dict[str, SnapshotField] = Field(min_length=1)
-
-    @field_validator("fields")
-    @classmethod
-    def _field_names(cls, value: dict[str, FieldType]) -> dict[str, FieldType]:
-        for name in value:
-            if not name.isidentifier():
-                raise ValueError(
-                    f"field name '{name}' cannot be read from CEL; use letters, digits and '_'"
-                )
-        return value
+    fields: dict[FieldName, SnapshotField] = Field(min_length=1)
 
 
 class StateSettings(StrictModel):

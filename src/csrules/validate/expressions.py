@@ -17,7 +17,6 @@ from csrules.expr.functions import FunctionSpec
 from csrules.expr.templates import check_template
 from csrules.expr.types import BOOL, DOUBLE, INT, CelType
 from csrules.load.playbook import LoadedPlaybook, Located
-from csrules.model.rules import ADKAR_ELEMENTS
 from csrules.validate.literals import NameSets, literal_name_issues
 from csrules.validate.stages import Stage, Vocabulary, stage_env
 
@@ -149,14 +148,7 @@ class ExpressionChecker:
         self.loaded = loaded
         self.vocabulary = vocabulary
         self.functions = functions
-        self.names = NameSets(
-            tiers=frozenset(t.item.id for t in loaded.tiers),
-            bands=frozenset(loaded.health.item.bands) | {"unknown"}
-            if loaded.health
-            else frozenset({"unknown"}),
-            segments=frozenset(s.item.id for s in loaded.segments),
-            elements=frozenset(ADKAR_ELEMENTS),
-        )
+        self.names = NameSets.of(loaded)
 
     def env(self, site: ExprSite) -> TypeEnv:
         reader = (
@@ -189,7 +181,7 @@ class ExpressionChecker:
                 wrong = replace(wrong, message=wrong.message + hint)
             if wrong is not None:
                 found.append(_diagnostic(site, wrong))
-        if result.ok and result.node is not None and not self.loaded.incomplete:
+        if result.ok and result.node is not None:
             for issue in literal_name_issues(result.node, self.names):
                 found.append(_diagnostic(site, issue))
         return found

@@ -148,7 +148,7 @@ def _ladders(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
 
 def _tiers(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if not loaded.tiers and loaded.project is not None and not loaded.incomplete:
+    if loaded.known("tier") == frozenset() and loaded.project is not None:
         found.append(
             Diagnostic(
                 "no [[tier]] is defined, so every account will fail with 'no tier matched'; "

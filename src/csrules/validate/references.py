@@ -36,7 +36,9 @@ def did_you_mean(name: str, known: list[str] | tuple[str, ...] | Any) -> str:
 
 
 def _escalations(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    known = {e.id for e in loaded.escalations if e.id}
+    known = loaded.known("escalation")
+    if known is None:
+        return []  # a rule file could not be read: its policies are unknown
     found: list[Diagnostic] = []
     referrers: list[Located[Any]] = [*loaded.tiers, *loaded.playbooks]
     for located in referrers:
@@ -57,7 +59,9 @@ def _escalations(loaded: LoadedPlaybook) -> list[Diagnostic]:
 
 
 def _silences(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    known = {p.id for p in loaded.playbooks if p.id}
+    known = loaded.known("playbook")
+    if known is None:
+        return []
     found: list[Diagnostic] = []
     for silence in loaded.silences:
         for index, name in enumerate(silence.item.playbooks):
@@ -129,6 +133,11 @@ class ConnectorCatalog:
             self.instances[name] = cls
             self._check_settings(name, cls, instance.settings, doc.location(path), path)
 
+    def broken(self, name: str) -> bool:
+        """A ``[connectors.NAME]`` that is written but unusable (its error is reported)."""
+        declared = self.loaded.known("connector")
+        return declared is None or name in declared
+
     def _check_settings(
         self,
         name: str,
@@ -168,8 +177,8 @@ class ConnectorCatalog:
     ) -> list[Diagnostic]:
         field = f"{base[0]} {int(base[1]) + 1}"
         cls = self.instances.get(connector)
-        if cls is None and not self.known:
-            return []
+        if cls is None and (not self.known or self.broken(connector)):
+            return []  # the instance's own problem is reported in csrules.toml
         if cls is None:
             return [
                 Diagnostic(
