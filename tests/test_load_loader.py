@@ -114,7 +114,7 @@ def test_the_fixture_is_valid(tmp_path: Path) -> None:
 def test_a_bad_duration_costs_only_that_key(tmp_path: Path) -> None:
     rules = RULES.replace(
         "[[playbook]]\nid = \"watch\"\nwhen = \"'big' in segments && health.band == 'red'\"",
-        "[[playbook]]\nid = \"watch\"\nfor = \"2 days\"\nwhen = \"account.nme == 'x'\"",
+        '[[playbook]]\nid = "watch"\nfor = "2 days"\nwhen = "account.nme == \'x\'"',
     )
     code, diags = diagnostics(make(tmp_path, rules))
     assert code == 1
@@ -127,7 +127,9 @@ def test_a_bad_duration_costs_only_that_key(tmp_path: Path) -> None:
 
 
 def test_a_rule_that_cannot_be_modelled_keeps_its_name(tmp_path: Path) -> None:
-    rules = RULES.replace('[[escalation]]\nid = "standard"', '[[escalation]]\nid = "standard"\nx = 1')
+    rules = RULES.replace(
+        '[[escalation]]\nid = "standard"', '[[escalation]]\nid = "standard"\nx = 1'
+    )
     rules = rules.replace('after = "24h"', 'after = "1 day"').replace(
         '[[tier]]\nid = "everyone"\nrank = 1', '[[tier]]\nid = "everyone"\nrank = "1"'
     )

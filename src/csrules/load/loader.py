@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import os
 import typing
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from csrules.errors import Diagnostic, Location
+from csrules.errors import Diagnostic, Location, Severity
 from csrules.load.finder import PROJECT_FILE
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.load.pydantic_errors import diagnostics_from_errors, diagnostics_from_validation
 from csrules.load.salvage import salvage
-from csrules.load.tomlfile import TomlDocument, read_toml
+from csrules.load.tomlfile import DEFAULT_FILE_SIZE, TomlDocument, is_inside, read_toml
 from csrules.model.project import ProjectFile
 from csrules.model.rules import Invariant, RuleFile
 from csrules.model.testfile import TestCase, TestFile
@@ -51,27 +51,48 @@ def _display_root(root: Path) -> Path:
         return root
 
 
-def _walk(root: Path) -> Iterator[Path]:
+@dataclass
+class Discovery:
+    """The TOML files below a playbook directory, and the folder links not followed."""
+
+    rules: list[Path] = field(default_factory=list)
+    tests: list[Path] = field(default_factory=list)
+    #: symbolic links to folders outside the directory (never read)
+    outside: list[Path] = field(default_factory=list)
+
+
+def discover_files(root: Path) -> Discovery:
+    """Rule files and test files below ``root``; hidden folders are skipped.
+
+    Symbolic links to folders are never followed, so a link loop cannot make the walk
+    endless: a link to a folder inside the directory loses nothing (the folder is read
+    where it is), a link to a folder outside is listed in ``outside``. Links to files
+    are listed like files; reading them checks where they lead.
+    """
+    found = Discovery()
     for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(folder)
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            if (base / name).is_symlink() and not is_inside(base / name, root):
+                found.outside.append(base / name)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not (base / d).is_symlink()
+        )
         for name in sorted(filenames):
-            if name.endswith(".toml"):
-                yield Path(folder) / name
+            if not name.endswith(".toml"):
+                continue
+            path = base / name
+            relative = path.relative_to(root)
+            if relative == Path(PROJECT_FILE):
+                continue
+            (found.tests if relative.parts[0] == TESTS_DIR else found.rules).append(path)
+    return found
 
 
 def discover(root: Path) -> tuple[list[Path], list[Path]]:
-    """Rule files and test files below ``root`` (hidden folders are skipped)."""
-    rules: list[Path] = []
-    tests: list[Path] = []
-    for path in _walk(root):
-        relative = path.relative_to(root)
-        if relative == Path(PROJECT_FILE):
-            continue
-        if relative.parts[0] == TESTS_DIR:
-            tests.append(path)
-        else:
-            rules.append(path)
-    return rules, tests
+    """Rule files and test files below ``root`` (see :func:`discover_files`)."""
+    found = discover_files(root)
+    return found.rules, found.tests
 
 
 def _model_table(
@@ -187,7 +208,7 @@ def load_playbook(root: Path) -> LoadedPlaybook:
     display_root = _display_root(root)
     out = LoadedPlaybook(root=root)
     project_path = root / PROJECT_FILE
-    parsed = read_toml(project_path, display_root / PROJECT_FILE)
+    parsed = read_toml(project_path, display_root / PROJECT_FILE, root=root)
     if isinstance(parsed, Diagnostic):
         out.diagnostics.add(parsed)
         out.unnamed.update({"field", "connector"})
@@ -195,7 +216,19 @@ def load_playbook(root: Path) -> LoadedPlaybook:
         out.project_doc = parsed
         _model_project(parsed, out)
 
-    rule_paths, test_paths = discover(root)
+    found = discover_files(root)
+    rule_paths, test_paths = found.rules, found.tests
+    for link in found.outside:
+        out.diagnostics.add(
+            Diagnostic(
+                f"is a symbolic link to the folder {os.path.realpath(link)}, outside the "
+                "playbook directory; csrules does not follow it, so no rule or test file "
+                "in it is read: move the files into the directory if they are rules",
+                Location(display_root / link.relative_to(root)),
+                severity=Severity.WARNING,
+                code="outside",
+            )
+        )
     if len(rule_paths) + len(test_paths) > MAX_FILES:
         out.diagnostics.add(
             Diagnostic(
@@ -208,8 +241,9 @@ def load_playbook(root: Path) -> LoadedPlaybook:
         out.incomplete = True
         return out
 
+    limit = out.project.limits.file_size if out.project is not None else DEFAULT_FILE_SIZE
     for path in rule_paths:
-        doc = read_toml(path, display_root / path.relative_to(root))
+        doc = read_toml(path, display_root / path.relative_to(root), limit=limit, root=root)
         if isinstance(doc, Diagnostic):
             out.diagnostics.add(doc)
             out.incomplete = True
@@ -218,7 +252,7 @@ def load_playbook(root: Path) -> LoadedPlaybook:
         _model_rules(doc, out)
 
     for path in test_paths:
-        doc = read_toml(path, display_root / path.relative_to(root))
+        doc = read_toml(path, display_root / path.relative_to(root), limit=limit, root=root)
         if isinstance(doc, Diagnostic):
             out.diagnostics.add(doc)
             out.unnamed.update({"test", "invariant"})
