@@ -4,7 +4,8 @@ Pure: the same evaluation, state and time always give the same plan; nothing is
 written and nothing is sent here. It drives each (playbook, account) pair through
 pending → open → acknowledged → resolved → cooldown, fires each escalation step once
 at the first run at or after ``opened_at + after``, assigns owners (dedicated: the
-account's CSM; pooled: round-robin over newly opened cases; digital: nobody), and
+account's ``owner_field``, ``csm`` by default; pooled: round-robin over newly opened
+cases; digital: nobody), and
 holds the actions of silenced cases until the silence ends.
 """
 
@@ -82,8 +83,10 @@ def _owner(ctx: _Context, result: AccountResult) -> str | None:
     if tier.coverage == "dedicated":
         activation = ctx.evaluation.activations[ctx.index[result.key]]
         record = activation["account"]
-        key = celtypes.StringType("csm")
-        return str(record[key]) if key in record and record[key] is not None else None
+        # dict's own get: celpy's MapType.get raises on a missing key
+        value = dict.get(record, celtypes.StringType(tier.owner_field))
+        # absent, null or blank: nobody owns the case (templates see no case.owner)
+        return str(value) if isinstance(value, str) and value.strip() else None
     pool = tier.pool or []
     position = ctx.rotation.get(tier.id, 0)
     ctx.rotation[tier.id] = position + 1
