@@ -149,7 +149,8 @@ RULES: dict[str, Any] = {
             "action": [
                 {
                     "connector": "team",
-                    "text": "{{ account.name }}: awareness barrier. Owner {{ case.owner }}",
+                    "text": "{{ account.name }}: awareness barrier. Owner "
+                    "{{ has(case.owner) ? case.owner : 'unassigned (no CSM on record)' }}",
                 }
             ],
         },

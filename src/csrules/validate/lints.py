@@ -14,6 +14,7 @@ from typing import Any
 from csrules.errors import Diagnostic, Severity
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
+from csrules.validate.owners import unguarded_owners
 from csrules.validate.references import did_you_mean
 
 _SECRET_KEY = re.compile(
@@ -285,6 +286,10 @@ def _snapshot_key(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     return []
 
 
+def _case_owner(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
+    return unguarded_owners(loaded)
+
+
 def _owners(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     """A dedicated tier's cases are owned by the value of its ``owner_field``: that
     field must be a declared string, or every case would silently have no owner."""
@@ -343,6 +348,7 @@ LINTS: tuple[Lint, ...] = (
     _measures,
     _tiers,
     _owners,
+    _case_owner,
     _ladders,
     _silences,
     _secrets,
