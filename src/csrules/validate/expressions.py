@@ -19,6 +19,7 @@ from csrules.expr.types import BOOL, DOUBLE, INT, CelType
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.validate.literals import NameSets, literal_name_issues
 from csrules.validate.stages import Stage, Vocabulary, stage_env
+from csrules.validate.templates import parameter_strings, template_too_long
 
 NUMERIC: tuple[CelType, ...] = (INT, DOUBLE)
 
@@ -44,23 +45,10 @@ class ExprSite:
 def _params(
     located: Located[Any], base: tuple[str | int, ...], params: Mapping[str, Any], stage: Stage
 ) -> Iterator[ExprSite]:
+    """Every string of the parameters is a template: in lists and tables too."""
     for key, value in params.items():
-        if isinstance(value, str):
-            yield ExprSite(
-                located, (*base, key), value, stage, None, f"parameter '{key}'", template=True
-            )
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, str):
-                    yield ExprSite(
-                        located,
-                        (*base, key, index),
-                        item,
-                        stage,
-                        None,
-                        f"parameter '{key}'",
-                        template=True,
-                    )
+        for path, text in parameter_strings(value, (*base, key)):
+            yield ExprSite(located, path, text, stage, None, f"parameter '{key}'", template=True)
 
 
 def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
@@ -166,6 +154,17 @@ class ExpressionChecker:
         )
 
     def check(self, site: ExprSite) -> list[Diagnostic]:
+        if site.template and self.loaded.project is not None:
+            too_long = template_too_long(
+                site.source,
+                self.loaded.project.limits.template_length,
+                site.located.location(*site.field),
+                kind=site.located.kind,
+                rule_id=site.located.id,
+                field=_subject_field(site),
+            )
+            if too_long is not None:
+                return [too_long]
         env = self.env(site)
         if site.template:
             return [

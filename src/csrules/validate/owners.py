@@ -41,6 +41,7 @@ from csrules.expr.ast import (
 from csrules.expr.templates import TemplateHole, TemplateSyntaxError, split_template
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.rules import Playbook, Tier
+from csrules.validate.templates import parameter_strings
 
 GUARDED_EXAMPLE = "{{ has(case.owner) ? case.owner : 'the CS team' }}"
 
@@ -231,19 +232,6 @@ def _policy_tiers(
 # --- the templates ---------------------------------------------------------------------
 
 
-def _strings(
-    value: Any, path: tuple[str | int, ...]
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, key))
-
-
 def _reads(text: str) -> Iterator[tuple[TemplateHole, Node]]:
     try:
         parts = split_template(text)
@@ -262,7 +250,7 @@ def _reads(text: str) -> Iterator[tuple[TemplateHole, Node]]:
 def _warnings(
     located: Located[Any], base: tuple[str | int, ...], params: dict[str, Any], reason: str
 ) -> Iterator[Diagnostic]:
-    for path, text in _strings(params, base):
+    for path, text in parameter_strings(params, base):
         for hole, read in _reads(text):
             line, column = position(text, hole.start + read.start)
             fix = (
