@@ -15,7 +15,7 @@ from csrules.engine.templates import compile_template
 from csrules.engine.values import EvalError
 from csrules.hooks.manager import all_functions
 from csrules.load.loader import load_playbook
-from tests.engine_helpers import NOW, PROJECT, account, make_playbook, run
+from tests.engine_helpers import NOW, account, make_playbook, run
 
 FUNCTIONS = all_functions()
 AT = datetime(2026, 3, 1, tzinfo=UTC)
