@@ -150,17 +150,23 @@ class Limits(StrictModel):
         description="Run-time budget of one stage of the columnar backend, in seconds.",
     )
     template_length: int = Field(
-        default=16_384, gt=0, description="Longest template source, in characters."
+        default=16_384,
+        gt=0,
+        description="Longest template, in characters: a measure's explain and every string "
+        "of an action's or escalation step's parameters; validate refuses a longer one.",
     )
     rendered_length: int = Field(
         default=65_536,
         gt=0,
-        description="Longest rendered action parameter, in characters.",
+        description="Longest rendered action parameter (all its strings), in characters; "
+        "a longer one is cut, ending with '… [cut: N more characters]', and plan and apply "
+        "warn.",
     )
     file_size: int = Field(
         default=4 * 1024 * 1024,
         gt=0,
-        description="Largest rule or test file read, in bytes.",
+        description="Largest rule or test file read, in bytes (csrules.toml itself is read "
+        "with the default, before this setting is known).",
     )
     csv_cell: int = Field(
         default=16 * 1024 * 1024,
