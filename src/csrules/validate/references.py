@@ -20,6 +20,12 @@ from csrules.load.pydantic_errors import expected_text, toml_type_name
 
 BUILTIN_INSTANCE = "log"
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# settings types a ${VAR} (always text, strictly checked) can never fill
+_NOT_TEXT = {
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+}
 
 
 def did_you_mean(name: str, known: list[str] | tuple[str, ...] | Any) -> str:
@@ -153,9 +159,15 @@ class ConnectorCatalog:
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 value = error.get("input")
-                if isinstance(value, str) and _PLACEHOLDER.search(value):
-                    continue  # resolved from the environment at run time
                 key, text = _error_text(error, noun="setting")
+                if isinstance(value, str) and _PLACEHOLDER.search(value):
+                    if error["type"] not in _NOT_TEXT:
+                        continue  # resolved from the environment at run time
+                    text = (
+                        f"setting '{key}' {_NOT_TEXT[error['type']]}, but '{value}' is replaced "
+                        "by text from the environment; ${VAR} only fills text settings: write "
+                        "the value itself in the file"
+                    )
                 loc = doc.location((*path, key.split(".")[0])) if key else where
                 self.diagnostics.append(
                     Diagnostic(
