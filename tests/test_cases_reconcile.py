@@ -194,7 +194,9 @@ def test_a_dedicated_owner_is_the_accounts_csm(tmp_path: Path) -> None:
 
 
 def test_the_owner_field_of_a_dedicated_tier_is_a_setting(tmp_path: Path) -> None:
-    rules = DEDICATED.replace('coverage = "dedicated"', 'coverage = "dedicated"\nowner_field = "id"')
+    rules = DEDICATED.replace(
+        'coverage = "dedicated"', 'coverage = "dedicated"\nowner_field = "id"'
+    )
     plan = Runner(make_playbook(tmp_path, rules)).at(
         NOW, [account("a", arr=20000.0, logins=1, csm="dana@example.com")]
     )

@@ -31,7 +31,7 @@ def test_a_template_over_the_default_limit_is_a_located_error(tmp_path: Path) ->
 def test_every_template_is_bounded_by_the_setting(tmp_path: Path) -> None:
     project = PROJECT + HOOK + "[limits]\ntemplate_length = 40\n"
     long = "{{ account.name }} " + "y" * 30
-    rules = RULES.replace('weight = 1.0', f'weight = 1.0\nexplain = "{long}"')
+    rules = RULES.replace("weight = 1.0", f'weight = 1.0\nexplain = "{long}"')
     rules = rules.replace(
         'after = "24h"\nconnector = "team"\ntext = "{{ account.name }}"',
         f'after = "24h"\nconnector = "hook"\nfields = {{ who = "{long}", ok = ["a", "{long}"] }}',
