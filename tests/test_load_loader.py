@@ -110,3 +110,11 @@ def test_an_unreadable_rule_file_silences_the_unknown_name_checks(tmp_path: Path
     code, diags = diagnostics(root)
     assert code == 1
     assert [d["code"] for d in diags] == ["toml-syntax"], texts(diags)
+
+
+def test_a_broken_escalation_is_not_an_unknown_policy_elsewhere(tmp_path: Path) -> None:
+    rules = RULES.replace('after = "24h"', 'after = "2 days"')
+    code, diags = diagnostics(make(tmp_path, rules))
+    assert code == 1
+    assert [d["field"] for d in diags] == ["step 1: after"], texts(diags)
+    assert "'2 days' is not a duration" in diags[0]["message"]
