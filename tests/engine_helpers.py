@@ -29,6 +29,7 @@ last_login = "timestamp?"
 sentiment = "double?"
 tags = "list<string>"
 survey = "map<string, int>"
+csm = "string?"
 """
 
 CATCH_ALL_TIER = """

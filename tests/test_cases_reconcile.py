@@ -167,16 +167,40 @@ def test_a_silence_holds_actions_until_it_ends(tmp_path: Path) -> None:
     assert len(after.released) == 2
 
 
+DEDICATED = RULES.replace(
+    'coverage = "pooled"\npool = ["ana@example.com", "bo@example.com", "chen@example.com"]',
+    'coverage = "dedicated"',
+)
+
+
 def test_a_dedicated_owner_is_the_accounts_csm(tmp_path: Path) -> None:
-    rules = RULES.replace(
-        'coverage = "pooled"\npool = ["ana@example.com", "bo@example.com", "chen@example.com"]',
-        'coverage = "dedicated"',
+    runner = Runner(make_playbook(tmp_path, DEDICATED))
+    records = [
+        account("a", arr=20000.0, logins=1, csm="dana@example.com"),
+        account("b", arr=20000.0, logins=1),  # no CSM on record
+        account("c", arr=20000.0, logins=1, csm="  "),  # blank counts as none
+    ]
+    plan = runner.at(NOW, records)
+    assert {c.account: c.owner for c in plan.cases} == {
+        "a": "dana@example.com",
+        "b": None,
+        "c": None,
+    }
+    assert [a.params["text"] for a in plan.deliver] == [
+        "a is quiet; owner dana@example.com",
+        "b is quiet; owner nobody",
+        "c is quiet; owner nobody",
+    ]
+
+
+def test_the_owner_field_of_a_dedicated_tier_is_a_setting(tmp_path: Path) -> None:
+    rules = DEDICATED.replace(
+        'coverage = "dedicated"', 'coverage = "dedicated"\nowner_field = "id"'
     )
-    compiled = make_playbook(tmp_path, rules)
-    runner = Runner(compiled)
-    plan = runner.at(NOW, [account("a", arr=20000.0, logins=1)])
-    assert plan.cases[0].owner is None
-    assert plan.deliver[0].params["text"] == "a is quiet; owner nobody"
+    plan = Runner(make_playbook(tmp_path, rules)).at(
+        NOW, [account("a", arr=20000.0, logins=1, csm="dana@example.com")]
+    )
+    assert [c.owner for c in plan.cases] == ["a"]
 
 
 def test_strings_inside_tables_and_lists_are_templates(tmp_path: Path) -> None:

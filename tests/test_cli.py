@@ -132,3 +132,43 @@ def test_json_output_shape(tmp_path: Path) -> None:
         "id": "s",
         "field": "when",
     }
+
+
+def _git(cwd: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def test_init_writes_a_gitignore_so_apply_keeps_the_tree_clean(tmp_path: Path) -> None:
+    target = tmp_path / "x"
+    assert run_cli("init", str(target)).exit_code == 0
+    ignored = (target / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".csrules/" in ignored and "out/" in ignored
+    _git(target, "init", "-q")
+    _git(target, "add", "-A")
+    _git(target, "commit", "-q", "-m", "starter")
+    for as_of in ("2026-11-01T09:00:00Z", "2026-11-09T09:00:00Z"):  # cases open after 7d
+        applied = run_cli("apply", "--playbooks", str(target), "--as-of", as_of)
+        assert applied.exit_code == 0, applied.output + applied.stderr
+    assert (target / ".csrules").is_dir() and (target / "out" / "actions.jsonl").is_file()
+    assert _git(target, "status", "--porcelain") == ""
+    from csrules.revision import revision
+
+    assert revision(target)["git"] == _git(target, "rev-parse", "HEAD").strip()
+
+
+def test_init_force_completes_an_existing_gitignore(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*.bak", encoding="utf-8")
+    assert run_cli("init", "--force", str(tmp_path)).exit_code == 0
+    lines = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "*.bak"
+    assert lines.count(".csrules/") == 1 and "out/" in lines
+    assert run_cli("init", "--force", str(tmp_path)).exit_code == 0
+    again = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert again == lines  # nothing added twice

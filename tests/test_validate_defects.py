@@ -134,10 +134,23 @@ def test_duplicate_id_across_files_names_both_places(reference_copy: Path) -> No
 
 
 def test_file_over_size_limit(reference_copy: Path) -> None:
-    bad = plant(reference_copy, "huge.toml", "# " + "x" * (1024 * 1024) + "\n")
+    bad = plant(reference_copy, "huge.toml", "# " + "x" * (4 * 1024 * 1024) + "\n")
     code, diags = validate(reference_copy)
     assert code == 1
-    find(diags, bad, 1, "over the limit")
+    find(diags, bad, 1, "over the limit of 4194304 ([limits] file_size")
+
+
+def test_file_size_limit_is_a_setting(reference_copy: Path) -> None:
+    with (reference_copy / "csrules.toml").open("a", encoding="utf-8") as out:
+        out.write("\n[limits]\nfile_size = 20000\n")
+    big = max(
+        (p for p in reference_copy.rglob("*.toml") if p.name != "csrules.toml"),
+        key=lambda p: p.stat().st_size,
+    )
+    assert big.stat().st_size > 20000
+    code, diags = validate(reference_copy)
+    assert code == 1
+    find(diags, big, 1, "over the limit of 20000 ([limits] file_size")
 
 
 def test_expression_over_size_limit(reference_copy: Path) -> None:

@@ -162,3 +162,5 @@ class Plan:
     cases: list[Case] = field(default_factory=list)  # every case created or changed
     rotation: dict[str, int] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    #: what the plan did that a person should know (a parameter cut to rendered_length)
+    warnings: list[str] = field(default_factory=list)

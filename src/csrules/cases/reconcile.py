@@ -4,7 +4,8 @@ Pure: the same evaluation, state and time always give the same plan; nothing is
 written and nothing is sent here. It drives each (playbook, account) pair through
 pending → open → acknowledged → resolved → cooldown, fires each escalation step once
 at the first run at or after ``opened_at + after``, assigns owners (dedicated: the
-account's CSM; pooled: round-robin over newly opened cases; digital: nobody), and
+account's ``owner_field``, ``csm`` by default; pooled: round-robin over newly opened
+cases; digital: nobody), and
 holds the actions of silenced cases until the silence ends.
 """
 
@@ -28,6 +29,11 @@ from csrules.cases.model import (
     Transition,
     action_id,
     case_id,
+)
+from csrules.cases.rendering import (
+    ParameterBudget,
+    render_bounded,
+    render_parameter,
 )
 from csrules.engine.celvalues import to_cel
 from csrules.engine.compiled import CompiledPlaybook
@@ -82,8 +88,10 @@ def _owner(ctx: _Context, result: AccountResult) -> str | None:
     if tier.coverage == "dedicated":
         activation = ctx.evaluation.activations[ctx.index[result.key]]
         record = activation["account"]
-        key = celtypes.StringType("csm")
-        return str(record[key]) if key in record and record[key] is not None else None
+        # dict's own get: celpy's MapType.get raises on a missing key
+        value = dict.get(record, celtypes.StringType(tier.owner_field))
+        # absent, null or blank: nobody owns the case (templates see no case.owner)
+        return str(value) if isinstance(value, str) and value.strip() else None
     pool = tier.pool or []
     position = ctx.rotation.get(tier.id, 0)
     ctx.rotation[tier.id] = position + 1
@@ -117,11 +125,13 @@ def _template_activation(ctx: _Context, result: AccountResult, case: Case) -> di
     return activation
 
 
-def _render(ctx: _Context, text: str, activation: Mapping[str, Any]) -> str:
+def _render(
+    ctx: _Context, text: str, activation: Mapping[str, Any], budget: ParameterBudget
+) -> str:
     template = ctx.templates.get(text)
     if template is None:
         template = ctx.templates[text] = ctx.compiled.template(text)
-    rendered = template.render([activation], ctx.now)[0]
+    rendered = render_bounded(template, activation, ctx.now, budget)
     if isinstance(rendered, EvalError):
         raise _RenderError(f"template {text!r}: {rendered.message}")
     return rendered
@@ -131,23 +141,33 @@ class _RenderError(Exception):
     pass
 
 
-def _render_value(ctx: _Context, value: Any, activation: Mapping[str, Any]) -> Any:
-    """Every string inside a parameter is a template: in lists and tables too."""
-    if isinstance(value, str):
-        return _render(ctx, value, activation)
-    if isinstance(value, list):
-        return [_render_value(ctx, v, activation) for v in value]
-    if isinstance(value, dict):
-        return {k: _render_value(ctx, v, activation) for k, v in value.items()}
-    return value
+def _params(
+    ctx: _Context, rule: ActionRule, activation: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, ParameterBudget]]:
+    """The rendered parameters, and the budgets of those cut to ``rendered_length``."""
+    limit = ctx.compiled.project.limits.rendered_length
+    params: dict[str, Any] = {}
+    cut: dict[str, ParameterBudget] = {}
+    for key, value in rule.params.items():
+        if key == "after":
+            continue
+        budget = ParameterBudget(limit)
+        params[key] = render_parameter(
+            value, lambda text, b: _render(ctx, text, activation, b), budget
+        )
+        if budget.cut:
+            cut[key] = budget
+    return params, cut
 
 
-def _params(ctx: _Context, rule: ActionRule, activation: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: _render_value(ctx, value, activation)
-        for key, value in rule.params.items()
-        if key != "after"
-    }
+def _cut_warning(action: Action, key: str, budget: ParameterBudget) -> str:
+    return (
+        f"action {action.id} ({action.playbook} / {action.account}, step {action.step}): "
+        f"parameter '{key}' renders to {budget.full} characters, over [limits] "
+        f"rendered_length ({budget.limit}): it is cut to the limit and ends with "
+        "'… [cut: N more characters]'; check the account data it reads, or raise the "
+        "limit in csrules.toml"
+    )
 
 
 def _emit(
@@ -164,8 +184,9 @@ def _emit(
     activation = _template_activation(ctx, result, case)
     held_by = ctx.silence_for(case.playbook, case.account)
     for index, rule in enumerate(rules):
+        cut: dict[str, ParameterBudget] = {}
         try:
-            params = _params(ctx, rule, activation)
+            params, cut = _params(ctx, rule, activation)
         except _RenderError as exc:
             params = {"error": str(exc)}
         action = Action(
@@ -183,6 +204,7 @@ def _emit(
             rule_hash=r_hash,
         )
         (ctx.plan.held if held_by else ctx.plan.deliver).append(action)
+        ctx.plan.warnings.extend(_cut_warning(action, key, b) for key, b in cut.items())
 
 
 def _transition(ctx: _Context, case: Case, before: str | None) -> None:

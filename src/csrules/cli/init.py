@@ -17,7 +17,8 @@ def init_command(directory: Path, force: bool) -> None:
 
     It holds csrules.toml with a snapshot schema, a health score, segments, three
     coverage tiers, an ADKAR diagnosis, playbooks with an escalation ladder, a small
-    sample snapshot and tests: edit it into your own operating model.
+    sample snapshot and tests: edit it into your own operating model. A .gitignore
+    keeps what commands write (.csrules/ state, out/) out of git.
     """
     if directory.exists() and any(directory.iterdir()) and not force:
         raise click.UsageError(

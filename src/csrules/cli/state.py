@@ -63,6 +63,7 @@ def _plan_json(plan: Plan, revision: dict[str, object] | None = None) -> dict[st
         "transitions": [t.to_json() for t in plan.transitions],
         "actions": [a.to_json() for a in plan.deliver],
         "held": [a.to_json() | {"held_by": a.held_by} for a in plan.held],
+        "warnings": list(plan.warnings),
     }
 
 
@@ -81,6 +82,8 @@ def _print_plan(plan: Plan) -> None:
         )
     for a in plan.held:
         click.echo(f"  held by {a.held_by}: {a.id} via {a.connector} {a.playbook} / {a.account}")
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @click.command("plan")

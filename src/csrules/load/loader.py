@@ -7,27 +7,31 @@ collected as a located diagnostic, so one ``validate`` run shows everything to f
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from csrules.errors import Diagnostic, Location
+from csrules.errors import Diagnostic, Location, Severity
 from csrules.load.finder import PROJECT_FILE
 from csrules.load.playbook import LoadedPlaybook, Located
-from csrules.load.pydantic_errors import diagnostics_from_validation
-from csrules.load.tomlfile import TomlDocument, read_toml
+from csrules.load.pydantic_errors import diagnostics_from_errors, diagnostics_from_validation
+from csrules.load.salvage import salvage
+from csrules.load.tomlfile import DEFAULT_FILE_SIZE, TomlDocument, is_inside, read_toml
 from csrules.model.project import ProjectFile
-from csrules.model.rules import RuleFile
-from csrules.model.testfile import TestFile
+from csrules.model.rules import Invariant, RuleFile
+from csrules.model.testfile import TestCase, TestFile
 
 TESTS_DIR = "tests"
 MAX_FILES = 2000
 
 M = TypeVar("M", bound=BaseModel)
 
-# rule-file table -> (LoadedPlaybook attribute, kind name used in messages)
+_SINGLE_KINDS = ("health", "adkar")
+
+# rule-file table -> the LoadedPlaybook attribute that holds its rules
 _LIST_KINDS = {
     "aggregate": "aggregates",
     "segment": "segments",
@@ -47,35 +51,156 @@ def _display_root(root: Path) -> Path:
         return root
 
 
-def _walk(root: Path) -> Iterator[Path]:
+@dataclass
+class Discovery:
+    """The TOML files below a playbook directory, and the folder links not followed."""
+
+    rules: list[Path] = field(default_factory=list)
+    tests: list[Path] = field(default_factory=list)
+    #: symbolic links to folders outside the directory (never read)
+    outside: list[Path] = field(default_factory=list)
+
+
+def discover_files(root: Path) -> Discovery:
+    """Rule files and test files below ``root``; hidden folders are skipped.
+
+    Symbolic links to folders are never followed, so a link loop cannot make the walk
+    endless: a link to a folder inside the directory loses nothing (the folder is read
+    where it is), a link to a folder outside is listed in ``outside``. Links to files
+    are listed like files; reading them checks where they lead.
+    """
+    found = Discovery()
     for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        base = Path(folder)
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            if (base / name).is_symlink() and not is_inside(base / name, root):
+                found.outside.append(base / name)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not (base / d).is_symlink()
+        )
         for name in sorted(filenames):
-            if name.endswith(".toml"):
-                yield Path(folder) / name
+            if not name.endswith(".toml"):
+                continue
+            path = base / name
+            relative = path.relative_to(root)
+            if relative == Path(PROJECT_FILE):
+                continue
+            (found.tests if relative.parts[0] == TESTS_DIR else found.rules).append(path)
+    return found
 
 
 def discover(root: Path) -> tuple[list[Path], list[Path]]:
-    """Rule files and test files below ``root`` (hidden folders are skipped)."""
-    rules: list[Path] = []
-    tests: list[Path] = []
-    for path in _walk(root):
-        relative = path.relative_to(root)
-        if relative == Path(PROJECT_FILE):
-            continue
-        if relative.parts[0] == TESTS_DIR:
-            tests.append(path)
-        else:
-            rules.append(path)
-    return rules, tests
+    """Rule files and test files below ``root`` (see :func:`discover_files`)."""
+    found = discover_files(root)
+    return found.rules, found.tests
 
 
-def _validate(doc: TomlDocument, model: type[M], out: LoadedPlaybook) -> M | None:
+def _model_table(
+    doc: TomlDocument,
+    root: type[BaseModel],
+    model: type[M],
+    data: Any,
+    prefix: tuple[str | int, ...],
+    out: LoadedPlaybook,
+) -> M | None:
+    """One table modelled on its own: its errors are reported, the rest is kept."""
+    item, errors = salvage(model, data)
+    out.diagnostics.extend(diagnostics_from_errors(doc, root, errors, prefix))
+    return item
+
+
+def _item_model(root: type[BaseModel], table: str) -> type[BaseModel]:
+    """``Tier`` for ``tier``: the model of one item of a top-level table."""
+    for member in typing.get_args(root.model_fields[table].annotation) or (
+        root.model_fields[table].annotation,
+    ):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
+    raise LookupError(table)
+
+
+def _top_level_errors(
+    doc: TomlDocument, root: type[BaseModel], key: str, out: LoadedPlaybook
+) -> None:
+    """The errors of a top-level key that is not a list of rules (unknown, or not an array
+    of tables), exactly as the whole file's model reports them."""
     try:
-        return model.model_validate(doc.data)
+        root.model_validate({key: doc.data[key]})
     except ValidationError as exc:
-        out.diagnostics.extend(diagnostics_from_validation(doc, model, exc))
-        return None
+        out.diagnostics.extend(diagnostics_from_validation(doc, root, exc))
+
+
+def _model_rules(doc: TomlDocument, out: LoadedPlaybook) -> None:
+    """Every rule of a rule file, each modelled on its own (one bad rule costs itself)."""
+    for key, value in doc.data.items():
+        if key in _LIST_KINDS and isinstance(value, list):
+            model = _item_model(RuleFile, key)
+            for index, raw in enumerate(value):
+                out.declare(key, raw.get("id") if isinstance(raw, dict) else None)
+                rule: Any = _model_table(doc, RuleFile, model, raw, (key, index), out)
+                if rule is not None:
+                    target: list[Located[Any]] = getattr(out, _LIST_KINDS[key])
+                    target.append(Located(rule, doc, (key, index), key, rule.id))
+        elif key in _SINGLE_KINDS and isinstance(value, dict):
+            if key == "health":
+                _declare_health(value, out)
+            item = _model_table(doc, RuleFile, _item_model(RuleFile, key), value, (key,), out)
+            if item is not None:
+                _collect_single(doc, key, item, out)
+        else:
+            if key in _LIST_KINDS or key in _SINGLE_KINDS:
+                out.unnamed.add("band" if key == "health" else key)
+                if key == "health":
+                    out.unnamed.add("measure")
+            _top_level_errors(doc, RuleFile, key, out)
+
+
+def _declare_health(health: dict[str, Any], out: LoadedPlaybook) -> None:
+    bands = health.get("bands")
+    if isinstance(bands, dict):
+        for name in bands:
+            out.declare("band", name)
+    else:
+        out.unnamed.add("band")
+    measures = health.get("measure")
+    for measure in measures if isinstance(measures, list) else [None]:
+        out.declare("measure", measure.get("id") if isinstance(measure, dict) else None)
+
+
+def _model_tests(doc: TomlDocument, out: LoadedPlaybook) -> None:
+    """Every test and invariant of a test file, each modelled on its own."""
+    for key, value in doc.data.items():
+        if key in ("test", "invariant") and isinstance(value, list):
+            model = _item_model(TestFile, key)
+            for index, raw in enumerate(value):
+                name_key = "name" if key == "test" else "id"
+                out.declare(key, raw.get(name_key) if isinstance(raw, dict) else None)
+                item = _model_table(doc, TestFile, model, raw, (key, index), out)
+                if isinstance(item, TestCase):
+                    out.tests.append(Located(item, doc, (key, index), "test", item.name))
+                elif isinstance(item, Invariant):
+                    out.invariants.append(Located(item, doc, (key, index), key, item.id))
+        else:
+            if key in ("test", "invariant"):
+                out.unnamed.add(key)
+            _top_level_errors(doc, TestFile, key, out)
+
+
+def _model_project(doc: TomlDocument, out: LoadedPlaybook) -> None:
+    snapshot = doc.data.get("snapshot")
+    fields = snapshot.get("fields") if isinstance(snapshot, dict) else None
+    if isinstance(fields, dict):
+        for name in fields:
+            out.declare("field", name)
+    else:
+        out.unnamed.add("field")
+    connectors = doc.data.get("connectors", {})
+    if isinstance(connectors, dict):
+        for name in connectors:
+            out.declare("connector", name)
+    else:
+        out.unnamed.add("connector")
+    out.project = _model_table(doc, ProjectFile, ProjectFile, doc.data, (), out)
 
 
 def load_playbook(root: Path) -> LoadedPlaybook:
@@ -83,14 +208,27 @@ def load_playbook(root: Path) -> LoadedPlaybook:
     display_root = _display_root(root)
     out = LoadedPlaybook(root=root)
     project_path = root / PROJECT_FILE
-    parsed = read_toml(project_path, display_root / PROJECT_FILE)
+    parsed = read_toml(project_path, display_root / PROJECT_FILE, root=root)
     if isinstance(parsed, Diagnostic):
         out.diagnostics.add(parsed)
+        out.unnamed.update({"field", "connector"})
     else:
         out.project_doc = parsed
-        out.project = _validate(parsed, ProjectFile, out)
+        _model_project(parsed, out)
 
-    rule_paths, test_paths = discover(root)
+    found = discover_files(root)
+    rule_paths, test_paths = found.rules, found.tests
+    for link in found.outside:
+        out.diagnostics.add(
+            Diagnostic(
+                f"is a symbolic link to the folder {os.path.realpath(link)}, outside the "
+                "playbook directory; csrules does not follow it, so no rule or test file "
+                "in it is read: move the files into the directory if they are rules",
+                Location(display_root / link.relative_to(root)),
+                severity=Severity.WARNING,
+                code="outside",
+            )
+        )
     if len(rule_paths) + len(test_paths) > MAX_FILES:
         out.diagnostics.add(
             Diagnostic(
@@ -100,68 +238,47 @@ def load_playbook(root: Path) -> LoadedPlaybook:
                 code="too-many-files",
             )
         )
+        out.incomplete = True
         return out
 
+    limit = out.project.limits.file_size if out.project is not None else DEFAULT_FILE_SIZE
     for path in rule_paths:
-        doc = read_toml(path, display_root / path.relative_to(root))
+        doc = read_toml(path, display_root / path.relative_to(root), limit=limit, root=root)
         if isinstance(doc, Diagnostic):
             out.diagnostics.add(doc)
             out.incomplete = True
             continue
         out.rule_documents.append(doc)
-        rules = _validate(doc, RuleFile, out)
-        if rules is None:
-            out.incomplete = True
-        else:
-            _collect_rules(doc, rules, out)
+        _model_rules(doc, out)
 
     for path in test_paths:
-        doc = read_toml(path, display_root / path.relative_to(root))
+        doc = read_toml(path, display_root / path.relative_to(root), limit=limit, root=root)
         if isinstance(doc, Diagnostic):
             out.diagnostics.add(doc)
+            out.unnamed.update({"test", "invariant"})
             continue
         out.test_documents.append(doc)
-        tests = _validate(doc, TestFile, out)
-        if tests is not None:
-            _collect_tests(doc, tests, out)
+        _model_tests(doc, out)
 
     _check_duplicates(out)
     return out
 
 
-def _collect_rules(doc: TomlDocument, rules: RuleFile, out: LoadedPlaybook) -> None:
-    for table, attribute in _LIST_KINDS.items():
-        items: list[Any] = getattr(rules, table)
-        target: list[Located[Any]] = getattr(out, attribute)
-        for index, item in enumerate(items):
-            target.append(Located(item, doc, (table, index), table, item.id))
-    for single in ("health", "adkar"):
-        item = getattr(rules, single)
-        if item is None:
-            continue
-        located = Located(item, doc, (single,), single, None)
-        existing: Located[Any] | None = getattr(out, single)
-        if existing is not None:
-            out.diagnostics.add(
-                Diagnostic(
-                    f"[{single}] is already defined at {existing.header}; a playbook "
-                    f"directory has one [{single}] table: merge the two",
-                    located.header,
-                    kind=single,
-                    code="duplicate",
-                )
+def _collect_single(doc: TomlDocument, single: str, item: Any, out: LoadedPlaybook) -> None:
+    located = Located(item, doc, (single,), single, None)
+    existing: Located[Any] | None = getattr(out, single)
+    if existing is not None:
+        out.diagnostics.add(
+            Diagnostic(
+                f"[{single}] is already defined at {existing.header}; a playbook "
+                f"directory has one [{single}] table: merge the two",
+                located.header,
+                kind=single,
+                code="duplicate",
             )
-            continue
-        setattr(out, single, located)
-
-
-def _collect_tests(doc: TomlDocument, tests: TestFile, out: LoadedPlaybook) -> None:
-    for index, test in enumerate(tests.test):
-        out.tests.append(Located(test, doc, ("test", index), "test", test.name))
-    for index, invariant in enumerate(tests.invariant):
-        out.invariants.append(
-            Located(invariant, doc, ("invariant", index), "invariant", invariant.id)
         )
+        return
+    setattr(out, single, located)
 
 
 def _check_duplicates(out: LoadedPlaybook) -> None:

@@ -24,6 +24,21 @@ from csrules.model.testfile import TestCase
 
 T = TypeVar("T")
 
+#: the kinds of names rule files define (``incomplete`` makes them all unknown)
+RULE_KINDS = frozenset(
+    {
+        "aggregate",
+        "band",
+        "measure",
+        "segment",
+        "tier",
+        "playbook",
+        "escalation",
+        "silence",
+        "invariant",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Located(Generic[T]):
@@ -68,9 +83,29 @@ class LoadedPlaybook:
     rule_documents: list[TomlDocument] = field(default_factory=list)
     test_documents: list[TomlDocument] = field(default_factory=list)
     diagnostics: DiagnosticList = field(default_factory=DiagnosticList)
-    #: a rule or test file could not be read or modelled, so some rules are missing;
-    #: checks that would report their absence stay quiet (the cause is reported)
+    #: a rule file could not be read at all, so the names of its rules are unknown;
+    #: checks that would report a missing name stay quiet (the cause is reported)
     incomplete: bool = False
+    #: every name written in the files, per kind (``tier``, ``playbook``, ``band``,
+    #: ``measure``, ``connector``, ``field``, ...), including those of rules that
+    #: failed to model: a reference to a broken rule is not also an unknown name
+    declared: dict[str, set[str]] = field(default_factory=dict)
+    #: kinds with a rule whose name could not be read (``id = 3``)
+    unnamed: set[str] = field(default_factory=set)
+
+    def known(self, kind: str) -> frozenset[str] | None:
+        """Every name of ``kind`` written in the directory, or ``None`` when some cannot
+        be known (a file that could not be read, a rule without a readable id)."""
+        if kind in self.unnamed or (self.incomplete and kind in RULE_KINDS):
+            return None
+        return frozenset(self.declared.get(kind, ()))
+
+    def declare(self, kind: str, name: object) -> None:
+        """Record a name written in a file (anything but a string leaves it unknown)."""
+        if isinstance(name, str):
+            self.declared.setdefault(kind, set()).add(name)
+        else:
+            self.unnamed.add(kind)
 
     def tiers_by_rank(self) -> list[Located[Tier]]:
         """Tiers in the order they are tried (rank, then file order)."""

@@ -8,11 +8,13 @@ at its table's header, an unknown key at the key, a bad value at the value.
 from __future__ import annotations
 
 import difflib
+import tomllib
 import types
 import typing
 from datetime import date, datetime, time
 from typing import Any
 
+import tomli_w
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -65,18 +67,50 @@ def toml_type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, dict | list) else toml_type_name(value)
+def toml_literal(value: Any) -> str:
+    """``value`` as it is written in TOML (``true``, ``"15"``, ``2.5``), shortened."""
+    if isinstance(value, dict | list):
+        return toml_type_name(value)
+    try:
+        text = tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def expected_text(error: ErrorDetails) -> str | None:
-    """``must be a string, got an integer 3`` for a type error, else ``None``."""
+    """``must be a number, got a boolean (true)`` for a type error, else ``None``."""
     if error["type"] not in _EXPECTED:
         return None
     value = error.get("input")
-    shown = "" if isinstance(value, dict | list) else f" {_short(value)}"
-    return f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)}{shown}"
+    shown = "" if isinstance(value, dict | list) else f" ({toml_literal(value)})"
+    text = f"must be {_EXPECTED[error['type']]}, got {toml_type_name(value)}{shown}"
+    if isinstance(value, str) and _unquoted_fits(value, error["type"]):
+        text += "; remove the quotes"
+    return text
+
+
+_FITS: dict[str, tuple[type, ...]] = {
+    "int_type": (int,),
+    "float_type": (int, float),
+    "bool_type": (bool,),
+    "datetime_type": (datetime,),
+}
+
+
+def _unquoted_fits(text: str, error_type: str) -> bool:
+    """Whether ``text`` written without its quotes is a TOML value of the expected type
+    (``"15"`` for a number, ``"true"`` for a boolean, a quoted date-time)."""
+    expected = _FITS.get(error_type)
+    if expected is None or len(text) > 64 or "\n" in text:
+        return False
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return False
+    if isinstance(value, bool) and bool not in expected:
+        return False
+    return isinstance(value, expected)
 
 
 def _has_child(node: Any, part: int | str) -> bool:
@@ -196,7 +230,7 @@ def _message(error: ErrorDetails, path: TomlPath, model: type[BaseModel] | None)
         return f"unknown key '{name}'{hint}{known}; remove it or fix its spelling"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"must be one of {expected}; got {_short(value)}"
+        return f"must be one of {expected}; got {toml_literal(value)}"
     if kind == "value_error":
         text = str(error.get("ctx", {}).get("error", error["msg"]))
         return text
@@ -204,7 +238,7 @@ def _message(error: ErrorDetails, path: TomlPath, model: type[BaseModel] | None)
         return error["msg"].removeprefix("Assertion failed, ")
     if kind == "string_pattern_mismatch":
         return (
-            f"{_short(value)} is not a valid id; use letters, digits, '_' and '-', "
+            f"{toml_literal(value)} is not a valid id; use letters, digits, '_' and '-', "
             "starting with a letter or '_'"
         )
     if kind == "string_too_long":
@@ -223,13 +257,25 @@ def diagnostics_from_validation(
     doc: TomlDocument, root: type[BaseModel], exc: ValidationError
 ) -> list[Diagnostic]:
     """One located diagnostic per pydantic error, ordered as pydantic found them."""
+    return diagnostics_from_errors(doc, root, exc.errors(include_url=False))
+
+
+def diagnostics_from_errors(
+    doc: TomlDocument,
+    root: type[BaseModel],
+    errors: list[ErrorDetails],
+    prefix: TomlPath = (),
+) -> list[Diagnostic]:
+    """One located diagnostic per pydantic error of the table at ``prefix`` (its ``loc``
+    is relative to that table; ``root`` models the whole document)."""
     found: list[Diagnostic] = []
-    for error in exc.errors(include_url=False):
-        path = _clean_loc(doc.data, tuple(error["loc"]))
+    for error in errors:
+        loc = (*prefix, *error["loc"])
+        path = _clean_loc(doc.data, loc)
         if error["type"] == "missing":
             location: Location = doc.table_location(path[:-1])
             model = _model_at(root, path[:-1])
-        elif error["type"] == "extra_forbidden":
+        elif error["type"] == "extra_forbidden" or (loc and loc[-1] == "[key]"):
             location = doc.key_location(path)
             model = _model_at(root, path[:-1])
         else:

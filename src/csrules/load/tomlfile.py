@@ -1,8 +1,11 @@
-"""Reading one TOML file safely: size limit, UTF-8, syntax errors located, positions kept."""
+"""Reading one TOML file safely: regular files only, bounded, UTF-8, syntax errors located,
+positions kept."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +13,11 @@ from typing import Any
 
 from csrules.errors import Diagnostic, Location
 from csrules.load.positions import PositionMap, build_position_map
+from csrules.model.project import Limits
 
-MAX_FILE_BYTES = 1024 * 1024
+#: the bound of a file read before ``[limits] file_size`` is known (``csrules.toml``
+#: itself), the same as that setting's default
+DEFAULT_FILE_SIZE: int = Limits.model_fields["file_size"].default
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -68,20 +74,102 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def read_toml(path: Path, display: Path) -> TomlDocument | Diagnostic:
-    """Parse ``path``; on any problem return one located :class:`Diagnostic` instead."""
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, with every symbolic link followed, is inside ``root``."""
+    real = os.path.realpath(path)
+    top = os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind_of(mode: int) -> str:
+    return next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+
+
+def _too_large(display: Path, size: str, limit: int) -> Diagnostic:
+    return Diagnostic(
+        f"file is {size} bytes, over the limit of {limit} ([limits] file_size in "
+        "csrules.toml); split it into several files, or raise the limit",
+        Location(display, 1, 1),
+        code="too-large",
+    )
+
+
+def read_bounded(path: Path, display: Path, *, limit: int, root: Path | None) -> bytes | Diagnostic:
+    """The bytes of ``path``, read only if it is a regular file inside ``root`` (when
+    given) and at most ``limit`` bytes long; else a :class:`Diagnostic` saying why.
+
+    A ``*.toml`` may be anything a directory can hold: a symbolic link to
+    ``/dev/zero`` (endless), a named pipe (``open`` would wait forever for a writer),
+    a file that keeps growing. So the file is opened without blocking, checked with
+    ``fstat`` on the open descriptor (no race with a rename), and read up to the limit.
+    """
+    if root is not None and not is_inside(path, root):
+        target = os.path.realpath(path)
+        return Diagnostic(
+            f"is a symbolic link to {target}, outside the playbook directory; csrules reads "
+            "only files inside it: copy the file in instead of linking to it",
+            Location(display),
+            code="outside",
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return Diagnostic(
-                f"file is {size} bytes, over the limit of {MAX_FILE_BYTES}; split it into "
-                "several rule files",
-                Location(display, 1, 1),
-                code="too-large",
-            )
-        raw = path.read_bytes()
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return Diagnostic(f"cannot read file: {exc.strerror}", Location(display), code="unreadable")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Diagnostic(
+                f"is {_kind_of(info.st_mode)}, not a regular file; csrules reads only "
+                "regular files: replace it with a file, or rename it so it does not end "
+                "in .toml",
+                Location(display),
+                code="not-a-file",
+            )
+        if info.st_size > limit:
+            return _too_large(display, str(info.st_size), limit)
+        chunks: list[bytes] = []
+        remaining = limit + 1  # one byte more tells a file that grew past the limit
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        return Diagnostic(f"cannot read file: {exc.strerror}", Location(display), code="unreadable")
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > limit:
+        return _too_large(display, f"more than {limit}", limit)
+    return raw
+
+
+def read_toml(
+    path: Path,
+    display: Path,
+    *,
+    limit: int = DEFAULT_FILE_SIZE,
+    root: Path | None = None,
+) -> TomlDocument | Diagnostic:
+    """Parse ``path``; on any problem return one located :class:`Diagnostic` instead.
+
+    ``limit`` bounds the bytes read; ``root``, when given, is the folder the file must
+    be inside once symbolic links are followed (see :func:`read_bounded`).
+    """
+    raw = read_bounded(path, display, limit=limit, root=root)
+    if isinstance(raw, Diagnostic):
+        return raw
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,9 +10,16 @@ MAX_EXPRESSION_LENGTH = 4096
 
 
 class StrictModel(BaseModel):
-    """A TOML table: unknown keys are errors (a typo must never be silently ignored)."""
+    """A TOML table: unknown keys are errors (a typo must never be silently ignored),
+    and every value must have the declared type.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    Strict types: a bool or a string is never a number, a number never a string, a
+    string never a bool or a date. Pydantic's lax mode would turn ``weight = true``
+    into 1.0 and silently change a score; the only conversion kept is the one TOML
+    users expect, an integer where a float is declared (``weight = 15``).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
 
 
 RuleId = Annotated[
@@ -37,7 +44,8 @@ Expr = Annotated[
 Template = Annotated[
     str,
     Field(
-        max_length=MAX_EXPRESSION_LENGTH * 4,
+        # Bounded by [limits] template_length, which validate checks (the limit is a
+        # setting, so it cannot be a fixed max_length of the schema).
         description="Text with {{ CEL }} holes, evaluated in the rule sandbox.",
         json_schema_extra={"x-csrules": "template"},
     ),

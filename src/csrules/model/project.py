@@ -6,7 +6,15 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from csrules.model.base import RuleId, StrictModel
 from csrules.model.durations import Duration
@@ -69,22 +77,24 @@ class ProjectInfo(StrictModel):
         return value
 
 
+def _readable_name(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(
+            f"field name '{name}' cannot be read from CEL; use letters, digits and '_'"
+        )
+    return name
+
+
+# Checked per key, so one bad name costs that field only (the others are still checked).
+FieldName = Annotated[str, AfterValidator(_readable_name)]
+
+
 class SnapshotSettings(StrictModel):
     """``[snapshot]``: which field is the key, the default source, the record schema."""
 
     key: str = Field(min_length=1)
     source: str | None = None
-    fields: dict[str, SnapshotField] = Field(min_length=1)
-
-    @field_validator("fields")
-    @classmethod
-    def _field_names(cls, value: dict[str, FieldType]) -> dict[str, FieldType]:
-        for name in value:
-            if not name.isidentifier():
-                raise ValueError(
-                    f"field name '{name}' cannot be read from CEL; use letters, digits and '_'"
-                )
-        return value
+    fields: dict[FieldName, SnapshotField] = Field(min_length=1)
 
 
 class StateSettings(StrictModel):
@@ -140,17 +150,23 @@ class Limits(StrictModel):
         description="Run-time budget of one stage of the columnar backend, in seconds.",
     )
     template_length: int = Field(
-        default=16_384, gt=0, description="Longest template source, in characters."
+        default=16_384,
+        gt=0,
+        description="Longest template, in characters: a measure's explain and every string "
+        "of an action's or escalation step's parameters; validate refuses a longer one.",
     )
     rendered_length: int = Field(
         default=65_536,
         gt=0,
-        description="Longest rendered action parameter, in characters.",
+        description="Longest rendered action parameter (all its strings), in characters; "
+        "a longer one is cut, ending with '… [cut: N more characters]', and plan and apply "
+        "warn.",
     )
     file_size: int = Field(
         default=4 * 1024 * 1024,
         gt=0,
-        description="Largest rule or test file read, in bytes.",
+        description="Largest rule or test file read, in bytes (csrules.toml itself is read "
+        "with the default, before this setting is known).",
     )
     csv_cell: int = Field(
         default=16 * 1024 * 1024,
@@ -165,7 +181,7 @@ class ConnectorInstance(BaseModel):
     Every other key is the plugin's own setting, checked by that plugin's settings model.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     plugin: str = Field(min_length=1)
 

@@ -14,6 +14,8 @@ ADKAR_ELEMENTS = ("awareness", "desire", "knowledge", "ability", "reinforcement"
 AdkarElement = Literal["awareness", "desire", "knowledge", "ability", "reinforcement"]
 Severity = Literal["low", "medium", "high", "critical"]
 Coverage = Literal["dedicated", "pooled", "digital"]
+DEFAULT_OWNER_FIELD = "csm"
+"""The field a dedicated tier takes its cases' owner from when ``owner_field`` is not set."""
 AggregateFn = Literal["percentile", "mean", "median", "sum", "count", "min", "max"]
 
 
@@ -76,6 +78,12 @@ class Tier(StrictModel):
     coverage: Coverage
     accounts_per_csm: int | None = Field(default=None, gt=0)
     pool: list[str] | None = None
+    owner_field: str = Field(
+        default=DEFAULT_OWNER_FIELD,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="coverage = 'dedicated': the [snapshot.fields] field (a string, optional "
+        "or not) that names the owner of these accounts' cases.",
+    )
     escalation: RuleId | None = None
     description: str | None = None
 
@@ -88,6 +96,11 @@ class Tier(StrictModel):
             )
         if self.coverage != "pooled" and self.pool:
             raise ValueError(f"pool applies only to coverage = 'pooled', not '{self.coverage}'")
+        if self.coverage != "dedicated" and "owner_field" in self.model_fields_set:
+            raise ValueError(
+                f"owner_field applies only to coverage = 'dedicated', not '{self.coverage}' "
+                "(pooled cases go round-robin through pool, digital ones have no owner)"
+            )
         return self
 
 
@@ -114,7 +127,7 @@ class Action(BaseModel):
     validate time, so this model accepts any further keys.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     connector: RuleId
 

@@ -149,7 +149,8 @@ RULES: dict[str, Any] = {
             "action": [
                 {
                     "connector": "team",
-                    "text": "{{ account.name }}: awareness barrier. Owner {{ case.owner }}",
+                    "text": "{{ account.name }}: awareness barrier. Owner "
+                    "{{ has(case.owner) ? case.owner : 'unassigned (no CSM on record)' }}",
                 }
             ],
         },
@@ -255,6 +256,38 @@ def sample_accounts(count: int = 24, seed: int = 7) -> list[dict[str, Any]]:
     return accounts
 
 
+GITIGNORE_ENTRIES = (
+    ".csrules/",  # the state store (SQLite and its WAL), locks
+    "out/",  # the log connector's JSON lines, evaluate --output files
+    "results.jsonl",
+    "results.csv",
+    "results.parquet",
+)
+
+GITIGNORE_HEADER = """\
+# Written by csrules commands, not by you: keep them out of git, so that the playbook
+# directory stays a clean work tree and apply records the git commit of the rules it
+# ran in the audit log (a dirty tree records no commit).
+"""
+
+
+def write_gitignore(directory: Path) -> Path:
+    """``.gitignore`` for what csrules writes; an existing one gets the missing lines."""
+    path = directory / ".gitignore"
+    if not path.exists():
+        path.write_text(GITIGNORE_HEADER + "\n".join(GITIGNORE_ENTRIES) + "\n", encoding="utf-8")
+        return path
+    text = path.read_text(encoding="utf-8")
+    present = {line.strip() for line in text.splitlines()}
+    missing = [entry for entry in GITIGNORE_ENTRIES if entry not in present]
+    if missing:
+        separator = "" if not text or text.endswith("\n") else "\n"
+        path.write_text(
+            text + separator + GITIGNORE_HEADER + "\n".join(missing) + "\n", encoding="utf-8"
+        )
+    return path
+
+
 def _toml(schema_line: str, comment: str, data: dict[str, Any]) -> str:
     return f"#:schema {schema_line}\n# {comment}\n\n" + tomli_w.dumps(data)
 
@@ -286,4 +319,4 @@ def write_starter(directory: Path) -> list[Path]:
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    return list(files)
+    return [*files, write_gitignore(directory)]

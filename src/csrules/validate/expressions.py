@@ -17,9 +17,9 @@ from csrules.expr.functions import FunctionSpec
 from csrules.expr.templates import check_template
 from csrules.expr.types import BOOL, DOUBLE, INT, CelType
 from csrules.load.playbook import LoadedPlaybook, Located
-from csrules.model.rules import ADKAR_ELEMENTS
 from csrules.validate.literals import NameSets, literal_name_issues
 from csrules.validate.stages import Stage, Vocabulary, stage_env
+from csrules.validate.templates import parameter_strings, template_too_long
 
 NUMERIC: tuple[CelType, ...] = (INT, DOUBLE)
 
@@ -45,23 +45,10 @@ class ExprSite:
 def _params(
     located: Located[Any], base: tuple[str | int, ...], params: Mapping[str, Any], stage: Stage
 ) -> Iterator[ExprSite]:
+    """Every string of the parameters is a template: in lists and tables too."""
     for key, value in params.items():
-        if isinstance(value, str):
-            yield ExprSite(
-                located, (*base, key), value, stage, None, f"parameter '{key}'", template=True
-            )
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, str):
-                    yield ExprSite(
-                        located,
-                        (*base, key, index),
-                        item,
-                        stage,
-                        None,
-                        f"parameter '{key}'",
-                        template=True,
-                    )
+        for path, text in parameter_strings(value, (*base, key)):
+            yield ExprSite(located, path, text, stage, None, f"parameter '{key}'", template=True)
 
 
 def expression_sites(loaded: LoadedPlaybook) -> Iterator[ExprSite]:
@@ -149,14 +136,7 @@ class ExpressionChecker:
         self.loaded = loaded
         self.vocabulary = vocabulary
         self.functions = functions
-        self.names = NameSets(
-            tiers=frozenset(t.item.id for t in loaded.tiers),
-            bands=frozenset(loaded.health.item.bands) | {"unknown"}
-            if loaded.health
-            else frozenset({"unknown"}),
-            segments=frozenset(s.item.id for s in loaded.segments),
-            elements=frozenset(ADKAR_ELEMENTS),
-        )
+        self.names = NameSets.of(loaded)
 
     def env(self, site: ExprSite) -> TypeEnv:
         reader = (
@@ -174,6 +154,17 @@ class ExpressionChecker:
         )
 
     def check(self, site: ExprSite) -> list[Diagnostic]:
+        if site.template and self.loaded.project is not None:
+            too_long = template_too_long(
+                site.source,
+                self.loaded.project.limits.template_length,
+                site.located.location(*site.field),
+                kind=site.located.kind,
+                rule_id=site.located.id,
+                field=_subject_field(site),
+            )
+            if too_long is not None:
+                return [too_long]
         env = self.env(site)
         if site.template:
             return [
@@ -189,7 +180,7 @@ class ExpressionChecker:
                 wrong = replace(wrong, message=wrong.message + hint)
             if wrong is not None:
                 found.append(_diagnostic(site, wrong))
-        if result.ok and result.node is not None and not self.loaded.incomplete:
+        if result.ok and result.node is not None:
             for issue in literal_name_issues(result.node, self.names):
                 found.append(_diagnostic(site, issue))
         return found

@@ -14,6 +14,7 @@ from typing import Any
 from csrules.errors import Diagnostic, Severity
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
+from csrules.validate.owners import unguarded_owners
 from csrules.validate.references import did_you_mean
 
 _SECRET_KEY = re.compile(
@@ -148,7 +149,7 @@ def _ladders(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
 
 def _tiers(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if not loaded.tiers and loaded.project is not None and not loaded.incomplete:
+    if loaded.known("tier") == frozenset() and loaded.project is not None:
         found.append(
             Diagnostic(
                 "no [[tier]] is defined, so every account will fail with 'no tier matched'; "
@@ -285,9 +286,73 @@ def _snapshot_key(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
     return []
 
 
+def _case_owner(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
+    return unguarded_owners(loaded)
+
+
+def _owners(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
+    """A dedicated tier's cases are owned by the value of its ``owner_field``: that
+    field must be a declared string, or every case would silently have no owner."""
+    project = loaded.project
+    if project is None:
+        return []
+    fields = project.snapshot.fields
+    broken = (loaded.known("field") or frozenset()) - set(fields)
+    found: list[Diagnostic] = []
+    for tier in loaded.tiers:
+        if tier.item.coverage != "dedicated" or tier.item.owner_field in broken:
+            continue
+        name = tier.item.owner_field
+        written = "owner_field" in tier.item.model_fields_set
+        where = tier.location("owner_field" if written else "coverage")
+        field = fields.get(name)
+        if field is None:
+            fix = (
+                f'declare it in csrules.toml ({name} = "string?") or set owner_field to the '
+                "field that names the account's CSM"
+            )
+            if written:
+                fix = f"set owner_field to a declared string field{did_you_mean(name, fields)}"
+            found.append(
+                Diagnostic(
+                    f"the owner of this dedicated tier's cases is account.{name}, but '{name}' "
+                    f"is not declared in [snapshot.fields]; {fix}",
+                    where,
+                    kind="tier",
+                    rule_id=tier.id,
+                    field="owner_field" if written else "coverage",
+                    code="owner",
+                )
+            )
+        elif field.kind != "string":
+            found.append(
+                Diagnostic(
+                    f"the owner field '{name}' is {field}; a case owner is a name, so it must "
+                    f'be a string field (optional or not, e.g. {name} = "string?"): declare it '
+                    "as one, or set owner_field to another field",
+                    where,
+                    kind="tier",
+                    rule_id=tier.id,
+                    field="owner_field" if written else "coverage",
+                    code="owner",
+                )
+            )
+    return found
+
+
 Lint = Callable[[LoadedPlaybook, datetime], list[Diagnostic]]
 
-LINTS: tuple[Lint, ...] = (_snapshot_key, _bands, _measures, _tiers, _ladders, _silences, _secrets)
+LINTS: tuple[Lint, ...] = (
+    _snapshot_key,
+    _bands,
+    _measures,
+    _tiers,
+    _owners,
+    _case_owner,
+    _ladders,
+    _silences,
+    _secrets,
+)
 
 
 def run_lints(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:

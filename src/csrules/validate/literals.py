@@ -13,33 +13,50 @@ from dataclasses import dataclass
 from csrules.expr.ast import Binary, Ident, Literal, Node, Select, walk
 from csrules.expr.checker import ExprIssue
 from csrules.expr.types import STRING
+from csrules.load.playbook import LoadedPlaybook
+from csrules.model.rules import ADKAR_ELEMENTS
 from csrules.validate.references import did_you_mean
 
 
 @dataclass(frozen=True)
 class NameSets:
-    """What each name-valued CEL variable can hold."""
+    """What each name-valued CEL variable can hold; ``None`` when the names cannot all
+    be known (a rule file could not be read), and that variable is not checked."""
 
-    tiers: frozenset[str]
-    bands: frozenset[str]
-    segments: frozenset[str]
+    tiers: frozenset[str] | None
+    bands: frozenset[str] | None
+    segments: frozenset[str] | None
     elements: frozenset[str]
+
+    @classmethod
+    def of(cls, loaded: LoadedPlaybook) -> NameSets:
+        """The names written in the directory, those of rules that failed to model too."""
+        bands = loaded.known("band")
+        return cls(
+            tiers=loaded.known("tier"),
+            bands=None if bands is None else bands | {"unknown"},
+            segments=loaded.known("segment"),
+            elements=frozenset(ADKAR_ELEMENTS),
+        )
 
     def for_node(self, node: Node) -> tuple[str, frozenset[str]] | None:
         """``(what, names)`` when ``node`` reads a name-valued variable."""
+        found: tuple[str, frozenset[str] | None] | None = None
         if isinstance(node, Ident) and node.name == "tier":
-            return "tier", self.tiers
-        if isinstance(node, Ident) and node.name == "segments":
-            return "segment", self.segments
-        if isinstance(node, Select) and isinstance(node.operand, Ident):
+            found = "tier", self.tiers
+        elif isinstance(node, Ident) and node.name == "segments":
+            found = "segment", self.segments
+        elif isinstance(node, Select) and isinstance(node.operand, Ident):
             owner, field = node.operand.name, node.field
             if owner == "health" and field == "band":
-                return "band", self.bands
-            if owner == "adkar" and field == "barrier":
-                return "ADKAR element", self.elements | {""}
-            if owner == "adkar" and field == "unknown":
-                return "ADKAR element", self.elements
-        return None
+                found = "band", self.bands
+            elif owner == "adkar" and field == "barrier":
+                found = "ADKAR element", self.elements | {""}
+            elif owner == "adkar" and field == "unknown":
+                found = "ADKAR element", self.elements
+        if found is None or found[1] is None:
+            return None
+        return found[0], found[1]
 
 
 def _string(node: Node) -> str | None:

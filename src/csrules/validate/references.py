@@ -20,6 +20,12 @@ from csrules.load.pydantic_errors import expected_text, toml_type_name
 
 BUILTIN_INSTANCE = "log"
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# settings types a ${VAR} (always text, strictly checked) can never fill
+_NOT_TEXT = {
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+}
 
 
 def did_you_mean(name: str, known: list[str] | tuple[str, ...] | Any) -> str:
@@ -36,7 +42,9 @@ def did_you_mean(name: str, known: list[str] | tuple[str, ...] | Any) -> str:
 
 
 def _escalations(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    known = {e.id for e in loaded.escalations if e.id}
+    known = loaded.known("escalation")
+    if known is None:
+        return []  # a rule file could not be read: its policies are unknown
     found: list[Diagnostic] = []
     referrers: list[Located[Any]] = [*loaded.tiers, *loaded.playbooks]
     for located in referrers:
@@ -57,7 +65,9 @@ def _escalations(loaded: LoadedPlaybook) -> list[Diagnostic]:
 
 
 def _silences(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    known = {p.id for p in loaded.playbooks if p.id}
+    known = loaded.known("playbook")
+    if known is None:
+        return []
     found: list[Diagnostic] = []
     for silence in loaded.silences:
         for index, name in enumerate(silence.item.playbooks):
@@ -129,6 +139,11 @@ class ConnectorCatalog:
             self.instances[name] = cls
             self._check_settings(name, cls, instance.settings, doc.location(path), path)
 
+    def broken(self, name: str) -> bool:
+        """A ``[connectors.NAME]`` that is written but unusable (its error is reported)."""
+        declared = self.loaded.known("connector")
+        return declared is None or name in declared
+
     def _check_settings(
         self,
         name: str,
@@ -144,9 +159,15 @@ class ConnectorCatalog:
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 value = error.get("input")
-                if isinstance(value, str) and _PLACEHOLDER.search(value):
-                    continue  # resolved from the environment at run time
                 key, text = _error_text(error, noun="setting")
+                if isinstance(value, str) and _PLACEHOLDER.search(value):
+                    if error["type"] not in _NOT_TEXT:
+                        continue  # resolved from the environment at run time
+                    text = (
+                        f"setting '{key}' {_NOT_TEXT[error['type']]}, but '{value}' is replaced "
+                        "by text from the environment; ${VAR} only fills text settings: write "
+                        "the value itself in the file"
+                    )
                 loc = doc.location((*path, key.split(".")[0])) if key else where
                 self.diagnostics.append(
                     Diagnostic(
@@ -168,8 +189,8 @@ class ConnectorCatalog:
     ) -> list[Diagnostic]:
         field = f"{base[0]} {int(base[1]) + 1}"
         cls = self.instances.get(connector)
-        if cls is None and not self.known:
-            return []
+        if cls is None and (not self.known or self.broken(connector)):
+            return []  # the instance's own problem is reported in csrules.toml
         if cls is None:
             return [
                 Diagnostic(

@@ -31,15 +31,24 @@ class ValidationReport:
         return not self.diagnostics.errors
 
 
+def _with_declared(modelled: list[str], loaded: LoadedPlaybook, kind: str) -> tuple[str, ...]:
+    """The modelled names, then those of rules that failed to model (so an expression
+    reading ``portfolio.<broken aggregate>`` is not also an unknown name)."""
+    extra = sorted(loaded.declared.get(kind, set()) - set(modelled))
+    return (*modelled, *extra)
+
+
 def vocabulary_of(loaded: LoadedPlaybook) -> Vocabulary | None:
     """The names that shape CEL variables; ``None`` when ``csrules.toml`` is unusable."""
     if loaded.project is None:
         return None
-    measures = tuple(m.id for m in loaded.health.item.measure) if loaded.health else ()
+    measures = [m.id for m in loaded.health.item.measure] if loaded.health else []
+    fields = loaded.project.snapshot.fields
     return Vocabulary(
-        fields=loaded.project.snapshot.fields,
-        aggregates=tuple(a.item.id for a in loaded.aggregates),
-        measures=measures,
+        fields=fields,
+        aggregates=_with_declared([a.item.id for a in loaded.aggregates], loaded, "aggregate"),
+        measures=_with_declared(measures, loaded, "measure"),
+        broken_fields=tuple(sorted(loaded.declared.get("field", set()) - set(fields))),
     )
 
 

@@ -64,13 +64,14 @@ class Vocabulary:
     fields: Mapping[str, FieldType]
     aggregates: tuple[str, ...]
     measures: tuple[str, ...]
+    #: fields declared with an unusable type (reported in csrules.toml): any type, so
+    #: the expressions that read them are not also "unknown field" errors
+    broken_fields: tuple[str, ...] = ()
 
     def account_type(self) -> RecordType:
-        return RecordType(
-            "account",
-            {name: cel_type(field) for name, field in self.fields.items()},
-            doc="the account record",
-        )
+        types: dict[str, CelType] = dict.fromkeys(self.broken_fields, DYN)
+        types.update({name: cel_type(field) for name, field in self.fields.items()})
+        return RecordType("account", types, doc="the account record")
 
     def variable_types(self) -> dict[str, CelType]:
         health = RecordType(

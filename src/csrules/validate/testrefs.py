@@ -6,6 +6,7 @@ is reported where it is written, with the closest defined name.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from csrules.errors import Diagnostic
@@ -16,7 +17,11 @@ from csrules.validate.references import did_you_mean
 
 
 def _unknown(
-    located: Located[Any], path: tuple[str | int, ...], what: str, name: str, known: set[str]
+    located: Located[Any],
+    path: tuple[str | int, ...],
+    what: str,
+    name: str,
+    known: AbstractSet[str],
 ) -> Diagnostic:
     return Diagnostic(
         f"unknown {what} '{name}'{did_you_mean(name, known)}",
@@ -28,27 +33,33 @@ def _unknown(
     )
 
 
+Names = dict[str, frozenset[str] | None]
+"""kind -> every name of that kind, or ``None`` when some cannot be known."""
+
+
+def _missing(name: str | None, known: frozenset[str] | None) -> bool:
+    return name is not None and known is not None and name not in known
+
+
 def _expectation(
     located: Located[Any],
     base: tuple[str | int, ...],
     expect: Expectation,
-    names: dict[str, set[str]],
+    names: Names,
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    if expect.tier is not None and expect.tier not in names["tier"]:
-        found.append(_unknown(located, (*base, "tier"), "tier", expect.tier, names["tier"]))
-    if expect.band is not None and expect.band not in names["band"]:
-        found.append(_unknown(located, (*base, "band"), "band", expect.band, names["band"]))
-    if expect.barrier not in (None, "") and expect.barrier not in names["barrier"]:
-        found.append(
-            _unknown(
-                located, (*base, "barrier"), "ADKAR element", str(expect.barrier), names["barrier"]
-            )
-        )
+    for key, what in (("tier", "tier"), ("band", "band"), ("barrier", "ADKAR element")):
+        value: str | None = getattr(expect, key)
+        known = names[key]
+        if value != "" and _missing(value, known):
+            assert value is not None and known is not None
+            found.append(_unknown(located, (*base, key), what, value, known))
     for key, kind in (("segments", "segment"), ("playbooks", "playbook")):
         for index, name in enumerate(getattr(expect, key) or []):
-            if name not in names[kind]:
-                found.append(_unknown(located, (*base, key, index), kind, name, names[kind]))
+            known = names[kind]
+            if _missing(name, known):
+                assert known is not None
+                found.append(_unknown(located, (*base, key, index), kind, name, known))
     return found
 
 
@@ -57,27 +68,32 @@ def _account_keys(accounts: list[dict[str, Any]], key: str) -> set[str]:
 
 
 def check_test_references(loaded: LoadedPlaybook) -> list[Diagnostic]:
-    if loaded.project is None or loaded.incomplete:
-        return []  # names are unknown until every rule file loads
+    if loaded.project is None:
+        return []
     key = loaded.project.snapshot.key
-    bands = set(loaded.health.item.bands) | {"unknown"} if loaded.health else {"unknown"}
-    names: dict[str, set[str]] = {
-        "tier": {t.item.id for t in loaded.tiers},
-        "band": bands,
-        "barrier": set(ADKAR_ELEMENTS),
-        "segment": {s.item.id for s in loaded.segments},
-        "playbook": {p.item.id for p in loaded.playbooks},
-        "aggregate": {a.item.id for a in loaded.aggregates},
+    bands = loaded.known("band")
+    names: Names = {
+        "tier": loaded.known("tier"),
+        "band": None if bands is None else bands | {"unknown"},
+        "barrier": frozenset(ADKAR_ELEMENTS),
+        "segment": loaded.known("segment"),
+        "playbook": loaded.known("playbook"),
+        "aggregate": loaded.known("aggregate"),
     }
-    connectors = set(loaded.project.connectors) | {"log"}
+    declared_connectors = loaded.known("connector")
+    connectors = None if declared_connectors is None else declared_connectors | {"log"}
     found: list[Diagnostic] = []
+
+    def check(test: Located[Any], path: tuple[str | int, ...], what: str, name: str) -> None:
+        known = connectors if what == "connector" else names[what]
+        if _missing(name, known):
+            assert known is not None
+            found.append(_unknown(test, path, what, name, known))
+
     for test in loaded.tests:
         case = test.item
         for agg in case.portfolio or {}:
-            if agg not in names["aggregate"]:
-                found.append(
-                    _unknown(test, ("portfolio", agg), "aggregate", agg, names["aggregate"])
-                )
+            check(test, ("portfolio", agg), "aggregate", agg)
         accounts = _account_keys(case.accounts, key)
         for account, expect in case.expect.items():
             if account not in accounts:
@@ -86,35 +102,13 @@ def check_test_references(loaded: LoadedPlaybook) -> list[Diagnostic]:
                 )
             found.extend(_expectation(test, ("expect", account), expect, names))
         for index, step in enumerate(case.step):
-            if step.accounts is not None:
-                accounts = _account_keys(step.accounts, key)
             base: tuple[str | int, ...] = ("step", index)
             for account, expect in step.expect.items():
                 found.extend(_expectation(test, (*base, "expect", account), expect, names))
             for ack_index, ack in enumerate(step.ack):
-                playbook, _, account = ack.partition(":")
-                if playbook not in names["playbook"]:
-                    found.append(
-                        _unknown(
-                            test, (*base, "ack", ack_index), "playbook", playbook, names["playbook"]
-                        )
-                    )
+                check(test, (*base, "ack", ack_index), "playbook", ack.partition(":")[0])
             for action_index, action in enumerate(step.actions or []):
                 where = (*base, "actions", action_index)
-                if action.playbook not in names["playbook"]:
-                    found.append(
-                        _unknown(
-                            test,
-                            (*where, "playbook"),
-                            "playbook",
-                            action.playbook,
-                            names["playbook"],
-                        )
-                    )
-                if action.connector not in connectors:
-                    found.append(
-                        _unknown(
-                            test, (*where, "connector"), "connector", action.connector, connectors
-                        )
-                    )
+                check(test, (*where, "playbook"), "playbook", action.playbook)
+                check(test, (*where, "connector"), "connector", action.connector)
     return found

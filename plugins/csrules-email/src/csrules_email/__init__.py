@@ -86,7 +86,7 @@ def parse_addresses(value: str | Sequence[str], *, strict: bool) -> list[tuple[s
 class SmtpSettings(BaseModel):
     """``[connectors.NAME] plugin = "smtp"``: the server, its security and the sender."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     host: str = Field(min_length=1, description="SMTP server host name.")
     port: int | None = Field(
@@ -148,7 +148,7 @@ class SmtpSettings(BaseModel):
 class SmtpParams(BaseModel):
     """Action parameters: recipients, subject and body (all templates)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     to: str | list[str] = Field(
         description="Recipient address, or a list of them (a string may hold several, comma-separated)."

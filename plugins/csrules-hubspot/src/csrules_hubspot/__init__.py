@@ -90,7 +90,7 @@ def _is_template(value: str) -> bool:
 class HubSpotSettings(UrlSafetySettings):
     """``[connectors.NAME] plugin = "hubspot"``: a private app token and where to send."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     token: SecretStr = Field(
         description="Private app access token, sent as a Bearer header: always ${VAR}."
@@ -126,7 +126,7 @@ class HubSpotSettings(UrlSafetySettings):
 class HubSpotParams(BaseModel):
     """Action parameters; which ones apply depends on ``kind``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: Literal["task", "company_update"] = Field(
         default="task", description="task: create a CRM task; company_update: write properties."

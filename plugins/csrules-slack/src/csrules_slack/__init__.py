@@ -120,7 +120,7 @@ def _fit(escaped: str, limit: int) -> str:
 class SlackSettings(UrlSafetySettings):
     """``[connectors.NAME] plugin = "slack"``: an incoming webhook or a bot token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     webhook_url: SecretStr | None = Field(
         default=None, description="Incoming webhook URL (a secret: use ${VAR})."
@@ -170,7 +170,7 @@ class SlackSettings(UrlSafetySettings):
 class SlackParams(BaseModel):
     """An action's parameters: ``text`` (required), ``channel``, ``title`` (templates)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str = Field(min_length=1, description="The message (a template).")
     channel: str | None = Field(

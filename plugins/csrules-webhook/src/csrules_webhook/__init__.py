@@ -80,7 +80,7 @@ def sign(secret: str, body: bytes) -> str:
 class WebhookSettings(UrlSafetySettings):
     """``[connectors.NAME] plugin = "webhook"``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     url: str = Field(description="The https endpoint that receives each action.")
     secret: SecretStr = Field(
@@ -127,7 +127,7 @@ class WebhookSettings(UrlSafetySettings):
 class WebhookParams(BaseModel):
     """An action's parameters: free, JSON values (strings are templates); sent as ``params``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     __pydantic_extra__: dict[str, JsonValue] = Field(init=False)
 

@@ -22,7 +22,7 @@ from csrules.hooks.hookspecs import hookimpl
 class LogSettings(BaseModel):
     """``[connectors.NAME] plugin = "log"``: ``path`` appends to a file, else stdout."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     path: str | None = Field(
         default=None, description="JSON Lines file to append to (relative to the playbooks)."
@@ -32,7 +32,7 @@ class LogSettings(BaseModel):
 class LogParams(BaseModel):
     """Action parameters: ``text`` and any further string parameters."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     # Further parameters are free, but each must be a string (a template).
     __pydantic_extra__: dict[str, str] = Field(init=False)
