@@ -107,6 +107,11 @@ class PostgresStore(SqlStore):
     def _describe(self) -> str:
         return f"state {describe_url(self.url)}"
 
+    def current_schema(self) -> str:
+        with self._transaction(write=False, action="read the current schema"):
+            rows = self._query("SELECT current_schema()")
+        return str(rows[0][0]) if rows and rows[0][0] else "public"
+
     def _has_table(self, name: str) -> bool:
         rows = self._query("SELECT to_regclass(%s) IS NOT NULL", (name,))
         return bool(rows and rows[0][0])

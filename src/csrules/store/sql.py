@@ -318,6 +318,16 @@ class SqlStore(StateStore):
             raise StoreError(f"{exc.message}{'; ' + hint if hint else ''}") from exc
         self.migrated = done
 
+    def current_schema(self) -> str:
+        """The schema the tables live in (PostgreSQL's ``current_schema()``; SQLite: main)."""
+        return "main"
+
+    def run_admin(self, statements: Sequence[str], *, action: str) -> None:
+        """Run administrative statements (grants) in one write transaction."""
+        with self._transaction(write=True, action=action):
+            for statement in statements:
+                self._exec(statement)
+
     def schema_version(self) -> int:
         """The schema version of the open database (for diagnostics and tests)."""
         with self._transaction(write=False, action="read the schema version"):

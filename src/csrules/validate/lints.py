@@ -15,6 +15,7 @@ from csrules.errors import Diagnostic, Severity
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
 from csrules.validate.references import did_you_mean
+from csrules.validate.stateurl import state_url_password
 
 _SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|api_key|apikey|webhook_url|signing_key|private_key)", re.I
@@ -287,7 +288,16 @@ def _snapshot_key(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
 
 Lint = Callable[[LoadedPlaybook, datetime], list[Diagnostic]]
 
-LINTS: tuple[Lint, ...] = (_snapshot_key, _bands, _measures, _tiers, _ladders, _silences, _secrets)
+LINTS: tuple[Lint, ...] = (
+    _snapshot_key,
+    _bands,
+    _measures,
+    _tiers,
+    _ladders,
+    _silences,
+    _secrets,
+    state_url_password,
+)
 
 
 def run_lints(loaded: LoadedPlaybook, now: datetime) -> list[Diagnostic]:
