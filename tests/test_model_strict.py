@@ -48,7 +48,11 @@ PROJECT: dict[str, Any] = {
         "source": "accounts.jsonl",
         "fields": {"id": "string", "name": "string", "arr": "double", "csm": "string?"},
     },
-    "state": {"url": "sqlite:///.csrules/state.db"},
+    "state": {
+        "url": "sqlite:///.csrules/state.db",
+        "lock_timeout": "30s",
+        "statement_timeout": "5m",
+    },
     "apply": {"max_shrink": 0.2, "max_future": "1h"},
     "limits": {
         "expression_cost": 1_000_000,

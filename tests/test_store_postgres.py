@@ -20,7 +20,7 @@ psycopg = pytest.importorskip(
     reason="psycopg is not installed (pip install 'csrules[postgres]'): PostgreSQL tests skipped",
 )
 
-from csrules.store import StoreError, open_store  # noqa: E402
+from csrules.store import Access, StoreError, Timeouts, open_store  # noqa: E402
 from csrules.store.postgres import PostgresStore, describe_url  # noqa: E402
 from csrules.store.sql import SqlStore  # noqa: E402
 from tests.pgserver import free_port  # noqa: E402
@@ -38,8 +38,14 @@ class PostgresBackend:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def open(self, *, migrate_to: int | None = None) -> SqlStore:
-        return PostgresStore(self.url, migrate_to=migrate_to)
+    def open(
+        self,
+        *,
+        migrate_to: int | None = None,
+        access: Access = "migrate",
+        timeouts: Timeouts | None = None,
+    ) -> SqlStore:
+        return PostgresStore(self.url, migrate_to=migrate_to, access=access, timeouts=timeouts)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -53,8 +59,15 @@ class PostgresBackend:
             ]
 
     def drop_audit_guards(self) -> None:
-        self.execute("DROP TRIGGER audit_no_update ON audit")
-        self.execute("DROP TRIGGER audit_no_delete ON audit")
+        for name, table in (
+            ("audit_no_update", "audit"),
+            ("audit_no_delete", "audit"),
+            ("audit_no_truncate", "audit"),
+            ("audit_head_no_delete", "audit_head"),
+            ("audit_head_forward", "audit_head"),
+            ("audit_head_no_truncate", "audit_head"),
+        ):
+            self.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
 
 
 class TestPostgresStore(StoreContract):
@@ -88,3 +101,28 @@ def test_connection_errors_never_show_the_password(tmp_path: Path) -> None:
     assert "s3cret-pw" not in str(caught.value)
     assert "cannot connect" in str(caught.value)
     assert describe_url(url) == f"postgresql://cs@127.0.0.1:{port}/state"
+
+
+def test_every_table_the_migrations_create_has_its_rights(postgres_url: str) -> None:
+    """A new table must be classified in csrules.store.grants, or no role could use it."""
+    from csrules.store.grants import ALL_TABLES
+
+    PostgresStore(postgres_url).close()
+    tables = {
+        name
+        for (name,) in PostgresBackend(postgres_url).query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+    }
+    assert tables == set(ALL_TABLES)
+
+
+def test_a_reader_connection_is_read_only(postgres_url: str) -> None:
+    PostgresStore(postgres_url).close()
+    reader = PostgresStore(postgres_url, access="read")
+    try:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            reader._conn.execute("INSERT INTO rotation (tier, next_index) VALUES ('x', 1)")
+        assert reader._conn.info.parameter_status("application_name") == "csrules"
+    finally:
+        reader.close()

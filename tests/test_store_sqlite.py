@@ -26,11 +26,15 @@ import pytest
 
 from csrules.cases.model import Action, Case, Plan, Transition, action_id, case_id
 from csrules.store import (
+    Access,
     LockHeld,
     LockInfo,
     RunRecord,
     SchemaVersionError,
+    StateMissing,
+    StateOutdated,
     StoreError,
+    Timeouts,
     open_store,
 )
 from csrules.store import migrations as migrations_module
@@ -129,7 +133,13 @@ def opening(case: Case, *actions: Action, now: datetime = T0) -> Plan:
 class Backend(Protocol):
     """One database, reachable by several stores and by raw SQL for tampering."""
 
-    def open(self, *, migrate_to: int | None = None) -> SqlStore: ...
+    def open(
+        self,
+        *,
+        migrate_to: int | None = None,
+        access: Access = "migrate",
+        timeouts: Timeouts | None = None,
+    ) -> SqlStore: ...
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run raw SQL (``?`` placeholders) outside the store, committed at once."""
@@ -474,7 +484,10 @@ class StoreContract:
         assert {e.account for e in store.audit_events(account="a-1")} == {"a-1"}
         assert [e.kind for e in store.audit_events(account="a-1")] == ["transition", "action"]
         assert [e.kind for e in store.audit_events(case=two.id)] == ["transition"]
-        assert [e.kind for e in store.audit_events(since=T0 + HOUR)] == ["run", "transition"]
+        assert [e.kind for e in store.audit_events(since=T0 + HOUR, clock="as-of")] == [
+            "run",
+            "transition",
+        ]
         seqs = [e.seq for e in store.audit_events()]
         assert seqs == list(range(1, len(seqs) + 1))
 
@@ -676,6 +689,124 @@ class StoreContract:
         finally:
             check.close()
 
+    # the two clocks, the head, the runs cross-check -----------------------------------
+
+    def test_the_store_stamps_both_clocks_on_every_event(self, store: SqlStore) -> None:
+        before = datetime.now(UTC)
+        case = make_case()
+        action = make_action(case)
+        store.commit_plan(make_run(T0), opening(case, action))
+        store.record_attempt(
+            action.id, status="sent", detail="ok", at=T0, retry_at=None, run_id=make_run(T0).id
+        )
+        store.acknowledge(case.id, at=datetime.now(UTC), by="ana")
+        after = datetime.now(UTC)
+        events = store.audit_events()
+        assert [e.kind for e in events] == ["run", "transition", "action", "delivery", "ack"]
+        for event in events:
+            assert event.as_of == T0, event  # the ack's: the last applied run's
+            assert event.recorded_at is not None and before <= event.recorded_at <= after
+            assert event.to_json()["recorded_at"] is not None
+        assert store.audit_events(since=before) == events  # the wall clock
+        assert store.audit_events(since=T0 + HOUR, clock="as-of") == []
+        assert store.verify_audit().ok
+
+    def test_verify_detects_an_edited_clock(self, backend: Backend, store: SqlStore) -> None:
+        self._history(store)
+        backend.drop_audit_guards()
+        backend.execute("UPDATE audit SET as_of = NULL WHERE seq = 2")
+        result = store.verify_audit()
+        assert not result.ok and result.first_bad_seq == 2 and "altered" in result.message
+
+    def test_the_audit_head_only_moves_forward(self, backend: Backend, store: SqlStore) -> None:
+        total = self._history(store)
+        with pytest.raises(Exception, match="only moves forward"):
+            backend.execute("UPDATE audit_head SET seq = ?", (total - 1,))
+        with pytest.raises(Exception, match="only moves forward"):
+            backend.execute("UPDATE audit_head SET seq = ?, hash = ?", (total + 1, "f" * 64))
+        with pytest.raises(Exception, match="append-only"):
+            backend.execute("DELETE FROM audit_head")
+        assert store.verify_audit().ok
+
+    def test_verify_reports_runs_that_have_no_audit_events(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        self._history(store)
+        runs = [r for (r,) in backend.query("SELECT id FROM runs ORDER BY as_of")]
+        backend.drop_audit_guards()
+        backend.execute("DELETE FROM audit")
+        backend.execute("DELETE FROM audit_head")
+        result = store.verify_audit()
+        assert not result.ok and result.checked == 0
+        assert result.runs_without_events == tuple(runs) and len(runs) == 2
+        assert all(run in result.message for run in runs)
+
+    # access: read and write never change the schema --------------------------------
+
+    def test_a_reader_never_creates_a_schema(self, backend: Backend) -> None:
+        with pytest.raises(StateMissing, match="csrules state migrate"):
+            backend.open(access="read")
+        with pytest.raises(StateMissing):
+            backend.open(access="write")
+        backend.open().close()  # migrate: creates it
+        reader = backend.open(access="read")
+        try:
+            assert reader.load().cases == {} and reader.verify_audit().ok
+            with pytest.raises(StoreError):
+                reader.commit_plan(make_run(), opening(make_case()))
+        finally:
+            reader.close()
+
+    def test_an_old_schema_is_migrated_only_when_asked(self, backend: Backend) -> None:
+        backend.open(migrate_to=1).close()
+        for access in ("read", "write"):
+            with pytest.raises(StateOutdated, match="schema version 1"):
+                backend.open(access=access)  # type: ignore[arg-type]
+        assert backend.query("SELECT MAX(version) FROM schema_version") == [(1,)]
+        migrated = backend.open()
+        try:
+            assert migrated.found_version == 1
+            assert [m.version for m in migrated.migrated] == [
+                m.version for m in migrations_module.MIGRATIONS if m.version > 1
+            ]
+        finally:
+            migrated.close()
+
+    def test_a_migration_numbered_below_the_newest_is_still_applied(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Migrations written side by side may land out of order: every unrecorded
+        version is applied, not only those above the newest."""
+        known = migrations_module.current_version()
+        later = Migration(known + 2, "landed first", lambda d: ["CREATE TABLE first (x INTEGER)"])
+        monkeypatch.setattr(migrations_module, "MIGRATIONS", [*migrations_module.MIGRATIONS, later])
+        backend.open().close()
+        late = Migration(known + 1, "landed late", lambda d: ["CREATE TABLE late (x INTEGER)"])
+        monkeypatch.setattr(migrations_module, "MIGRATIONS", [*migrations_module.MIGRATIONS, late])
+        store = backend.open()
+        try:
+            assert [m.version for m in store.migrated] == [known + 1]
+        finally:
+            store.close()
+        assert backend.query("SELECT COUNT(*) FROM late") == [(0,)]
+
+    def test_a_long_statement_is_cancelled_by_statement_timeout(self, backend: Backend) -> None:
+        backend.open().close()
+        store = backend.open(access="read", timeouts=Timeouts(lock=1.0, statement=0.2))
+        slow = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+            "SELECT COUNT(*) FROM n"
+        )
+        try:
+            with (
+                pytest.raises(StoreError, match="statement_timeout"),
+                store._transaction(write=False, action="count"),
+            ):
+                store._query(slow)
+            assert store.verify_audit().ok  # the store goes on working
+        finally:
+            store.close()
+
     # migrations ------------------------------------------------------------------------
 
     def test_a_version_1_database_opens_and_is_migrated(
@@ -692,20 +823,21 @@ class StoreContract:
         assert current.find_case(case.id) == case
         current.close()
 
+        known = migrations_module.current_version()
         later = Migration(
-            2, "a note on cases", lambda d: ["ALTER TABLE cases ADD COLUMN note TEXT"]
+            known + 1, "a note on cases", lambda d: ["ALTER TABLE cases ADD COLUMN note TEXT"]
         )
         monkeypatch.setattr(migrations_module, "MIGRATIONS", [*migrations_module.MIGRATIONS, later])
         upgraded = backend.open()
         try:
-            assert upgraded.schema_version() == 2
+            assert upgraded.schema_version() == known + 1
             assert upgraded.find_case(case.id) == case
             assert backend.query("SELECT note FROM cases") == [(None,)]
             assert upgraded.verify_audit().ok
         finally:
             upgraded.close()
         versions = backend.query("SELECT version FROM schema_version ORDER BY version")
-        assert versions == [(1,), (2,)]
+        assert versions == [(m.version,) for m in migrations_module.MIGRATIONS]
 
     def test_a_database_from_a_newer_csrules_is_refused(self, backend: Backend) -> None:
         backend.open().close()
@@ -713,8 +845,10 @@ class StoreContract:
             "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
             (99, "from the future", datetime.now(UTC)),
         )
+        known = migrations_module.current_version()
         with pytest.raises(
-            SchemaVersionError, match=r"schema version 99, newer than this csrules supports \(1\)"
+            SchemaVersionError,
+            match=rf"schema version 99, newer than this csrules supports \({known}\)",
         ):
             backend.open()
 
@@ -726,8 +860,14 @@ class SqliteBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def open(self, *, migrate_to: int | None = None) -> SqlStore:
-        return SqliteStore(self.path, migrate_to=migrate_to)
+    def open(
+        self,
+        *,
+        migrate_to: int | None = None,
+        access: Access = "migrate",
+        timeouts: Timeouts | None = None,
+    ) -> SqlStore:
+        return SqliteStore(self.path, migrate_to=migrate_to, access=access, timeouts=timeouts)
 
     def _raw(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, isolation_level=None)
@@ -747,8 +887,13 @@ class SqliteBackend:
             conn.close()
 
     def drop_audit_guards(self) -> None:
-        self.execute("DROP TRIGGER audit_no_update")
-        self.execute("DROP TRIGGER audit_no_delete")
+        for name in (
+            "audit_no_update",
+            "audit_no_delete",
+            "audit_head_no_delete",
+            "audit_head_forward",
+        ):
+            self.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 class TestSqliteStore(StoreContract):

@@ -20,6 +20,7 @@ from csrules.cli.state import (
     plan_command,
     unlock_command,
 )
+from csrules.cli.statecmd import state_group
 from csrules.cli.test import test_command
 from csrules.cli.validate import validate_command
 from csrules.errors import CsrulesError
@@ -38,6 +39,7 @@ BUILTIN_COMMANDS = (
     cases_command,
     audit_group,
     unlock_command,
+    state_group,
     schema_command,
     init_command,
 )

@@ -20,7 +20,7 @@ from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import CsrulesError
 
 if TYPE_CHECKING:
-    from csrules.store.base import StateStore
+    from csrules.store.base import Access, Clock, StateStore, Timeouts
 
 
 @contextmanager
@@ -34,25 +34,76 @@ def _delivery_progress(*, shown: bool) -> Iterator[Callable[[int, int], None] | 
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-@contextmanager
-def _store(compiled: CompiledPlaybook) -> Iterator[StateStore]:
+def state_timeouts(compiled: CompiledPlaybook) -> Timeouts:
+    """``[state] lock_timeout`` and ``statement_timeout``, in seconds."""
+    from csrules.store import Timeouts
+
+    settings = compiled.project.state
+    return Timeouts(
+        lock=settings.lock_timeout.total_seconds(),
+        statement=settings.statement_timeout.total_seconds(),
+    )
+
+
+def _open(compiled: CompiledPlaybook, access: Access) -> StateStore:
     from csrules.store import open_store
 
-    store = open_store(compiled.project.state.url, base_dir=compiled.root)
+    return open_store(
+        compiled.project.state.url,
+        base_dir=compiled.root,
+        access=access,
+        timeouts=state_timeouts(compiled),
+    )
+
+
+@contextmanager
+def _store(compiled: CompiledPlaybook, access: Access = "write") -> Iterator[StateStore]:
+    """The state store; only ``apply`` (``access="migrate"``) may create or migrate it."""
+    store = _open(compiled, access)
     try:
         yield store
     finally:
         store.close()
 
 
-def _state_without_side_effects(compiled: CompiledPlaybook) -> CaseState:
-    """The current state; an SQLite file that does not exist yet is an empty state."""
-    from csrules.store import sqlite_path
+@contextmanager
+def _reported() -> Iterator[None]:
+    """A state error ends the command with its message (exit 1), never a traceback."""
+    try:
+        yield
+    except CsrulesError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        raise SystemExit(exc.exit_code) from None
 
-    url = compiled.project.state.url
-    if url.startswith("sqlite:") and not Path(sqlite_path(url, base_dir=compiled.root)).exists():
-        return CaseState()
-    with _store(compiled) as store:
+
+@contextmanager
+def _reader(compiled: CompiledPlaybook) -> Iterator[StateStore | None]:
+    """A read-only store, or None (said on stderr) when there is no state yet.
+
+    Readers never create, migrate or lock anything, so they run during an apply and
+    with a role that may only SELECT.
+    """
+    from csrules.store import StateMissing
+
+    with _reported():
+        try:
+            store = _open(compiled, "read")
+        except StateMissing as exc:
+            click.echo(f"note: {exc.message}", err=True)
+            yield None
+            return
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _state_without_side_effects(compiled: CompiledPlaybook) -> CaseState:
+    """The current state, read without writing; no state yet is an empty state."""
+    with _reader(compiled) as store:
+        if store is None:
+            click.echo("note: planning against an empty state", err=True)
+            return CaseState()
         return store.load()
 
 
@@ -147,7 +198,7 @@ def apply_command(
     batch = load_snapshot(compiled, snapshot)
     from csrules.runs import apply
 
-    with _store(compiled) as store:
+    with _store(compiled, "migrate") as store:
         try:
             with _delivery_progress(shown=sys.stderr.isatty() and fmt == "text") as progress:
                 outcome = apply(
@@ -219,8 +270,8 @@ def cases_command(
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
-    with _store(compiled) as store:
-        cases = store.cases(open_only=open_only, account=account)
+    with _reader(compiled) as store:
+        cases = [] if store is None else store.cases(open_only=open_only, account=account)
     if fmt == "json":
         click.echo(json.dumps([c.to_json() for c in cases], indent=2))
         return
@@ -268,17 +319,37 @@ def audit_group() -> None:
 @playbooks_option
 @click.option("--account")
 @click.option("--case")
-@click.option("--since", help="Only events at or after this time (RFC 3339).")
+@click.option(
+    "--since",
+    help="Only events at or after this time (RFC 3339), on the clock that --clock names.",
+)
+@click.option(
+    "--clock",
+    type=click.Choice(["recorded", "as-of"]),
+    default="recorded",
+    show_default=True,
+    help="What --since compares with: recorded_at (the wall clock when the event was "
+    "written) or as_of (the as-of time of its run).",
+)
 @format_option("text", "json")
 def audit_show(
-    playbooks: Path | None, account: str | None, case: str | None, since: str | None, fmt: str
+    playbooks: Path | None,
+    account: str | None,
+    case: str | None,
+    since: str | None,
+    clock: Clock,
+    fmt: str,
 ) -> None:
     """Show audit events: runs, case transitions, deliveries, acknowledgements."""
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     when = parse_as_of(since) if since else None
-    with _store(compiled) as store:
-        events = store.audit_events(account=account, case=case, since=when)
+    with _reader(compiled) as store:
+        events = (
+            []
+            if store is None
+            else store.audit_events(account=account, case=case, since=when, clock=clock)
+        )
     if fmt == "json":
         for e in events:
             click.echo(
@@ -286,6 +357,8 @@ def audit_show(
                     {
                         "seq": e.seq,
                         "at": e.at.isoformat(),
+                        "as_of": None if e.as_of is None else e.as_of.isoformat(),
+                        "recorded_at": None if e.recorded_at is None else e.recorded_at.isoformat(),
                         "kind": e.kind,
                         "run": e.run_id,
                         "case": e.case,
@@ -301,18 +374,24 @@ def audit_show(
         return
     for e in events:
         subject = " ".join(x for x in (e.case or "", e.account or "", e.rule or "") if x)
+        when = e.recorded_at if clock == "recorded" and e.recorded_at else (e.as_of or e.at)
         click.echo(
-            f"{e.seq:>6} {e.at:%Y-%m-%dT%H:%M:%SZ} {e.kind:<10} {subject} {json.dumps(e.data, default=str)[:120]}"
+            f"{e.seq:>6} {when:%Y-%m-%dT%H:%M:%SZ} {e.kind:<10} {subject} {json.dumps(e.data, default=str)[:120]}"
         )
 
 
 @audit_group.command("verify")
 @playbooks_option
 def audit_verify(playbooks: Path | None) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken record if any."""
+    """Recompute the hash chain and check every recorded run has its events; exit 1 and
+    say what is broken (the first broken record, or the runs missing from the log)."""
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, "text")
-    with _store(compiled) as store:
-        result = store.verify_audit()
+    with _reader(compiled) as store:
+        if store is None:
+            click.echo("no audit log to verify: there is no state at this url yet")
+            raise SystemExit(1)
+        with _reported():
+            result = store.verify_audit()
     click.echo(result.message)
     raise SystemExit(0 if result.ok else 1)

@@ -98,9 +98,29 @@ class SnapshotSettings(StrictModel):
 
 
 class StateSettings(StrictModel):
-    """``[state]``: where cases, the outbox and the audit log live."""
+    """``[state]``: where cases, the outbox and the audit log live, and how long one
+    statement may wait or run there."""
 
-    url: str = DEFAULT_STATE_URL
+    url: str = Field(
+        default=DEFAULT_STATE_URL,
+        min_length=1,
+        description="sqlite:///path/state.db (relative to the playbook directory) or "
+        "postgresql://user@host/db; ${VAR} is read from the environment at run time, so a "
+        "password is never written in the file (or leave it out: PGPASSWORD and ~/.pgpass "
+        "work too).",
+    )
+    lock_timeout: Duration = Field(
+        default=timedelta(seconds=30),
+        description="How long one statement waits for another csrules command's write "
+        "(SQLite busy timeout, PostgreSQL lock_timeout) before the command fails; 0s waits "
+        "without limit. Reads never wait for a write. Not the wait for another apply "
+        "(apply --lock-timeout).",
+    )
+    statement_timeout: Duration = Field(
+        default=timedelta(minutes=5),
+        description="How long one statement may run before it is cancelled (PostgreSQL "
+        "statement_timeout; enforced by csrules on SQLite); 0s: no limit.",
+    )
 
 
 class ApplySettings(StrictModel):

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from csrules.cases.model import Action, Case, CaseState, Plan
 from csrules.errors import CsrulesError
@@ -34,6 +34,27 @@ DETAIL_LIMIT = 500
 
 LOCK_NAME = "apply"
 """The one lock ``apply`` takes; a row per name keeps room for other exclusive jobs."""
+
+Access = Literal["migrate", "write", "read"]
+"""How a command opens the state: ``migrate`` (``apply``, ``state migrate``: creates and
+migrates the schema), ``write`` (``ack``, ``unlock``: writes rows, never the schema) or
+``read`` (``plan``, ``cases``, ``audit``: never writes, never waits for a writer)."""
+
+Clock = Literal["recorded", "as-of"]
+"""The two clocks of an audit event: when it was written (the wall clock) and the as-of
+time of the run it belongs to (the state's clock)."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """``[state] lock_timeout`` and ``statement_timeout``, in seconds (0: no limit).
+
+    ``lock`` bounds how long one statement waits for another command's write (a row,
+    table or the writers' lock); ``statement`` bounds how long one statement may run.
+    """
+
+    lock: float = 30.0
+    statement: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,14 @@ class AuditEvent:
 
     ``hash`` is ``sha256(prev_hash + canonical JSON of every other field)``, so an edit,
     a deletion or a reordering breaks the chain (:meth:`StateStore.verify_audit`).
+
+    Two clocks, named apart: ``as_of`` is the as-of time of the run the event belongs
+    to (for an event outside a run, such as ``ack``, the as-of of the last applied run
+    before it), ``recorded_at`` the wall-clock time it was written. Both are stamped by
+    the store when it appends, never by the caller. ``at`` is the time the caller gave
+    (the run's as-of for run events, the wall clock for ``ack``); it is kept because
+    events written before these two fields existed have only it (their ``as_of`` and
+    ``recorded_at`` are None).
     """
 
     seq: int
@@ -84,12 +113,16 @@ class AuditEvent:
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    as_of: datetime | None = None
+    recorded_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``audit show --format json`` shape (keys may be added, never renamed)."""
         return {
             "seq": self.seq,
             "at": iso(self.at),
+            "as_of": None if self.as_of is None else iso(self.as_of),
+            "recorded_at": None if self.recorded_at is None else iso(self.recorded_at),
             "kind": self.kind,
             "run_id": self.run_id,
             "case": self.case,
@@ -110,6 +143,7 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None
     message: str
+    runs_without_events: tuple[str, ...] = ()
 
 
 class StoreError(CsrulesError):
@@ -120,6 +154,15 @@ class StoreError(CsrulesError):
 
 class SchemaVersionError(StoreError):
     """The database was written by a newer csrules: refusing it protects its data."""
+
+
+class StateMissing(StoreError):
+    """There is no state yet (no SQLite file, or a database without the csrules schema),
+    and the command may not create one: only ``apply`` and ``state migrate`` do."""
+
+
+class StateOutdated(StoreError):
+    """The schema is older than this csrules, and the command may not migrate it."""
 
 
 class LockHeld(StoreError):
@@ -242,12 +285,17 @@ class StateStore(ABC):
         account: str | None = None,
         case: str | None = None,
         since: datetime | None = None,
+        clock: Clock = "recorded",
     ) -> list[AuditEvent]:
-        """Audit events in log order, filtered by account, case and time (``at >= since``)."""
+        """Audit events in log order, filtered by account, case and time: ``since`` is
+        compared with ``recorded_at`` (the wall clock) or, with ``clock="as-of"``, with
+        ``as_of`` (the run's clock); an event written before these fields existed is
+        compared by its ``at``."""
 
     @abstractmethod
     def verify_audit(self) -> VerifyResult:
-        """Recompute the hash chain; detects an edited, deleted or reordered record."""
+        """Recompute the hash chain; detects an edited, deleted or reordered record, and
+        a run recorded in ``runs`` that has no event in the log (an emptied log)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -324,22 +372,31 @@ def event_hash(
     rule_hash: str | None,
     data: dict[str, Any],
     prev_hash: str,
+    as_of: datetime | None = None,
+    recorded_at: datetime | None = None,
 ) -> str:
-    """``sha256(prev_hash + canonical JSON of the event without its hash)``."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": iso(at),
-            "kind": kind,
-            "run_id": run_id,
-            "case": case,
-            "account": account,
-            "rule": rule,
-            "rule_hash": rule_hash,
-            "data": data,
-            "prev_hash": prev_hash,
-        }
-    )
+    """``sha256(prev_hash + canonical JSON of the event without its hash)``.
+
+    An event stamped with the two clocks (``recorded_at`` set) hashes them too; one
+    written before they existed hashes without them, so an old log still verifies, and
+    clearing the stamps of a new event breaks its hash.
+    """
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": iso(at),
+        "kind": kind,
+        "run_id": run_id,
+        "case": case,
+        "account": account,
+        "rule": rule,
+        "rule_hash": rule_hash,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    if recorded_at is not None:
+        fields["as_of"] = None if as_of is None else iso(as_of)
+        fields["recorded_at"] = iso(recorded_at)
+    body = canonical_json(fields)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 

@@ -1,9 +1,11 @@
 """Versioned schema migrations, shared by SQLite and PostgreSQL.
 
-A ``schema_version`` table records every migration applied. Opening a store applies
-the missing ones in order, inside one write transaction (both engines have
-transactional DDL), so a crash mid-migration leaves the previous version intact. A
-database whose version is newer than this code knows is refused: an older csrules
+A ``schema_version`` table records every migration applied. Only ``apply`` and
+``csrules state migrate`` apply the missing ones (every migration whose version is not
+recorded, in order), inside one write transaction (both engines have transactional
+DDL), so a crash mid-migration leaves the previous version intact. Every other command
+refuses a schema older than this code instead of changing it, and a read never writes.
+A database whose version is newer than this code knows is refused: an older csrules
 must not write rows a newer one would misread.
 
 The DDL is written once with three type placeholders; each backend fills them in:
@@ -15,7 +17,7 @@ order, and the hash chain must verify from exactly what was hashed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,6 +151,57 @@ def _v1(dialect: Dialect) -> list[str]:
     return [sql.format(**types) for sql in _V1_TABLES] + _V1_GUARDS[dialect]
 
 
+_V3_CLOCKS = [
+    "ALTER TABLE audit ADD COLUMN as_of {ts}",
+    "ALTER TABLE audit ADD COLUMN recorded_at {ts}",
+    "CREATE INDEX audit_as_of ON audit (as_of)",
+    "CREATE INDEX audit_recorded_at ON audit (recorded_at)",
+]
+
+_HEAD_FORWARD = "the audit head only moves forward, to an event of the log"
+
+_V3_GUARDS: dict[Dialect, list[str]] = {
+    # SQLite has no TRUNCATE: a DELETE without WHERE fires the row triggers of version 1.
+    "sqlite": [
+        """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        f"""CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head
+        WHEN NEW.seq < OLD.seq
+            OR NOT EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq AND hash = NEW.hash)
+        BEGIN SELECT RAISE(ABORT, '{_HEAD_FORWARD}'); END""",
+    ],
+    # Row triggers do not fire on TRUNCATE, which is how the whole log could vanish: a
+    # statement trigger refuses it, for the tables' owner too.
+    "postgres": [
+        """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+        FOR EACH STATEMENT EXECUTE FUNCTION csrules_audit_append_only()""",
+        """CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
+        FOR EACH STATEMENT EXECUTE FUNCTION csrules_audit_append_only()""",
+        """CREATE TRIGGER runs_no_truncate BEFORE TRUNCATE ON runs
+        FOR EACH STATEMENT EXECUTE FUNCTION csrules_audit_append_only()""",
+        """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        FOR EACH ROW EXECUTE FUNCTION csrules_audit_append_only()""",
+        f"""CREATE OR REPLACE FUNCTION csrules_audit_head_forward() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.seq < OLD.seq OR NOT EXISTS (
+                SELECT 1 FROM audit WHERE seq = NEW.seq AND hash = NEW.hash
+            ) THEN
+                RAISE EXCEPTION '{_HEAD_FORWARD}';
+            END IF;
+            RETURN NEW;
+        END $$""",
+        """CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head
+        FOR EACH ROW EXECUTE FUNCTION csrules_audit_head_forward()""",
+    ],
+}
+
+
+def _v3(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V3_CLOCKS] + _V3_GUARDS[dialect]
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: ``statements(dialect)`` takes version-1 to ``version``."""
@@ -160,6 +213,12 @@ class Migration:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "runs, cases, actions (outbox), rotation, scores, locks, audit", _v1),
+    Migration(
+        3,
+        "audit clocks (as_of, recorded_at); no TRUNCATE of the audit log or runs; "
+        "the audit head only moves forward",
+        _v3,
+    ),
 ]
 """Every migration, in order. Append only: a released migration is never edited."""
 
@@ -176,7 +235,13 @@ def current_version(migrations: Sequence[Migration] | None = None) -> int:
     return max((m.version for m in chosen), default=0)
 
 
-def pending(found: int, migrations: Sequence[Migration] | None = None) -> list[Migration]:
-    """The migrations to apply to a database at version ``found``, in order."""
+def missing(
+    applied: Collection[int], migrations: Sequence[Migration] | None = None
+) -> list[Migration]:
+    """The migrations a database that recorded ``applied`` still needs, in order.
+
+    Every unrecorded version is missing, not only those above the newest: migrations
+    written side by side may be numbered out of the order they are released in.
+    """
     chosen = MIGRATIONS if migrations is None else migrations
-    return sorted((m for m in chosen if m.version > found), key=lambda m: m.version)
+    return sorted((m for m in chosen if m.version not in applied), key=lambda m: m.version)

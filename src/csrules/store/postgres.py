@@ -4,8 +4,12 @@ Same schema and SQL as SQLite (see :mod:`csrules.store.sql`), with native
 ``timestamptz`` and ``jsonb`` columns. Every write transaction first takes one
 transaction-scoped advisory lock, the equivalent of SQLite's ``BEGIN IMMEDIATE``:
 writers queue up, so audit appends chain one after another and an outbox insert
-always sees the rows committed before it. Reads run at ``REPEATABLE READ`` so that
-:meth:`load` sees one consistent state. The apply lock itself is a row in ``locks``
+always sees the rows committed before it. Reads run at ``REPEATABLE READ READ ONLY``
+without that lock, so that :meth:`load` sees one consistent state and a reader never
+waits for a writer; a connection opened for reading is read-only as a whole
+(``default_transaction_read_only``), so it needs nothing but ``SELECT`` rights.
+``[state] lock_timeout`` and ``statement_timeout`` become the session's
+``lock_timeout`` and ``statement_timeout``. The apply lock itself is a row in ``locks``
 (inserted with ``ON CONFLICT DO NOTHING``), so it survives a crash and names its
 holder, exactly as with SQLite.
 """
@@ -23,7 +27,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from csrules.store.base import StoreError, canonical_json, utc
+from csrules.store.base import Access, StoreError, Timeouts, canonical_json, utc
 from csrules.store.migrations import Dialect
 from csrules.store.sql import Params, Row, SqlStore
 
@@ -31,12 +35,22 @@ WRITE_LOCK_KEY = 0x637372756C657301
 """The advisory lock key that serialises csrules writers ("csrules\\x01")."""
 
 CONNECT_TIMEOUT = 10
-LOCK_TIMEOUT_S = 30
+APPLICATION_NAME = "csrules"
+"""How csrules' connections show in ``pg_stat_activity`` (unless the url sets one)."""
 
 
 def _placeholders(sql: str) -> str:
     """The shared SQL uses ``?``; psycopg wants ``%s``."""
     return sql.replace("?", "%s")
+
+
+def conninfo_to_dict_safe(url: str) -> dict[str, Any]:
+    """The connection parameters of ``url``, or none when it cannot be parsed (the
+    connection attempt then reports why)."""
+    try:
+        return dict(conninfo_to_dict(url))
+    except psycopg.Error:
+        return {}
 
 
 def describe_url(url: str) -> str:
@@ -56,24 +70,76 @@ class PostgresStore(SqlStore):
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, url: str, *, migrate_to: int | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate_to: int | None = None,
+        access: Access = "migrate",
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        super().__init__(timeouts=timeouts)
         self.url = url
+        settings: dict[str, Any] = {}
+        if "application_name" not in conninfo_to_dict_safe(url):
+            settings["application_name"] = APPLICATION_NAME
         try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            self._conn = psycopg.connect(
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **settings
+            )
         except psycopg.Error as exc:
             raise StoreError(f"{self._describe()}: cannot connect: {exc}".strip()) from exc
         try:
             self._conn.execute("SET TIME ZONE 'UTC'")
-            # A writer waits for another writer's transaction, but not forever.
-            self._conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_S}s'")
-            self._migrate(migrate_to)
+            # A statement waits for another writer, or runs, but not forever.
+            self._conn.execute(f"SET lock_timeout = '{int(self.timeouts.lock * 1000)}ms'")
+            self._conn.execute(f"SET statement_timeout = '{int(self.timeouts.statement * 1000)}ms'")
+            if access == "read":
+                self._conn.execute("SET default_transaction_read_only = on")
+            self._prepare(access, migrate_to)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise self._error("prepare the state database", exc) from exc
         except BaseException:
             self._conn.close()
             raise
 
     def _describe(self) -> str:
         return f"state {describe_url(self.url)}"
+
+    def current_schema(self) -> str:
+        with self._transaction(write=False, action="read the current schema"):
+            rows = self._query("SELECT current_schema()")
+        return str(rows[0][0]) if rows and rows[0][0] else "public"
+
+    def _has_table(self, name: str) -> bool:
+        rows = self._query("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(rows and rows[0][0])
+
+    def _hint(self, exc: BaseException) -> str:
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            return (
+                f"another csrules command kept the state locked longer than [state] "
+                f"lock_timeout ({self.timeouts.lock:g} s); raise it in csrules.toml"
+            )
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return (
+                f"a statement ran longer than [state] statement_timeout "
+                f"({self.timeouts.statement:g} s); raise it in csrules.toml"
+            )
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            role = conninfo_to_dict_safe(self.url).get("user") or "of this url"
+            return (
+                f"the role {role} lacks the rights for this; the schema's owner grants "
+                "them with `csrules state migrate --apply-role ROLE --auditor-role ROLE`"
+            )
+        return ""
+
+    def _migration_hint(self) -> str:
+        return (
+            "migrating needs a role that may create and alter the tables: run "
+            "`csrules state migrate --url URL` with the schema owner's url"
+        )
 
     def _exec(self, sql: str, params: Params = ()) -> int:
         with self._conn.cursor() as cur:

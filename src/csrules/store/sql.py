@@ -9,6 +9,8 @@ to ``%s``), so the two backends cannot drift apart in behaviour.
 Write transactions are serialised (SQLite ``BEGIN IMMEDIATE``, PostgreSQL an
 advisory transaction lock): the audit chain needs each append to see the previous
 one, and the outbox needs each insert to see whether the action already exists.
+Reads take no such lock: they run in a snapshot (SQLite WAL, PostgreSQL ``REPEATABLE
+READ``), so ``cases`` or ``audit verify`` never wait for an ``apply``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,18 @@ from csrules.store.base import (
     DETAIL_LIMIT,
     GENESIS_HASH,
     LOCK_NAME,
+    Access,
     AuditEvent,
+    Clock,
     LockHeld,
     LockInfo,
     RunRecord,
     SchemaVersionError,
+    StateMissing,
+    StateOutdated,
     StateStore,
     StoreError,
+    Timeouts,
     VerifyResult,
     canonical_json,
     event_hash,
@@ -96,12 +103,14 @@ AUDIT_COLUMNS = (
     "prev_hash",
     "hash",
 )
+AUDIT_CLOCK_COLUMNS = ("as_of", "recorded_at")
+"""Added by schema version 3 (:data:`CLOCKS_VERSION`)."""
+CLOCKS_VERSION = 3
 DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
 VERIFY_PAGE = 5000
 
 _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _ACTION_SELECT = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
-_AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit"
 
 
 @dataclass
@@ -124,8 +133,15 @@ class SqlStore(StateStore):
     dialect: migrations.Dialect
     poll_interval: float = 0.2
 
-    def __init__(self) -> None:
+    def __init__(self, *, timeouts: Timeouts | None = None) -> None:
         self._in_transaction = False
+        self.timeouts = timeouts or Timeouts()
+        self.access: Access = "migrate"
+        self.found_version = 0
+        """The schema version the database had when it was opened."""
+        self.migrated: list[migrations.Migration] = []
+        """The migrations this store applied when it was opened."""
+        self._clocks = True  # the audit table has as_of and recorded_at (version 3)
 
     # --- primitives -------------------------------------------------------------------
 
@@ -169,6 +185,20 @@ class SqlStore(StateStore):
     def _describe(self) -> str:
         """Where the state lives, for messages (never with a password)."""
 
+    @abstractmethod
+    def _has_table(self, name: str) -> bool:
+        """Whether the table exists, found without DDL (a reader may not create)."""
+
+    def _hint(self, exc: BaseException) -> str:
+        """What to do about a driver error, when the backend can tell (else "")."""
+        return ""
+
+    def _error(self, action: str, exc: BaseException) -> StoreError:
+        hint = self._hint(exc)
+        return StoreError(
+            f"{self._describe()}: could not {action}: {str(exc).strip()}{'; ' + hint if hint else ''}"
+        )
+
     # --- transactions -----------------------------------------------------------------
 
     @contextmanager
@@ -184,7 +214,7 @@ class SqlStore(StateStore):
         except errors as exc:
             with suppress(*errors):
                 self._rollback()  # PostgreSQL: BEGIN ran, the write lock timed out
-            raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+            raise self._error(action, exc) from exc
         self._in_transaction = True
         try:
             yield
@@ -193,7 +223,7 @@ class SqlStore(StateStore):
             with suppress(*errors):
                 self._rollback()
             if isinstance(exc, errors):
-                raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+                raise self._error(action, exc) from exc
             raise
         self._in_transaction = False
         try:
@@ -201,7 +231,7 @@ class SqlStore(StateStore):
         except errors as exc:
             with suppress(*errors):
                 self._rollback()
-            raise StoreError(f"{self._describe()}: could not {action}: {exc}") from exc
+            raise self._error(action, exc) from exc
 
     def _opt_ts(self, value: datetime | None) -> Any:
         return None if value is None else self._ts(value)
@@ -209,38 +239,99 @@ class SqlStore(StateStore):
     def _opt_from_ts(self, value: Any) -> datetime | None:
         return None if value is None else self._from_ts(value)
 
-    # --- migrations -------------------------------------------------------------------
+    # --- opening: schema checks and migrations --------------------------------------
 
-    def _schema_version(self) -> int:
-        rows = self._query("SELECT MAX(version) FROM schema_version")
-        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+    def _applied_versions(self) -> set[int]:
+        """The versions recorded in ``schema_version`` (empty when there is none)."""
+        if not self._has_table("schema_version"):
+            return set()
+        return {int(v) for (v,) in self._query("SELECT version FROM schema_version")}
+
+    def _prepare(self, access: Access, target: int | None = None) -> None:
+        """Check the schema for ``access``; only ``migrate`` may create or change it.
+
+        The check itself is a read (no DDL, no writers' lock), so a reader or an apply
+        whose schema is current never waits for another writer and needs no right to
+        create tables. ``target`` stops migrating at that version (tests of upgrades).
+        """
+        self.access = access
+        with self._transaction(write=False, action="read the schema version"):
+            applied = self._applied_versions()
+        self.found_version = max(applied, default=0)
+        self._check_not_newer(self.found_version)
+        wanted = [m for m in migrations.missing(applied) if target is None or m.version <= target]
+        if wanted and access != "migrate":
+            if not applied:
+                raise StateMissing(
+                    f"{self._describe()}: there is no csrules state here yet (nothing has "
+                    "been applied); `csrules apply` or `csrules state migrate` creates it"
+                )
+            raise StateOutdated(
+                f"{self._describe()}: the state database is at schema version "
+                f"{self.found_version} and this csrules needs version "
+                f"{migrations.current_version()}; run `csrules state migrate` (or let the next "
+                "`csrules apply` migrate it)"
+            )
+        if wanted:
+            self._migrate(target)
+            applied = applied | {m.version for m in self.migrated}
+        self._clocks = CLOCKS_VERSION in applied
+
+    def _check_not_newer(self, found: int) -> None:
+        known = migrations.current_version()
+        if found > known:
+            raise SchemaVersionError(
+                f"{self._describe()}: the state database is at schema version {found}, "
+                f"newer than this csrules supports ({known}); upgrade csrules "
+                "(pip install -U csrules) to use it"
+            )
+
+    def _migration_hint(self) -> str:
+        """What to tell a user whose migration failed (the backend may know better)."""
+        return ""
 
     def _migrate(self, target: int | None = None) -> None:
-        """Bring the schema to ``target`` (default: the latest); refuse a newer database."""
-        known = migrations.current_version()
-        with self._transaction(write=True, action="prepare the state database"):
-            self._exec(migrations.SCHEMA_VERSION_TABLE.format(**migrations.TYPES[self.dialect]))
-            found = self._schema_version()
-            if found > known:
-                raise SchemaVersionError(
-                    f"{self._describe()}: the state database is at schema version {found}, "
-                    f"newer than this csrules supports ({known}); upgrade csrules "
-                    "(pip install -U csrules) to use it"
-                )
-            for step in migrations.pending(found):
-                if target is not None and step.version > target:
-                    break
-                for statement in step.statements(self.dialect):
-                    self._exec(statement)
-                self._exec(
-                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
-                    (step.version, step.description, self._ts(datetime.now(UTC))),
-                )
+        """Apply the missing migrations up to ``target`` (default: all), in one write
+        transaction; the versions are read again under the writers' lock, so two
+        schedulers starting at once migrate once."""
+        try:
+            with self._transaction(write=True, action="migrate the state database"):
+                self._exec(migrations.SCHEMA_VERSION_TABLE.format(**migrations.TYPES[self.dialect]))
+                applied = {int(v) for (v,) in self._query("SELECT version FROM schema_version")}
+                self._check_not_newer(max(applied, default=0))
+                done: list[migrations.Migration] = []
+                for step in migrations.missing(applied):
+                    if target is not None and step.version > target:
+                        continue
+                    for statement in step.statements(self.dialect):
+                        self._exec(statement)
+                    self._exec(
+                        "INSERT INTO schema_version (version, description, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        (step.version, step.description, self._ts(datetime.now(UTC))),
+                    )
+                    done.append(step)
+        except SchemaVersionError:
+            raise
+        except StoreError as exc:
+            hint = self._migration_hint()
+            raise StoreError(f"{exc.message}{'; ' + hint if hint else ''}") from exc
+        self.migrated = done
+
+    def current_schema(self) -> str:
+        """The schema the tables live in (PostgreSQL's ``current_schema()``; SQLite: main)."""
+        return "main"
+
+    def run_admin(self, statements: Sequence[str], *, action: str) -> None:
+        """Run administrative statements (grants) in one write transaction."""
+        with self._transaction(write=True, action=action):
+            for statement in statements:
+                self._exec(statement)
 
     def schema_version(self) -> int:
         """The schema version of the open database (for diagnostics and tests)."""
         with self._transaction(write=False, action="read the schema version"):
-            return self._schema_version()
+            return max(self._applied_versions(), default=0)
 
     # --- row mapping ------------------------------------------------------------------
 
@@ -299,8 +390,16 @@ class SqlStore(StateStore):
             counts={str(k): int(v) for k, v in self._from_json(r["counts"]).items()},
         )
 
+    @property
+    def _audit_columns(self) -> tuple[str, ...]:
+        return AUDIT_COLUMNS + (AUDIT_CLOCK_COLUMNS if self._clocks else ())
+
+    @property
+    def _audit_select(self) -> str:
+        return f"SELECT {', '.join(self._audit_columns)} FROM audit"
+
     def _audit(self, row: Row) -> AuditEvent:
-        r = dict(zip(AUDIT_COLUMNS, row, strict=True))
+        r = dict(zip(self._audit_columns, row, strict=True))
         return AuditEvent(
             seq=int(r["seq"]),
             at=self._from_ts(r["at"]),
@@ -313,6 +412,8 @@ class SqlStore(StateStore):
             data=dict(json.loads(r["data"])),
             prev_hash=r["prev_hash"],
             hash=r["hash"],
+            as_of=self._opt_from_ts(r.get("as_of")),
+            recorded_at=self._opt_from_ts(r.get("recorded_at")),
         )
 
     # --- reads ------------------------------------------------------------------------
@@ -418,6 +519,7 @@ class SqlStore(StateStore):
         account: str | None = None,
         case: str | None = None,
         since: datetime | None = None,
+        clock: Clock = "recorded",
     ) -> list[AuditEvent]:
         where: list[str] = []
         params: list[Any] = []
@@ -428,26 +530,53 @@ class SqlStore(StateStore):
             where.append("case_id = ?")
             params.append(case)
         if since is not None:
-            where.append("at >= ?")
+            column = "recorded_at" if clock == "recorded" else "as_of"
+            # events older than the two clocks have only `at`
+            where.append(f"COALESCE({column}, at) >= ?" if self._clocks else "at >= ?")
             params.append(self._ts(since))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._transaction(write=False, action="read the audit log"):
-            rows = self._query(f"{_AUDIT_SELECT}{clause} ORDER BY seq", params)
+            rows = self._query(f"{self._audit_select}{clause} ORDER BY seq", params)
         return [self._audit(r) for r in rows]
 
     # --- audit ------------------------------------------------------------------------
 
+    def _as_of_of(self, run_id: str | None, last: list[datetime | None]) -> datetime | None:
+        """The as-of an event of ``run_id`` carries: that run's, or, for an event outside
+        a recorded run (ack, unlock), the last applied run's (``last`` caches it)."""
+        if run_id is not None:
+            rows = self._query("SELECT as_of FROM runs WHERE id = ?", (run_id,))
+            if rows:
+                return self._from_ts(rows[0][0])
+        if not last:
+            previous = self._last_run()
+            last.append(previous.as_of if previous else None)
+        return last[0]
+
     def _append_audit(self, events: Sequence[_Pending]) -> None:
         """Chain and write ``events`` after the current head. Callers hold a write
-        transaction, so no other writer can append between the read and the write."""
+        transaction, so no other writer can append between the read and the write.
+
+        The two clocks are stamped here, for every kind of event, so no caller can
+        forget them or mix them up: ``recorded_at`` is the wall clock now, ``as_of`` the
+        run's (see :meth:`_as_of_of`).
+        """
         if not events:
             return
         head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
         seq, prev = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
+        recorded_at = datetime.now(UTC) if self._clocks else None
+        as_of_by_run: dict[str | None, datetime | None] = {}
+        last: list[datetime | None] = []
         rows: list[Row] = []
         for event in events:
             seq += 1
             data = json.loads(canonical_json(event.data))  # what is stored is what is hashed
+            as_of: datetime | None = None
+            if recorded_at is not None:
+                if event.run_id not in as_of_by_run:
+                    as_of_by_run[event.run_id] = self._as_of_of(event.run_id, last)
+                as_of = as_of_by_run[event.run_id]
             digest = event_hash(
                 seq=seq,
                 at=event.at,
@@ -459,25 +588,29 @@ class SqlStore(StateStore):
                 rule_hash=event.rule_hash,
                 data=data,
                 prev_hash=prev,
+                as_of=as_of,
+                recorded_at=recorded_at,
             )
-            rows.append(
-                (
-                    seq,
-                    self._ts(event.at),
-                    event.kind,
-                    event.run_id,
-                    event.case,
-                    event.account,
-                    event.rule,
-                    event.rule_hash,
-                    canonical_json(data),
-                    prev,
-                    digest,
-                )
+            row: Row = (
+                seq,
+                self._ts(event.at),
+                event.kind,
+                event.run_id,
+                event.case,
+                event.account,
+                event.rule,
+                event.rule_hash,
+                canonical_json(data),
+                prev,
+                digest,
             )
+            if recorded_at is not None:
+                row += (self._opt_ts(as_of), self._ts(recorded_at))
+            rows.append(row)
             prev = digest
+        columns = self._audit_columns
         self._exec_many(
-            f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
+            f"INSERT INTO audit ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             rows,
         )
         self._exec(
@@ -498,10 +631,11 @@ class SqlStore(StateStore):
         with self._transaction(write=False, action="verify the audit log"):
             while True:
                 page = self._query(
-                    f"{_AUDIT_SELECT} WHERE seq >= ? ORDER BY seq LIMIT {VERIFY_PAGE}", (expected,)
+                    f"{self._audit_select} WHERE seq >= ? ORDER BY seq LIMIT {VERIFY_PAGE}",
+                    (expected,),
                 )
                 for row in page:
-                    r = dict(zip(AUDIT_COLUMNS, row, strict=True))
+                    r = dict(zip(self._audit_columns, row, strict=True))
                     seq = int(r["seq"])
                     if seq != expected:
                         return VerifyResult(
@@ -532,8 +666,10 @@ class SqlStore(StateStore):
                             rule_hash=r["rule_hash"],
                             data=data,
                             prev_hash=r["prev_hash"],
+                            as_of=self._opt_from_ts(r.get("as_of")),
+                            recorded_at=self._opt_from_ts(r.get("recorded_at")),
                         )
-                    except (ValueError, TypeError):
+                    except (ValueError, TypeError, StoreError):
                         digest = ""
                     if digest != r["hash"]:
                         return VerifyResult(
@@ -548,6 +684,7 @@ class SqlStore(StateStore):
                 if len(page) < VERIFY_PAGE:
                     break
             head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            unlogged = self._runs_without_events()
         last = expected - 1
         head_seq, head_hash = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
         if head_seq != last or head_hash != prev:
@@ -562,7 +699,29 @@ class SqlStore(StateStore):
                     "records were added outside csrules or the head was edited"
                 )
             return VerifyResult(False, checked, min(head_seq, last) + 1, message)
+        if unlogged:
+            shown = ", ".join(f"{run_id} (as of {iso_seconds(at)})" for run_id, at in unlogged[:5])
+            more = f" and {len(unlogged) - 5} more" if len(unlogged) > 5 else ""
+            return VerifyResult(
+                False,
+                checked,
+                None,
+                f"the audit chain of {checked} events is intact, but {len(unlogged)} recorded "
+                f"run(s) have no event in it: {shown}{more}; the log was emptied or rebuilt "
+                "after them",
+                tuple(run_id for run_id, _ in unlogged),
+            )
         return VerifyResult(True, checked, None, f"audit log intact: {checked} events verified")
+
+    def _runs_without_events(self) -> list[tuple[str, datetime]]:
+        """Runs in ``runs`` whose ``run`` event is not in the log, oldest first: a chain
+        restarted from nothing verifies on its own, the runs table remembers more."""
+        rows = self._query(
+            "SELECT id, as_of FROM runs WHERE id NOT IN "
+            "(SELECT run_id FROM audit WHERE kind = 'run' AND run_id IS NOT NULL) "
+            "ORDER BY as_of, started_at"
+        )
+        return [(str(run_id), self._from_ts(at)) for run_id, at in rows]
 
     # --- writes -----------------------------------------------------------------------
 

@@ -3,25 +3,43 @@
 Durability settings follow the spec: WAL journal, ``synchronous=FULL`` (a commit
 survives a power cut), ``BEGIN IMMEDIATE`` for every write (a writer takes the write
 lock before it reads, so two runs cannot interleave read-then-write), a busy timeout
-(a second writer waits instead of failing at once) and foreign keys on (an outbox row
-cannot point at a case that was never recorded).
+(``[state] lock_timeout``: a second writer waits instead of failing at once) and
+foreign keys on (an outbox row cannot point at a case that was never recorded).
+
+A reader opens the file read-only and changes nothing, not even the journal mode: in
+WAL mode it reads a snapshot while a writer goes on, so it never waits for ``apply``.
+``[state] statement_timeout`` is enforced with a progress handler, since SQLite has no
+such setting of its own.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from csrules.store.base import StoreError, canonical_json, iso, parse_iso
+from csrules.store.base import (
+    Access,
+    StateMissing,
+    StoreError,
+    Timeouts,
+    canonical_json,
+    iso,
+    parse_iso,
+)
 from csrules.store.migrations import Dialect
 from csrules.store.sql import Params, Row, SqlStore
 
-BUSY_TIMEOUT_MS = 30_000
-"""How long a write waits for another writer's transaction before giving up."""
+T = TypeVar("T")
+
+NO_LIMIT_MS = 2**31 - 1
+"""SQLite's busy timeout for ``lock_timeout = "0s"`` (wait without limit)."""
+PROGRESS_OPCODES = 10_000
+"""How often (in virtual machine steps) a running statement checks its deadline."""
 
 
 class SqliteStore(SqlStore):
@@ -29,18 +47,46 @@ class SqliteStore(SqlStore):
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path | str, *, migrate_to: int | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        migrate_to: int | None = None,
+        access: Access = "migrate",
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        super().__init__(timeouts=timeouts)
         self.path = str(path)
-        try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        self._deadline: float | None = None
+        busy_ms = int(self.timeouts.lock * 1000) or NO_LIMIT_MS
+        memory = self.path == ":memory:"
+        if access != "migrate" and not memory and not Path(self.path).exists():
+            raise StateMissing(
+                f"{self._describe()}: there is no csrules state here yet (the file does not "
+                "exist); `csrules apply` or `csrules state migrate` creates it"
             )
+        try:
+            if access == "read" and not memory:
+                # read-only, and never created: a reader must not leave a file behind
+                self._conn = sqlite3.connect(
+                    f"{Path(self.path).resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=busy_ms / 1000,
+                    isolation_level=None,
+                )
+            else:
+                self._conn = sqlite3.connect(
+                    self.path, timeout=busy_ms / 1000, isolation_level=None
+                )
         except sqlite3.Error as exc:
             raise StoreError(f"{self._describe()}: cannot open the state database: {exc}") from exc
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if self.path != ":memory:":
+            self._conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            if self.timeouts.statement > 0:
+                self._conn.set_progress_handler(self._past_deadline, PROGRESS_OPCODES)
+            if access == "read":
+                pass  # the journal mode is the writer's business
+            elif not memory:
                 mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
                 if mode is None or str(mode[0]).lower() != "wal":
                     raise StoreError(
@@ -49,7 +95,7 @@ class SqliteStore(SqlStore):
                     )
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate(migrate_to)
+            self._prepare(access, migrate_to)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise StoreError(
@@ -62,14 +108,54 @@ class SqliteStore(SqlStore):
     def _describe(self) -> str:
         return f"state {self.path}"
 
+    def _past_deadline(self) -> int:
+        """The progress handler: non-zero interrupts the running statement."""
+        return int(self._deadline is not None and time.monotonic() > self._deadline)
+
+    def _timed(self, run: Callable[[], T]) -> T:
+        """Run one statement under ``[state] statement_timeout`` (none between statements)."""
+        if self.timeouts.statement > 0:
+            self._deadline = time.monotonic() + self.timeouts.statement
+        try:
+            return run()
+        except sqlite3.OperationalError as exc:
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise sqlite3.OperationalError(
+                    f"canceling statement due to statement timeout ({exc})"
+                ) from exc
+            raise
+        finally:
+            self._deadline = None
+
     def _exec(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(sql, tuple(params)).rowcount
+        return self._timed(lambda: self._conn.execute(sql, tuple(params)).rowcount)
 
     def _exec_many(self, sql: str, rows: Sequence[Params]) -> None:
-        self._conn.executemany(sql, [tuple(r) for r in rows])
+        self._timed(lambda: self._conn.executemany(sql, [tuple(r) for r in rows]))
 
     def _query(self, sql: str, params: Params = ()) -> list[Row]:
-        return [tuple(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+        return self._timed(
+            lambda: [tuple(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+        )
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        )
+
+    def _hint(self, exc: BaseException) -> str:
+        text = str(exc)
+        if "statement timeout" in text:
+            return (
+                f"a statement ran longer than [state] statement_timeout "
+                f"({self.timeouts.statement:g} s); raise it in csrules.toml"
+            )
+        if "database is locked" in text:
+            return (
+                f"another csrules command kept the state locked longer than [state] "
+                f"lock_timeout ({self.timeouts.lock:g} s); raise it in csrules.toml"
+            )
+        return ""
 
     def _begin(self, *, write: bool) -> None:
         self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")

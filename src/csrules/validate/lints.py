@@ -16,6 +16,7 @@ from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
 from csrules.validate.owners import unguarded_owners
 from csrules.validate.references import did_you_mean
+from csrules.validate.stateurl import state_url_password
 
 _SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|api_key|apikey|webhook_url|signing_key|private_key)", re.I
@@ -352,6 +353,7 @@ LINTS: tuple[Lint, ...] = (
     _ladders,
     _silences,
     _secrets,
+    state_url_password,
 )
 
 
