@@ -23,7 +23,7 @@ _CHUNK = 1 << 20
 
 
 class SnapshotError(CsrulesError):
-    """The snapshot cannot be read at all: exit status 2 (a usage error, spec §2.9).
+    """The snapshot cannot be read at all: exit status 2 (a usage error).
 
     Unreadable or missing path, unknown extension, a required column missing, a column
     of the wrong type. Problems with single records are not errors: those records are

@@ -44,6 +44,16 @@ class _Invalid(Exception):
         self.path = path
 
 
+def shown(text: str) -> str:
+    """``text`` cut to a length that fits in a message."""
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def quoted_names(names: Collection[str]) -> str:
+    """``'a', 'b'``: names listed in a message."""
+    return ", ".join(f"'{name}'" for name in names)
+
+
 def describe(value: Any) -> str:
     """How a found value is named in messages: ``string 'abc'``, ``integer 3``, ``null``."""
     if value is None:
@@ -55,8 +65,7 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"number {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."
-        return f"string '{shown}'"
+        return f"string '{shown(value)}'"
     if isinstance(value, list | tuple):
         return "a list"
     if isinstance(value, Mapping):
@@ -280,7 +289,7 @@ def normalize_record(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Check ``raw`` against ``spec``: the normalized record, or ``None`` and the problems.
 
-    Rules (spec §1.1, §2.9): ``null`` is exactly like an absent field; a missing required
+    Rules: ``null`` is exactly like an absent field; a missing required
     field is a problem; undeclared fields are ignored silently (warehouse exports carry
     extra columns); ``bool`` is not an int; an integer in a ``double`` field becomes a
     float; timestamps need a timezone and come out in UTC; durations are short forms
