@@ -8,7 +8,7 @@ its source says where it stopped and how much it did not read.
 """
 
 from csrules.snapshot.batch import AccountBatch, ReadStop, RejectedRecord, SnapshotSpec
-from csrules.snapshot.load import SnapshotError, read_snapshot
+from csrules.snapshot.load import SnapshotError, read_snapshot, snapshot_file
 from csrules.snapshot.readers import Reader, read_csv, read_jsonl, read_parquet
 from csrules.snapshot.records import normalize_record
 
@@ -24,4 +24,5 @@ __all__ = [
     "read_jsonl",
     "read_parquet",
     "read_snapshot",
+    "snapshot_file",
 ]
