@@ -425,3 +425,12 @@ def test_explain_of_an_account_after_the_point_reading_stopped(tmp_path: Path) -
     text, as_json = explain_both(path, str(sample_records(1)[0]["account_id"]))
     assert (text.exit_code, as_json.exit_code) == (1, 1)
     assert as_json.json()["snapshot"]["complete"] is False
+
+
+def test_a_run_that_stops_early_leaves_no_temporary_output(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    result = evaluate_cli(tmp_path / "missing.jsonl", "--output", str(out))
+    assert result.exit_code == 2
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]

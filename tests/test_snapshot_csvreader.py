@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from csrules.snapshot import SnapshotError, SnapshotSpec, read_csv
-from csrules.snapshot import csvreader
+from csrules.snapshot import SnapshotError, SnapshotSpec, csvreader, read_csv
 from csrules.snapshot.batch import DEFAULT_CSV_CELL
 from tests.test_snapshot_readers import SPEC, renders
 
