@@ -252,3 +252,185 @@ def test_plan_on_the_sample_lists_opened_cases_and_their_actions() -> None:
     assert all("{{" not in str(a["params"]) for a in payload["actions"])  # rendered
     assert payload["revision"]["hash"] and "csrules.toml" in payload["revision"]["files"]
     assert not (REFERENCE / ".csrules").exists()  # plan has no side effects
+
+
+# ------------------------------------------------ incomplete snapshots and explain statuses
+
+
+def csv_snapshot(path: Path, records: list[dict[str, object]], tail: str = "") -> Path:
+    """``records`` as a CSV snapshot (lists and maps as JSON text), then ``tail`` verbatim."""
+    columns = list(dict.fromkeys(name for record in records for name in record))
+
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow([cell(record.get(name)) for name in columns])
+        out.write(tail)
+    return path
+
+
+def sample_records(count: int) -> list[dict[str, object]]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:count]]
+
+
+def cut_csv(tmp_path: Path) -> Path:
+    """Ten good rows, then a row whose quote is never closed (the five lines after it
+    hold no quote that could close it)."""
+    path = csv_snapshot(tmp_path / "cut.csv", sample_records(16))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[11:] = [line.replace('"', "") for line in lines[11:]]
+    lines[11] = lines[11].replace(",", ',"', 1)  # line 12: a quote opens the second cell
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def test_evaluate_reports_a_snapshot_not_read_to_its_end(tmp_path: Path) -> None:
+    result = evaluate_cli(cut_csv(tmp_path), "--format", "json")
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 10
+    assert "cut.csv:12: reading stopped before the end of the snapshot: a quote" in result.stderr
+    assert "6 lines from line 12 on were not read" in result.stderr
+    assert result.stderr.rstrip().endswith(
+        "error: the snapshot was not read to its end (6 lines from line 12 on were not "
+        "read): the results cover only the 10 accounts read before that point, and apply "
+        "refuses this snapshot; fix the export and run again"
+    )
+
+
+def test_plan_exits_1_on_a_snapshot_not_read_to_its_end(tmp_path: Path) -> None:
+    result = run_cli(
+        "plan",
+        "--playbooks",
+        str(REFERENCE),
+        "--snapshot",
+        str(cut_csv(tmp_path)),
+        "--as-of",
+        AS_OF,
+    )
+    assert result.exit_code == 1
+    assert "reading stopped before the end of the snapshot" in result.stderr
+
+
+def test_csv_cell_is_read_from_csrules_toml(reference_copy: Path, tmp_path: Path) -> None:
+    records = sample_records(5)
+    records[2]["name"] = "N" * 300
+    snapshot = csv_snapshot(tmp_path / "a.csv", records)
+    toml = reference_copy / "csrules.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[limits]\ncsv_cell = 200\n", "utf-8")
+    result = run_cli(
+        "evaluate",
+        "--playbooks",
+        str(reference_copy),
+        "--snapshot",
+        str(snapshot),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 4
+    assert (
+        f"a.csv:4: account '{records[2]['account_id']}': column 'name': a cell of 300 "
+        "characters is over the limit of 200 ([limits] csv_cell in csrules.toml)"
+    ) in result.stderr
+
+
+def explain_both(
+    snapshot: Path, account: str, playbooks: Path = REFERENCE
+) -> tuple[Result, Result]:
+    text, as_json = (
+        run_cli(
+            "explain",
+            account,
+            "--playbooks",
+            str(playbooks),
+            "--snapshot",
+            str(snapshot),
+            "--as-of",
+            AS_OF,
+            "--format",
+            fmt,
+        )
+        for fmt in ("text", "json")
+    )
+    return text, as_json
+
+
+def test_explain_text_and_json_exit_alike(tmp_path: Path, reference_copy: Path) -> None:
+    """The text form used to exit 1 for an account with an evaluation error while the
+    JSON form exited 0."""
+    (reference_copy / "fragile.toml").write_text(
+        '[[segment]]\nid = "fragile"\nwhen = "100 / (account.seats - 7) > 1"\n',
+        encoding="utf-8",
+    )
+    records = sample_records(12)
+    broken = records[3]
+    broken["seats"] = 7  # a division by zero for this account only
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    text, as_json = explain_both(path, str(broken["account_id"]), reference_copy)
+    assert (text.exit_code, as_json.exit_code) == (1, 1)
+    assert "Errors:" in text.output
+    assert [e["rule"] for e in as_json.json()["errors"]] == ["segment:fragile"]
+    clean = str(records[0]["account_id"])
+    text, as_json = explain_both(path, clean, reference_copy)
+    assert (text.exit_code, as_json.exit_code) == (0, 0), text.output
+    assert as_json.json()["snapshot"] == {
+        "source": str(path),
+        "accounts": 12,
+        "skipped": 0,
+        "complete": True,
+        "stopped": None,
+    }
+    # a record skipped elsewhere in the snapshot: exit 1 for both, as evaluate does
+    path.write_text(path.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    text, as_json = explain_both(path, clean)
+    assert (text.exit_code, as_json.exit_code) == (1, 1)
+    assert as_json.json()["snapshot"]["skipped"] == 1
+    assert "a.jsonl:13: not valid JSON" in text.stderr
+
+
+def test_explain_of_a_skipped_record_says_why(tmp_path: Path) -> None:
+    records = sample_records(6)
+    records[4]["seats"] = "many"
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    key = str(records[4]["account_id"])
+    for result in explain_both(path, key):
+        assert result.exit_code == 1
+        assert result.output == ""
+        assert "is not in the snapshot" not in result.stderr
+        assert result.stderr.rstrip().endswith(
+            f"error: account '{key}' was skipped as invalid ({path}:5: field 'seats': must "
+            "be an integer, got string 'many'); fix the record in the snapshot, or the "
+            "field's type in [snapshot.fields], and run again"
+        )
+
+
+def test_explain_of_an_account_after_the_point_reading_stopped(tmp_path: Path) -> None:
+    path = cut_csv(tmp_path)
+    for result in explain_both(path, str(sample_records(16)[14]["account_id"])):
+        assert result.exit_code == 1
+        assert "is not among the 10 accounts read; reading stopped at" in result.stderr
+        assert "so it may be in the part not read" in result.stderr
+    text, as_json = explain_both(path, str(sample_records(1)[0]["account_id"]))
+    assert (text.exit_code, as_json.exit_code) == (1, 1)
+    assert as_json.json()["snapshot"]["complete"] is False
+
+
+def test_a_run_that_stops_early_leaves_no_temporary_output(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    result = evaluate_cli(tmp_path / "missing.jsonl", "--output", str(out))
+    assert result.exit_code == 2
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]

@@ -50,7 +50,18 @@ class RunOutcome:
 def check_guards(
     batch: AccountBatch, state: CaseState, now: datetime, *, max_shrink: float, allow_shrink: bool
 ) -> None:
-    """Refuse duplicate keys, a shrunken snapshot, and time going backwards."""
+    """Refuse a snapshot not read to its end, duplicate keys, a shrunken snapshot, and
+    time going backwards."""
+    if batch.stopped is not None:
+        # the accounts after the stop would count as gone: their cases would be
+        # cancelled or resolved, however few they are (the shrink guard misses a short cut)
+        stop = batch.stopped
+        raise ApplyRefused(
+            f"apply refuses a snapshot that was not read to its end: {stop.render()}. "
+            f"The accounts from {stop.unit} {stop.line} on would count as gone and their "
+            "cases would be cancelled or resolved; fix the export and run again (nothing "
+            "was written)"
+        )
     if batch.duplicates:
         keys = ", ".join(sorted({d.key or "?" for d in batch.duplicates})[:5])
         raise ApplyRefused(

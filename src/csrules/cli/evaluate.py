@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -13,7 +14,15 @@ from rich.table import Table
 
 from csrules.cli.export import output_kind, write_json_lines, write_table
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
-from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.cli.output import OutputError, PendingOutput, refuse_input_as_output
+from csrules.cli.runtime import (
+    incomplete_note,
+    load_compiled,
+    load_snapshot,
+    parse_as_of,
+    snapshot_inputs,
+    snapshot_status,
+)
 from csrules.engine.evaluate import evaluate
 from csrules.engine.results import Evaluation
 
@@ -86,8 +95,16 @@ def evaluate_command(
 
     Prints a table on a terminal, JSON Lines with --format json (one object per
     account), or writes --output. Records that violate the snapshot schema are reported
-    on stderr and skipped. Exit status 1 when records were skipped or an expression
-    failed for an account.
+    on stderr and skipped.
+
+    --output is refused (exit status 2) when it is the snapshot itself, by any path,
+    symlink or hard link. Results are written to a temporary file in the output's
+    folder and renamed onto the output once complete, so a failed write (disk full)
+    leaves any previous output as it was; the folder must exist.
+
+    Exit status 1 when records were skipped, the snapshot was not read to its end, or
+    an expression failed for an account; 2 when the snapshot cannot be read or the
+    output cannot be written.
     """
     root = resolve_playbooks(playbooks)
     try:
@@ -96,30 +113,46 @@ def evaluate_command(
         raise click.UsageError(str(exc)) from None
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
-    batch = load_snapshot(compiled, snapshot)
-    evaluation = evaluate(compiled, batch, now, backend=backend)
-    table = evaluation.frame()
-    errors = _errors(table)
-    if output is not None:
-        if kind == "jsonl":
-            write_json_lines(evaluation, output)
-        else:
+    with ExitStack() as cleanup:
+        pending: PendingOutput | None = None
+        if output is not None:
+            try:
+                refuse_input_as_output(output, snapshot_inputs(compiled, snapshot))
+                pending = cleanup.enter_context(PendingOutput(output))
+            except OutputError as exc:
+                raise click.UsageError(exc.message) from None
+        batch = load_snapshot(compiled, snapshot)
+        evaluation = evaluate(compiled, batch, now, backend=backend)
+        table = evaluation.frame()
+        errors = _errors(table)
+        if pending is not None:
+            written = evaluation if kind == "jsonl" else None
             # the evaluation's columns (several times the table) are freed for the writer
             del evaluation
-            write_table(table, output)
-        click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
-    elif fmt == "json":
-        for result in evaluation.accounts:
-            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
-            _table(evaluation)
-        )
+            try:
+                if written is not None:
+                    pending.commit(lambda path: write_json_lines(written, path))
+                else:
+                    table_kind = kind
+                    assert table_kind is not None  # set whenever --output is
+                    pending.commit(lambda path: write_table(table, path, table_kind))
+            except OutputError as exc:
+                raise click.UsageError(exc.message) from None
+            click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
+        elif fmt == "json":
+            for result in evaluation.accounts:
+                click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
+                _table(evaluation)
+            )
     for key, error in errors.head(50).iter_rows():
         click.echo(f"account '{key}': {error}", err=True)
     if errors.height > 50:
         click.echo(f"... and {errors.height - 50} more evaluation errors", err=True)
-    skipped = len(batch.rejected) + len(batch.duplicates)
-    if skipped:
-        click.echo(f"{skipped} record(s) skipped; fix them in the snapshot", err=True)
-    raise SystemExit(1 if skipped or errors.height else 0)
+    if batch.skipped:
+        click.echo(f"{batch.skipped} record(s) skipped; fix them in the snapshot", err=True)
+    note = incomplete_note(batch)
+    if note is not None:
+        click.echo(f"error: {note}", err=True)
+    raise SystemExit(1 if snapshot_status(batch) or errors.height else 0)

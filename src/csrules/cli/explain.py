@@ -5,18 +5,25 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
-from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.cli.runtime import (
+    incomplete_note,
+    load_compiled,
+    load_snapshot,
+    parse_as_of,
+    snapshot_status,
+)
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.evaluate import evaluate, portfolio_of
 from csrules.engine.explain import Term, explain_condition
 from csrules.engine.results import AccountResult
 from csrules.engine.templates import format_value
 from csrules.engine.values import EvalError, NoData, Value
+from csrules.snapshot import AccountBatch
 
 
 def show(value: Value) -> str:
@@ -81,6 +88,52 @@ def _health_lines(result: AccountResult, compiled: CompiledPlaybook) -> list[str
     return lines
 
 
+def _not_evaluated(account: str, batch: AccountBatch) -> NoReturn:
+    """Why ``account`` has no result: skipped as invalid, maybe beyond where reading
+    stopped, or not in the snapshot at all (a usage error)."""
+    skipped = [r for r in batch.rejected if r.key == account]
+    if skipped:
+        where = "; ".join(f"{r.source}:{r.line}: {r.message}" for r in skipped)
+        click.echo(
+            f"error: account '{account}' was skipped as invalid ({where}); fix the record in "
+            "the snapshot, or the field's type in [snapshot.fields], and run again",
+            err=True,
+        )
+        raise SystemExit(1)
+    if batch.stopped is not None:
+        click.echo(
+            f"error: account '{account}' is not among the {len(batch)} accounts read; "
+            f"reading stopped at {batch.stopped.source}:{batch.stopped.line} "
+            f"({batch.stopped.unread_text()}), so it may be in the part not read; fix the "
+            "export and run again",
+            err=True,
+        )
+        raise SystemExit(1)
+    known = ", ".join(batch.keys()[:5])
+    raise click.UsageError(
+        f"account '{account}' is not in the snapshot ({len(batch)} accounts, e.g. {known})"
+    )
+
+
+def _snapshot_json(batch: AccountBatch) -> dict[str, Any]:
+    """What was read, so a JSON reader can see why the exit status is 1."""
+    return {
+        "source": batch.source,
+        "accounts": len(batch),
+        "skipped": batch.skipped,
+        "complete": batch.complete,
+        "stopped": None if batch.stopped is None else batch.stopped.render(),
+    }
+
+
+def _finish(result: AccountResult, batch: AccountBatch) -> NoReturn:
+    """The exit status, the same whatever the format (see the command's help)."""
+    note = incomplete_note(batch)
+    if note is not None:
+        click.echo(f"error: {note}", err=True)
+    raise SystemExit(1 if result.errors or snapshot_status(batch) else 0)
+
+
 @click.command("explain")
 @click.argument("account")
 @playbooks_option
@@ -95,16 +148,19 @@ def explain_command(
     Shows each measure's value, normalized value, weight and points lost; each segment
     and which tier rank matched (and why the higher ranks did not); the ADKAR scores and
     barrier; and every playbook's condition, broken into its parts when it is false.
+
+    Exit status, the same with --format text and json: 0 when the account evaluated
+    without error; 1 when an expression failed for it, records of the snapshot were
+    skipped (listed on stderr; aggregates leave them out), the snapshot was not read to
+    its end, or the account itself was skipped as invalid (its line and the reasons are
+    printed); 2 when the account is not in the snapshot or the snapshot cannot be read.
     """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
     batch = load_snapshot(compiled, snapshot)
     if batch.record(account) is None:
-        known = ", ".join(batch.keys()[:5])
-        raise click.UsageError(
-            f"account '{account}' is not in the snapshot ({len(batch)} accounts, e.g. {known})"
-        )
+        _not_evaluated(account, batch)
     # Aggregates need the whole portfolio; the other stages only this account.
     portfolio = {k: v for k, v in portfolio_of(compiled, batch, now).items() if v is not None}
     evaluation = evaluate(compiled, batch.subset([account]), now, portfolio=portfolio)
@@ -154,8 +210,9 @@ def explain_command(
             }
             for pid, value in result.playbook_values.items()
         }
+        payload["snapshot"] = _snapshot_json(batch)
         click.echo(json.dumps(payload, indent=2, default=str))
-        return
+        _finish(result, batch)
 
     name = batch.record(account) or {}
     lines = [f"Account {account} ({name.get('name', '')}) as of {now:%Y-%m-%dT%H:%M:%SZ}", ""]
@@ -191,4 +248,4 @@ def explain_command(
         lines.append("Errors:")
         lines.extend(f"  {e.rule}: {e.message}" for e in result.errors)
     click.echo("\n".join(lines))
-    raise SystemExit(1 if result.errors else 0)
+    _finish(result, batch)

@@ -3,6 +3,8 @@
 CSV and Parquet are written from the results table (:meth:`Evaluation.frame`), column
 by column: with the columnar backend a million accounts never become Python objects.
 JSON Lines carries more (drivers' points, ADKAR scores) and is written per account.
+The writers write exactly the path they are given (the command hands them a temporary
+file, see ``output.py``): they create no folders.
 """
 
 from __future__ import annotations
@@ -62,16 +64,14 @@ def output_kind(path: Path) -> str:
 
 def write_json_lines(evaluation: Evaluation, path: Path) -> None:
     """One JSON object per account (the ``evaluate --format json`` shape)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         for result in evaluation.accounts:
             out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
 
 
-def write_table(results: pl.DataFrame, path: Path) -> None:
-    """The results table (:meth:`Evaluation.frame`) as CSV or Parquet, by extension."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if output_kind(path) == "csv":
+def write_table(results: pl.DataFrame, path: Path, kind: str) -> None:
+    """The results table (:meth:`Evaluation.frame`) as CSV or Parquet, by ``kind``."""
+    if kind == "csv":
         csv_frame(results).write_csv(path)
     else:
         results.write_parquet(path)

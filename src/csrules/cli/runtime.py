@@ -11,7 +11,7 @@ from csrules.cli.diagnostics import emit
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import PlaybookError
 from csrules.runtime import compile_playbook
-from csrules.snapshot import AccountBatch, SnapshotError, read_snapshot
+from csrules.snapshot import AccountBatch, SnapshotError, read_snapshot, snapshot_file
 
 
 def parse_as_of(text: str | None) -> datetime:
@@ -53,18 +53,61 @@ def load_compiled(root: Path, fmt: str) -> CompiledPlaybook:
         raise SystemExit(1) from None
 
 
-def load_snapshot(compiled: CompiledPlaybook, snapshot: str | None) -> AccountBatch:
-    """The ``--snapshot`` (default: ``[snapshot] source``); bad records reported on stderr."""
+def _snapshot_argument(compiled: CompiledPlaybook, snapshot: str | None) -> tuple[str, Path | None]:
+    """The snapshot to read and the folder a relative path is read from.
+
+    ``--snapshot`` is relative to the working directory, ``[snapshot] source`` to the
+    playbook directory.
+    """
     path = snapshot or compiled.project.snapshot.source
     if path is None:
         raise click.UsageError(
             "no snapshot: pass --snapshot FILE or set [snapshot] source in csrules.toml"
         )
-    base = None if snapshot else compiled.root
+    return path, None if snapshot else compiled.root
+
+
+def snapshot_inputs(compiled: CompiledPlaybook, snapshot: str | None) -> dict[Path, str]:
+    """The file ``load_snapshot`` would read, with how the user named it (nothing when
+    a source plugin reads no local file): what an output must never overwrite."""
+    path, base = _snapshot_argument(compiled, snapshot)
+    found = snapshot_file(path, base_dir=base)
+    if found is None:
+        return {}
+    named = f"--snapshot '{path}'" if snapshot else f"[snapshot] source '{path}' in csrules.toml"
+    return {found: f"the snapshot being read ({named})"}
+
+
+def load_snapshot(compiled: CompiledPlaybook, snapshot: str | None) -> AccountBatch:
+    """The ``--snapshot`` (default: ``[snapshot] source``), read with ``[limits]``.
+
+    Skipped records are reported on stderr, and so is a reader that stopped before the
+    end of the snapshot: the accounts after that point are missing from every result,
+    which the caller's exit status must say (see :func:`snapshot_status`).
+    """
+    path, base = _snapshot_argument(compiled, snapshot)
     try:
         batch = read_snapshot(path, compiled.spec, base_dir=base)
     except SnapshotError as exc:
         raise click.UsageError(exc.message) from None
     for record in (*batch.rejected, *batch.duplicates):
         click.echo(record.render(), err=True)
+    if batch.stopped is not None:
+        click.echo(f"error: {batch.stopped.render()}", err=True)
     return batch
+
+
+def incomplete_note(batch: AccountBatch) -> str | None:
+    """The closing line for a snapshot that was not read to its end, else ``None``."""
+    if batch.stopped is None:
+        return None
+    return (
+        f"the snapshot was not read to its end ({batch.stopped.unread_text()}): the "
+        f"results cover only the {len(batch)} accounts read before that point, and apply "
+        "refuses this snapshot; fix the export and run again"
+    )
+
+
+def snapshot_status(batch: AccountBatch) -> int:
+    """Exit status 1 when records were skipped or the snapshot was not read to its end."""
+    return 1 if batch.skipped or not batch.complete else 0

@@ -15,7 +15,7 @@ from rich.progress import Progress
 
 from csrules.cases.model import CaseState, Plan
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
-from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of
+from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of, snapshot_status
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import CsrulesError
 
@@ -158,7 +158,7 @@ def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None
         click.echo(json.dumps(_plan_json(plan, revision(root)), indent=2, default=str))
     else:
         _print_plan(plan)
-    raise SystemExit(1 if batch.rejected or batch.duplicates else 0)
+    raise SystemExit(snapshot_status(batch))
 
 
 @click.command("apply")

@@ -117,7 +117,7 @@ def compile_loaded(
     compiled = CompiledPlaybook(
         root=loaded.root,
         project=loaded.project,
-        spec=SnapshotSpec.from_settings(loaded.project.snapshot),
+        spec=SnapshotSpec.from_settings(loaded.project.snapshot, loaded.project.limits),
         functions=functions,
         loaded=loaded,
     )

@@ -3,8 +3,9 @@
 Evaluation runs stage by stage over whole columns (design: "one seam, two backends"), so
 a snapshot is read once into a polars frame with one column per declared field. What
 could not be read is kept next to it (``rejected``, ``duplicates``) instead of stopping
-the run: the spec asks for bad records to be reported with their line and key and
-skipped. The row-by-row reference backend reads Python values back with
+the run: bad records are reported with their line and key and skipped. A reader that
+could not reach the end of its source says so (``stopped``), so a cut snapshot is never
+mistaken for a whole one. The row-by-row reference backend reads Python values back with
 :meth:`AccountBatch.records`, which is therefore kept cheap.
 
 Column dtypes: ``string`` String, ``int`` Int64, ``double`` Float64, ``bool`` Boolean,
@@ -27,7 +28,7 @@ import polars as pl
 
 from csrules.errors import Diagnostic, Location, PlaybookError
 from csrules.model.fieldtypes import FieldType
-from csrules.model.project import SnapshotSettings
+from csrules.model.project import Limits, SnapshotSettings
 from csrules.snapshot.records import key_of, normalize_record
 
 SCALAR_DTYPES: dict[str, pl.DataType] = {
@@ -39,20 +40,24 @@ SCALAR_DTYPES: dict[str, pl.DataType] = {
     "duration": pl.Duration("us"),
 }
 
+DEFAULT_CSV_CELL: int = Limits().csv_cell
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
 class SnapshotSpec:
-    """What a reader needs to know: the key field and the declared field types.
+    """What a reader needs to know: the key field, the declared field types, the limits.
 
-    It is the part of ``[snapshot]`` readers use, so a reader (or a source plugin) never
-    depends on the whole project model.
+    It is the part of ``[snapshot]`` (and of ``[limits]``) readers use, so a reader (or
+    a source plugin) never depends on the whole project model. ``csv_cell`` is the
+    largest cell, in characters, a reader of delimited text accepts (``[limits]
+    csv_cell``): a longer cell costs its record, not the rest of the file.
     """
 
     key: str
     fields: Mapping[str, FieldType]
+    csv_cell: int = DEFAULT_CSV_CELL
 
     def __post_init__(self) -> None:
         # ``validate`` reports these with a location; this guard keeps a reader from
@@ -70,9 +75,12 @@ class SnapshotSpec:
             )
 
     @classmethod
-    def from_settings(cls, settings: SnapshotSettings) -> SnapshotSpec:
-        """The spec of ``[snapshot]`` in ``csrules.toml``."""
-        return cls(key=settings.key, fields=dict(settings.fields))
+    def from_settings(
+        cls, settings: SnapshotSettings, limits: Limits | None = None
+    ) -> SnapshotSpec:
+        """The spec of ``[snapshot]`` (and ``[limits]``, when given) in ``csrules.toml``."""
+        csv_cell = DEFAULT_CSV_CELL if limits is None else limits.csv_cell
+        return cls(key=settings.key, fields=dict(settings.fields), csv_cell=csv_cell)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,49 @@ class RejectedRecord:
             rule_id=self.key,
             code="record-skipped",
         )
+
+
+@dataclass(frozen=True)
+class ReadStop:
+    """Where a reader stopped before the end of its source, and how much it left unread.
+
+    A reader that cannot go on (a CSV parser error, a quote that is never closed, a
+    broken stream in a plugin) must not hand back what it did read as if it were the
+    whole snapshot: the accounts after the stop would look deleted, and ``apply`` would
+    resolve or cancel their cases. It returns them with a ``ReadStop``; every command
+    reports it and exits 1, and ``apply`` refuses the snapshot.
+
+    ``line`` is the first line (or row: ``unit``) that was not read, numbered like
+    :attr:`RejectedRecord.line`; ``unread`` is how many lines or rows from there to the
+    end were not read, ``None`` when the reader cannot tell (a stream); ``reason`` says
+    what stopped the reader and what to do.
+    """
+
+    source: str
+    line: int
+    reason: str
+    unread: int | None = None
+    unit: str = "line"
+
+    def unread_text(self) -> str:
+        """``41 lines from line 4 on were not read``, or the same without a count."""
+        where = f"{self.unit} {self.line}"
+        if self.unread is None:
+            return f"nothing from {where} on was read (how much remains is not known)"
+        plural = "" if self.unread == 1 else "s"
+        verb = "was" if self.unread == 1 else "were"
+        return f"{self.unread:,} {self.unit}{plural} from {where} on {verb} not read"
+
+    def message(self) -> str:
+        """What happened, without the location."""
+        return (
+            f"reading stopped before the end of the snapshot: {self.reason}; {self.unread_text()}"
+        )
+
+    def render(self) -> str:
+        """``data/accounts.csv:4: reading stopped before the end of the snapshot: ...;
+        41 lines from line 4 on were not read``."""
+        return f"{self.source}:{self.line}: {self.message()}"
 
 
 def column_dtype(ft: FieldType, values: Iterable[Any] = ()) -> pl.DataType:
@@ -274,6 +325,7 @@ def assemble(
     *,
     source: str,
     sha256: str = "",
+    stopped: ReadStop | None = None,
 ) -> AccountBatch:
     """A batch from normalized records: later duplicates of a key are set aside.
 
@@ -303,6 +355,7 @@ def assemble(
         duplicates=duplicates,
         source=source,
         sha256=sha256,
+        stopped=stopped,
     )
 
 
@@ -312,8 +365,10 @@ class AccountBatch:
 
     ``frame`` holds only the accounts that can be evaluated: ``rejected`` records broke
     the schema and ``duplicates`` repeat a key already seen (the first one is kept), and
-    neither is in ``frame``. ``sha256`` is the hash of the bytes read, so a plan or an
-    audit entry can say exactly which snapshot it was computed from ("" in memory).
+    neither is in ``frame``. ``stopped`` is set when the reader did not reach the end of
+    its source (see :class:`ReadStop`): the batch then holds only what came before.
+    ``sha256`` is the hash of the bytes read, so a plan or an audit entry can say exactly
+    which snapshot it was computed from ("" in memory).
     """
 
     spec: SnapshotSpec
@@ -322,10 +377,27 @@ class AccountBatch:
     duplicates: list[RejectedRecord] = field(default_factory=list)
     source: str = "<records>"
     sha256: str = ""
+    stopped: ReadStop | None = None
     _index: tuple[pl.DataFrame, dict[str, int]] | None = field(default=None, init=False, repr=False)
 
     def __len__(self) -> int:
         return self.frame.height
+
+    @property
+    def complete(self) -> bool:
+        """Whether the reader reached the end of its source."""
+        return self.stopped is None
+
+    @property
+    def unread(self) -> int | None:
+        """How many lines or rows the reader did not read: 0 when complete, ``None``
+        when it stopped early and cannot tell."""
+        return 0 if self.stopped is None else self.stopped.unread
+
+    @property
+    def skipped(self) -> int:
+        """How many records were read but set aside (invalid, or a repeated key)."""
+        return len(self.rejected) + len(self.duplicates)
 
     def __iter__(self) -> Iterator[str]:
         """The account keys, like a mapping (``for key in batch``)."""
@@ -384,6 +456,7 @@ class AccountBatch:
             duplicates=[r for r in self.duplicates if r.key in wanted],
             source=self.source,
             sha256=self.sha256,
+            stopped=self.stopped,
         )
 
     @classmethod
@@ -394,12 +467,15 @@ class AccountBatch:
         *,
         source: str = "<records>",
         lines: Sequence[int] | None = None,
+        stopped: ReadStop | None = None,
     ) -> AccountBatch:
         """Validate ``records`` one by one and build a batch of the good ones.
 
         Used for test fixtures (inline accounts in TOML, where timestamps are already
-        ``datetime``) and by the JSON Lines and CSV readers. ``lines`` numbers the
-        records for messages (default: 1, 2, 3...).
+        ``datetime``) and by source plugins. ``lines`` numbers the records for messages
+        (default: 1, 2, 3...). A plugin whose source ended before its last record (a
+        dropped connection, a cursor that failed) passes ``stopped`` so the batch is
+        reported as incomplete instead of looking like the whole portfolio.
         """
         if lines is not None and len(lines) != len(records):
             raise ValueError(f"{len(records)} records but {len(lines)} line numbers")
@@ -416,4 +492,4 @@ class AccountBatch:
             else:
                 normalized.append(record)
                 kept_lines.append(line)
-        return assemble(spec, normalized, kept_lines, rejected, source=source)
+        return assemble(spec, normalized, kept_lines, rejected, source=source, stopped=stopped)

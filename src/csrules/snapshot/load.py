@@ -81,6 +81,41 @@ def _pick_reader(text: str, path: Path, readers: dict[str, Reader]) -> tuple[str
     return None
 
 
+def _reader_for(text: str, readers: dict[str, Reader]) -> tuple[str, Reader]:
+    picked = _pick_reader(text, Path(text), readers)
+    if picked is None:
+        candidate = Path(text)
+        known = ", ".join(sorted(name for name in readers if name.startswith(".")))
+        raise SnapshotError(
+            f"snapshot '{text}': unknown file type '{candidate.suffix or candidate.name}'; "
+            f"use one of {known}, or install a source plugin for this format"
+        )
+    return picked
+
+
+def snapshot_file(
+    path: str | Path, *, base_dir: Path | None = None, pm: pluggy.PluginManager | None = None
+) -> Path | None:
+    """The file :func:`read_snapshot` would read for ``path``, or ``None`` for a URL
+    scheme (a plugin's warehouse) or a type no reader knows.
+
+    Lets a command refuse to write its output onto its own input before reading it.
+    """
+    from csrules.hooks import manager
+
+    text = str(path)
+    try:
+        name, _ = _reader_for(text, manager.sources(pm))
+    except SnapshotError:
+        return None
+    if not name.startswith("."):
+        return None
+    candidate = Path(text)
+    if base_dir is not None and not candidate.is_absolute():
+        candidate = base_dir / candidate
+    return candidate
+
+
 def read_snapshot(
     path: str | Path,
     spec: SnapshotSpec,
@@ -93,23 +128,16 @@ def read_snapshot(
     A relative path is resolved against ``base_dir`` (the playbook directory) when
     given, while messages keep the path as the user wrote it. Later records with a key
     already seen are moved to ``duplicates`` whatever the reader did (first one kept),
-    and ``sha256`` is set from the file when the reader did not set it.
+    and ``sha256`` is set from the file when the reader did not set it. Where the
+    reader stopped before the end of its source (``stopped``) is kept as it said.
     """
     from csrules.hooks import manager
     from csrules.snapshot.batch import split_duplicates
 
     text = str(path)
     display = text
-    readers = manager.sources(pm)
+    name, reader = _reader_for(text, manager.sources(pm))
     candidate = Path(text)
-    picked = _pick_reader(text, candidate, readers)
-    if picked is None:
-        known = ", ".join(sorted(name for name in readers if name.startswith(".")))
-        raise SnapshotError(
-            f"snapshot '{display}': unknown file type '{candidate.suffix or candidate.name}'; "
-            f"use one of {known}, or install a source plugin for this format"
-        )
-    name, reader = picked
     is_file = name.startswith(".")
     if is_file:
         if base_dir is not None and not candidate.is_absolute():

@@ -4,7 +4,7 @@ Each is a ``Reader``: ``(path, spec, display) -> AccountBatch``, where ``display
 the path as the user wrote it (used in every message). They are registered through the
 ``register_sources`` hook by ``csrules.hooks.builtin.sources``, like a plugin's readers.
 
-JSON Lines and CSV are checked record by record with
+JSON Lines and CSV (``csvreader.py``) are checked record by record with
 :func:`csrules.snapshot.records.normalize_record`, so a bad record costs only itself.
 Parquet is already typed and columnar: it is checked and converted column by column,
 and only the rows found bad by vectorized filters are visited in Python.
@@ -13,7 +13,6 @@ and only the rows found bad by vectorized filters are visited in Python.
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import json
@@ -33,17 +32,11 @@ from csrules.snapshot.batch import (
     split_duplicates,
 )
 from csrules.snapshot.batch import assemble as _assemble
+from csrules.snapshot.csvreader import read_csv as read_csv
 from csrules.snapshot.load import SnapshotError, read_bytes
-from csrules.snapshot.records import describe, key_of, normalize_fields, normalize_record
+from csrules.snapshot.records import describe, key_of, normalize_record, quoted_names
 
 Reader = Callable[[Path, SnapshotSpec, str], AccountBatch]
-
-_MAX_SHOWN = 40
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
 
 # --------------------------------------------------------------------------- JSON Lines
 
@@ -121,155 +114,6 @@ def read_jsonl(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
             normalized.append(record)
             lines.append(number)
     return _assemble(spec, normalized, lines, rejected, source=display, sha256=digest)
-
-
-# --------------------------------------------------------------------------------- CSV
-
-_INT_CELL = re.compile(r"[+-]?\d+")
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
-
-
-class _CellError(Exception):
-    pass
-
-
-def _parse_cell(cell: str, ft: FieldType) -> Any:
-    """A CSV cell as the Python value ``normalize_record`` expects for ``ft``."""
-    kind = ft.kind
-    if kind == "string":
-        return cell
-    stripped = cell.strip()
-    if kind == "int":
-        if _INT_CELL.fullmatch(stripped):
-            return int(stripped)
-        raise _CellError(f"must be an integer, got '{_shown(cell)}'")
-    if kind == "double":
-        try:
-            return float(stripped)
-        except ValueError:
-            raise _CellError(f"must be a number, got '{_shown(cell)}'") from None
-    if kind == "bool":
-        lowered = stripped.lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise _CellError(f"must be true or false (or yes/no, 1/0), got '{_shown(cell)}'")
-    if kind in ("list", "map"):
-        try:
-            return json.loads(stripped)
-        except ValueError:
-            example = '["a", "b"]' if kind == "list" else '{"a": 1}'
-            raise _CellError(
-                f"a {kind} cell must be JSON text like {example}, got '{_shown(cell)}'"
-            ) from None
-    return stripped  # timestamp, duration: checked by normalize_record
-
-
-def read_csv(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
-    """A header row naming the columns, then one account per row.
-
-    Every required field needs a column (else :class:`SnapshotError`); columns not in
-    the schema are ignored. An empty cell is null. Cells are read per declared type:
-    integers, numbers, booleans (true/false, yes/no, 1/0, any case), RFC 3339
-    timestamps, durations like ``7d``, and lists and maps as JSON text. Rejected rows
-    carry the physical line number where the row starts (the header is line 1).
-    """
-    data = read_bytes(path, display)
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SnapshotError(
-            f"snapshot '{display}' is not UTF-8 text (bad byte at offset {exc.start}); "
-            "export it as UTF-8"
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SnapshotError(
-            f"snapshot '{display}' is empty; a CSV snapshot needs a header row naming "
-            f"the columns (e.g. {','.join(list(spec.fields)[:3])},...)"
-        ) from None
-    except csv.Error as exc:
-        raise SnapshotError(f"snapshot '{display}': the header row cannot be read: {exc}") from None
-    columns = [name.strip() for name in header]
-    positions: dict[str, int] = {}
-    repeated: list[str] = []
-    for index, name in enumerate(columns):
-        if name in spec.fields:
-            if name in positions:
-                repeated.append(name)
-            positions[name] = index
-    if repeated:
-        raise SnapshotError(
-            f"snapshot '{display}': column(s) {_names(repeated)} appear more than once in "
-            "the header; keep one of each"
-        )
-    missing = [
-        name
-        for name, ft in spec.fields.items()
-        if name not in positions and (not ft.optional or name == spec.key)
-    ]
-    if missing:
-        raise SnapshotError(
-            f"snapshot '{display}': no column for required field(s) {_names(missing)}; "
-            "add them to the header row, or mark the fields optional with '?' in "
-            "[snapshot.fields]"
-        )
-    key_position = positions[spec.key]
-    normalized: list[dict[str, Any]] = []
-    lines: list[int] = []
-    rejected: list[RejectedRecord] = []
-    previous = reader.line_num
-    while True:
-        start = previous + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            rejected.append(RejectedRecord(display, start, None, f"not valid CSV: {exc}"))
-            break
-        previous = reader.line_num
-        if not row:
-            continue
-        key_cell = row[key_position] if key_position < len(row) else ""
-        key = key_cell or None
-        if len(row) != len(columns):
-            rejected.append(
-                RejectedRecord(
-                    display,
-                    start,
-                    key,
-                    f"the row has {len(row)} cells but the header has {len(columns)} "
-                    "columns; check for an unquoted comma or a missing cell",
-                )
-            )
-            continue
-        raw: dict[str, Any] = {}
-        cell_errors: dict[str, str] = {}
-        for name, position in positions.items():
-            cell = row[position]
-            if cell == "":
-                continue
-            try:
-                raw[name] = _parse_cell(cell, spec.fields[name])
-            except _CellError as exc:
-                cell_errors[name] = str(exc)
-        record, problems = normalize_fields(raw, spec, extra=cell_errors)
-        if record is None:
-            rejected.append(RejectedRecord(display, start, key, "; ".join(problems)))
-        else:
-            normalized.append(record)
-            lines.append(start)
-    return _assemble(spec, normalized, lines, rejected, source=display, sha256=digest)
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(f"'{name}'" for name in names)
 
 
 # ----------------------------------------------------------------------------- Parquet
@@ -489,7 +333,7 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
     ]
     if missing:
         raise SnapshotError(
-            f"snapshot '{display}': no column for required field(s) {_names(missing)}; "
+            f"snapshot '{display}': no column for required field(s) {quoted_names(missing)}; "
             "add them to the export, or mark the fields optional with '?' in "
             "[snapshot.fields]"
         )

@@ -44,6 +44,16 @@ class _Invalid(Exception):
         self.path = path
 
 
+def shown(text: str) -> str:
+    """``text`` cut to a length that fits in a message."""
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def quoted_names(names: Collection[str]) -> str:
+    """``'a', 'b'``: names listed in a message."""
+    return ", ".join(f"'{name}'" for name in names)
+
+
 def describe(value: Any) -> str:
     """How a found value is named in messages: ``string 'abc'``, ``integer 3``, ``null``."""
     if value is None:
@@ -55,8 +65,7 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"number {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."
-        return f"string '{shown}'"
+        return f"string '{shown(value)}'"
     if isinstance(value, list | tuple):
         return "a list"
     if isinstance(value, Mapping):
