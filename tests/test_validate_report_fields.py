@@ -38,9 +38,7 @@ def test_an_unknown_field_is_an_error_at_its_key_with_the_closest_name(
     (error,) = _errors(reference_copy)
     assert (error["file"], error["line"]) == (str(reference_copy / "csrules.toml"), line)
     assert error["kind"] == "report" and error["field"] == "arr_field"
-    assert "'ar' is not a field of [snapshot.fields] (did you mean 'arr'?)" in str(
-        error["message"]
-    )
+    assert "'ar' is not a field of [snapshot.fields] (did you mean 'arr'?)" in str(error["message"])
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,8 @@ def _compile(
     revision.diagnostics.extend(report.diagnostics.sorted())
     if not report.ok:
         count = len(report.diagnostics.errors)
-        revision.problem = f"the playbooks at {revision.label} do not validate ({count} error(s))"
+        name = f"the {revision.label}" if revision.revision is None else revision.label
+        revision.problem = f"the playbooks of {name} do not validate ({count} error(s))"
         return
     revision.compiled = compile_loaded(report.loaded, manager.all_functions(pm))
 
