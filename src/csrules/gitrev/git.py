@@ -167,7 +167,7 @@ def export(
     revision: str,
     dest: Path,
     *,
-    max_bytes: int = MAX_BLOB_BYTES,
+    max_bytes: int | None = None,
     max_files: int | None = None,
 ) -> RevisionTree:
     """Write the directory's ``*.toml`` files at ``revision`` below ``dest``, as the
@@ -179,6 +179,7 @@ def export(
     written (the listing says how many there were), so a revision with a hundred
     thousand TOML files costs one ``ls-tree``.
     """
+    limit = MAX_BLOB_BYTES if max_bytes is None else max_bytes
     commit = resolve(repo, revision)
     args = ["ls-tree", "-r", "-z", "-l", commit]
     if repo.prefix:
@@ -209,7 +210,7 @@ def export(
             tree.oversized.clear()
             continue
         target = _inside(dest, relative)
-        if size != "-" and int(size) > max_bytes:
+        if size != "-" and int(size) > limit:
             tree.oversized[relative] = int(size)
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("wb") as handle:
