@@ -175,3 +175,26 @@ def test_without_arr_or_name_the_lists_are_by_key() -> None:
     assert {t.arr for t in moves.tiers} == {None}
     assert moves.top["tier"].get_column("account").to_list() == ["a", "b"]
     assert moves.top["tier"].get_column("name").to_list() == [None, None]
+
+
+def test_rows_in_another_order_give_the_same_moves_as_aligned_rows() -> None:
+    base = _table([{"account": k, "segments": ["x"]} for k in "abcde"])
+    head = _table(
+        [
+            {"account": k, "tier": "tech_touch" if k in "ad" else "pooled", "segments": ["x"]}
+            for k in "abcde"
+        ]
+    )
+    aligned = compare_accounts(base, head, VALUES)
+    shuffled = compare_accounts(
+        base, head.reverse(), VALUES.sample(fraction=1.0, shuffle=True, seed=3)
+    )
+    assert aligned.to_json() == shuffled.to_json()
+    assert aligned.changed["tier"] == 2 and aligned.arr_moved == 17_000.0
+
+
+def test_the_same_ids_in_another_order_are_no_move() -> None:
+    base = _table([{"account": "a", "segments": ["x", "y"], "playbooks": ["p", "q"]}])
+    head = _table([{"account": "a", "segments": ["y", "x"], "playbooks": ["q", "p"]}])
+    moves = compare_accounts(base, head, VALUES)
+    assert moves.affected == 0 and moves.segments == [] and moves.playbooks == []

@@ -172,14 +172,12 @@ def _matrix(both: pl.DataFrame, column: str, money: bool) -> list[Transition]:
     ]
 
 
-def _list_changes(both: pl.DataFrame, column: str, money: bool) -> tuple[list[ListChange], pl.Expr]:
-    gained = pl.col(f"{column}_h").list.set_difference(pl.col(f"{column}_b"))
-    lost = pl.col(f"{column}_b").list.set_difference(pl.col(f"{column}_h"))
-    parts = both.select(pl.col("arr"), gained.alias("gained"), lost.alias("lost"))
+def _list_changes(rows: pl.DataFrame, gained: str, lost: str, money: bool) -> list[ListChange]:
+    """Per id, how many of ``rows`` gained or lost it (``gained``/``lost``: list columns)."""
     counts: dict[str, list[Any]] = {}
-    for which in ("gained", "lost"):
+    for which, index in ((gained, 0), (lost, 1)):
         exploded = (
-            parts.select("arr", which)
+            rows.select("arr", which)
             .explode(which)
             .drop_nulls(which)
             .group_by(which)
@@ -187,18 +185,37 @@ def _list_changes(both: pl.DataFrame, column: str, money: bool) -> tuple[list[Li
         )
         for rule_id, n, arr in exploded.iter_rows():
             entry = counts.setdefault(str(rule_id), [0, 0, None, None])
-            index = 0 if which == "gained" else 1
             entry[index] = int(n)
             entry[index + 2] = float(arr) if money else None
-    out = [ListChange(k, v[0], v[1], v[2], v[3]) for k, v in sorted(counts.items())]
-    changed = (gained.list.len() > 0) | (lost.list.len() > 0)
-    return out, changed
+    return [ListChange(k, v[0], v[1], v[2], v[3]) for k, v in sorted(counts.items())]
 
 
 def _order(frame: pl.DataFrame, money: bool) -> pl.DataFrame:
     if money:
         return frame.sort(["arr", "account"], descending=[True, False], nulls_last=True)
     return frame.sort("account")
+
+
+def _pair(b: pl.DataFrame, h: pl.DataFrame, extra: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """The rows of accounts both sides evaluated, side by side, and the counts of the
+    accounts only one side has.
+
+    Both sides usually evaluated the very same batch, so their rows are already in the
+    same order: then the tables are put side by side without a join.
+    """
+    keys = b.get_column("account")
+    if keys.equals(h.get_column("account")) and keys.equals(extra.get_column("account")):
+        both = pl.concat(
+            [b.drop("in_b"), h.drop("account", "in_h"), extra.drop("account")], how="horizontal"
+        )
+        return both, 0, 0
+    joined = b.join(h, on="account", how="full", coalesce=True, maintain_order="left").join(
+        extra, on="account", how="left", maintain_order="left"
+    )
+    in_b, in_h = pl.col("in_b").fill_null(False), pl.col("in_h").fill_null(False)
+    only_base = joined.filter(in_b & ~in_h).height
+    only_head = joined.filter(in_h & ~in_b).height
+    return joined.filter(in_b & in_h).drop("in_b", "in_h"), only_base, only_head
 
 
 def compare_accounts(
@@ -229,42 +246,56 @@ def compare_accounts(
         pl.col("arr").cast(pl.Float64) if money else pl.lit(None, pl.Float64).alias("arr"),
         pl.col("name").cast(pl.String) if named else pl.lit(None, pl.String).alias("name"),
     )
-    joined = (
-        b.join(h, on="account", how="full", coalesce=True, maintain_order="left")
-        .join(extra, on="account", how="left", maintain_order="left")
+    both, only_base, only_head = _pair(b.collect(), h.collect(), extra.collect())
+
+    # Cheap tests first: a row whose values and lists are all equal did not move.
+    # Lists hold ids in declaration order, so equal sets are equal lists unless rules
+    # were reordered; the set differences, computed on the candidate rows only, decide.
+    candidate = pl.any_horizontal(
+        pl.col("tier_b").ne_missing(pl.col("tier_h")),
+        pl.col("band_b").ne_missing(pl.col("band_h")),
+        pl.col("barrier_b").ne_missing(pl.col("barrier_h")),
+        pl.col("score_b").ne_missing(pl.col("score_h")),
+        pl.col("segments_b").ne_missing(pl.col("segments_h")),
+        pl.col("playbooks_b").ne_missing(pl.col("playbooks_h")),
+    )
+    entered = pl.col("segments_h").list.set_difference(pl.col("segments_b"))
+    left = pl.col("segments_b").list.set_difference(pl.col("segments_h"))
+    started = pl.col("playbooks_h").list.set_difference(pl.col("playbooks_b"))
+    stopped = pl.col("playbooks_b").list.set_difference(pl.col("playbooks_h"))
+    flags = (
+        both.lazy()
+        .filter(candidate)
+        .with_columns(
+            entered.alias("entered"),
+            left.alias("left"),
+            started.alias("started"),
+            stopped.alias("stopped"),
+            (pl.col("score_h") - pl.col("score_b")).alias("delta"),
+        )
+        .with_columns(
+            pl.col("tier_b").ne_missing(pl.col("tier_h")).alias("_tier"),
+            pl.col("band_b").ne_missing(pl.col("band_h")).alias("_band"),
+            pl.col("barrier_b").ne_missing(pl.col("barrier_h")).alias("_barrier"),
+            pl.col("score_b").ne_missing(pl.col("score_h")).alias("_score"),
+            ((pl.col("entered").list.len() > 0) | (pl.col("left").list.len() > 0)).alias(
+                "_segments"
+            ),
+            ((pl.col("started").list.len() > 0) | (pl.col("stopped").list.len() > 0)).alias(
+                "_playbooks"
+            ),
+        )
         .collect()
     )
-    in_b, in_h = pl.col("in_b").fill_null(False), pl.col("in_h").fill_null(False)
-    only_base = joined.filter(in_b & ~in_h).height
-    only_head = joined.filter(in_h & ~in_b).height
-    both = joined.filter(in_b & in_h).drop("in_b", "in_h")
-
-    tier_changed = pl.col("tier_b").ne_missing(pl.col("tier_h"))
-    band_changed = pl.col("band_b").ne_missing(pl.col("band_h"))
-    barrier_changed = pl.col("barrier_b").ne_missing(pl.col("barrier_h"))
-    delta = pl.col("score_h") - pl.col("score_b")
-    score_changed = pl.col("score_b").ne_missing(pl.col("score_h"))
-    segments, segments_changed = _list_changes(both, "segments", money)
-    playbooks, playbooks_changed = _list_changes(both, "playbooks", money)
-
-    flags = both.with_columns(
-        tier_changed.alias("_tier"),
-        band_changed.alias("_band"),
-        barrier_changed.alias("_barrier"),
-        score_changed.alias("_score"),
-        segments_changed.alias("_segments"),
-        playbooks_changed.alias("_playbooks"),
-        delta.alias("delta"),
-        pl.col("segments_h").list.set_difference(pl.col("segments_b")).alias("entered"),
-        pl.col("segments_b").list.set_difference(pl.col("segments_h")).alias("left"),
-        pl.col("playbooks_h").list.set_difference(pl.col("playbooks_b")).alias("started"),
-        pl.col("playbooks_b").list.set_difference(pl.col("playbooks_h")).alias("stopped"),
-    )
+    segments = _list_changes(flags, "entered", "left", money)
+    playbooks = _list_changes(flags, "started", "stopped", money)
     kinds = ("tier", "band", "segments", "playbooks", "barrier", "score")
     counted = flags.select(
         *(pl.col(f"_{k}").sum().alias(k) for k in kinds),
         pl.any_horizontal(*(pl.col(f"_{k}") for k in kinds)).sum().alias("affected"),
         pl.col("arr").filter(pl.col("_tier")).sum().alias("arr_moved"),
+    ).row(0, named=True)
+    errors = both.select(
         (pl.col("errors_b") > 0).sum().alias("errors_b"),
         (pl.col("errors_h") > 0).sum().alias("errors_h"),
     ).row(0, named=True)
@@ -275,7 +306,7 @@ def compare_accounts(
         pl.col("delta").mean().alias("mean"),
         *(pl.col("delta").quantile(q, interpolation="linear").alias(f"q{q}") for q in QUANTILES),
     ).row(0)
-    scored = flags.select(
+    scored = both.select(
         (pl.col("score_b").is_not_null() & pl.col("score_h").is_not_null()).sum().alias("both"),
         (pl.col("score_b").is_null() & pl.col("score_h").is_not_null()).sum().alias("gained"),
         (pl.col("score_b").is_not_null() & pl.col("score_h").is_null()).sum().alias("lost"),
@@ -342,7 +373,7 @@ def compare_accounts(
         segments=segments,
         playbooks=playbooks,
         scores=scores,
-        errors=(int(counted["errors_b"] or 0), int(counted["errors_h"] or 0)),
+        errors=(int(errors["errors_b"] or 0), int(errors["errors_h"] or 0)),
         changed=changed,
         top=tops,
         arr_moved=float(counted["arr_moved"]) if money else None,
