@@ -54,6 +54,7 @@ PROJECT: dict[str, Any] = {
         "statement_timeout": "5m",
     },
     "apply": {"max_shrink": 0.2, "max_future": "1h"},
+    "report": {"arr_field": "arr", "name_field": "name", "csm_field": "csm"},
     "limits": {
         "expression_cost": 1_000_000,
         "list_size": 1000,

@@ -47,8 +47,13 @@ def emit(
     *,
     extra: dict[str, object] | None = None,
     ok_text: str = "",
+    one_line: bool = False,
 ) -> None:
-    """Print ``diagnostics`` in ``fmt``; text and github end with a one-line summary."""
+    """Print ``diagnostics`` in ``fmt``; text and github end with a one-line summary.
+
+    With ``fmt == "json"`` stdout gets exactly one JSON document (``one_line``: on a
+    single line, so it is also one valid line of a JSON Lines stream).
+    """
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = len(diagnostics) - errors
     if fmt == "json":
@@ -59,7 +64,7 @@ def emit(
             "diagnostics": [d.to_json() for d in diagnostics],
         }
         payload.update(extra or {})
-        click.echo(json.dumps(payload, indent=2, sort_keys=False))
+        click.echo(json.dumps(payload, indent=None if one_line else 2, sort_keys=False))
         return
     for diagnostic in diagnostics:
         if fmt == "github":

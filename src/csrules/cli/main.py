@@ -8,6 +8,7 @@ import click
 
 from csrules import __version__
 from csrules.cli.check import check_command
+from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
@@ -33,6 +34,7 @@ BUILTIN_COMMANDS = (
     check_command,
     evaluate_command,
     explain_command,
+    diff_command,
     plan_command,
     apply_command,
     ack_command,

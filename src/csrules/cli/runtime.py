@@ -44,11 +44,19 @@ def parse_as_of(text: str | None) -> datetime:
 
 
 def load_compiled(root: Path, fmt: str) -> CompiledPlaybook:
-    """The compiled playbook, or the validation errors printed and exit status 1."""
+    """The compiled playbook, or the validation errors printed and exit status 1.
+
+    The errors are printed in the command's format: with ``--format json`` stdout gets
+    only JSON (the object ``validate --format json`` prints, on one line, so commands
+    that write JSON Lines stay parseable line by line); the summary goes to stderr.
+    """
     try:
         return compile_playbook(root)
     except PlaybookError as exc:
-        emit(exc.diagnostics, "github" if fmt == "github" else "text")
+        if fmt == "json":
+            emit(exc.diagnostics, "json", extra={"error": exc.message}, one_line=True)
+        else:
+            emit(exc.diagnostics, "github" if fmt == "github" else "text")
         click.echo(f"error: {exc.message}", err=True)
         raise SystemExit(1) from None
 

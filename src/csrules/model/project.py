@@ -195,6 +195,26 @@ class Limits(StrictModel):
     )
 
 
+class ReportSettings(StrictModel):
+    """``[report]``: which snapshot fields play which role in portfolio views.
+
+    ``diff`` reads them today (ARR moved by a rule change, account names in its
+    lists); portfolio reports read the same table. Each names a field of
+    ``[snapshot.fields]``; ``validate`` checks that it exists and has the right type.
+    """
+
+    arr_field: str | None = Field(
+        default=None,
+        description="The field holding an account's annual recurring revenue (int or double).",
+    )
+    name_field: str | None = Field(
+        default=None, description="The field holding an account's display name (string)."
+    )
+    csm_field: str | None = Field(
+        default=None, description="The field holding an account's CSM (string)."
+    )
+
+
 class ConnectorInstance(BaseModel):
     """``[connectors.NAME]``: one configured connector; ``plugin`` picks the implementation.
 
@@ -218,4 +238,5 @@ class ProjectFile(StrictModel):
     state: StateSettings = StateSettings()
     apply: ApplySettings = ApplySettings()
     limits: Limits = Limits()
+    report: ReportSettings = ReportSettings()
     connectors: dict[RuleId, ConnectorInstance] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from csrules.engine.compiled import CompiledInvariant, CompiledPlaybook
 from csrules.engine.evaluate import evaluate
@@ -19,6 +19,9 @@ from csrules.errors import Location
 from csrules.load.playbook import Located
 from csrules.model.testfile import Expectation, TestCase
 from csrules.snapshot.batch import AccountBatch
+
+if TYPE_CHECKING:
+    from csrules.testing.coverage import CoverageRecorder
 
 Status = Literal["passed", "failed", "skipped"]
 
@@ -147,13 +150,18 @@ def check_expectation(
     return found
 
 
-def run_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome:
+def run_test(
+    compiled: CompiledPlaybook,
+    test: Located[TestCase],
+    recorder: CoverageRecorder | None = None,
+) -> TestOutcome:
+    """Run one test; ``recorder`` (``--coverage``) sees its evaluations and plans."""
     case = test.item
     where = test.location("name")
     if case.step:
         from csrules.testing.steps import run_step_test  # steps builds on this module
 
-        return run_step_test(compiled, test)
+        return run_step_test(compiled, test, recorder)
     assert case.as_of is not None
     batch = AccountBatch.from_records(case.accounts, compiled.spec, source=str(test.doc.display))
     problems = [
@@ -168,6 +176,8 @@ def run_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome
         for r in (*batch.rejected, *batch.duplicates)
     ]
     evaluation = evaluate(compiled, batch, case.as_of, portfolio=case.portfolio)
+    if recorder is not None:
+        recorder.saw_evaluation(evaluation, invariants=True)
     results = evaluation.by_key()
     for account, expect in case.expect.items():
         problems.extend(
@@ -249,5 +259,9 @@ def _account_location(test: Located[TestCase], key_field: str, key: str) -> Loca
     return test.location("accounts")
 
 
-def run_tests(compiled: CompiledPlaybook, tests: Sequence[Located[TestCase]]) -> list[TestOutcome]:
-    return [run_test(compiled, test) for test in tests]
+def run_tests(
+    compiled: CompiledPlaybook,
+    tests: Sequence[Located[TestCase]],
+    recorder: CoverageRecorder | None = None,
+) -> list[TestOutcome]:
+    return [run_test(compiled, test, recorder) for test in tests]

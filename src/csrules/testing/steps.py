@@ -10,7 +10,7 @@ testable without a clock or a database.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csrules.cases.model import CaseState
 from csrules.cases.reconcile import reconcile
@@ -21,6 +21,9 @@ from csrules.load.playbook import Located
 from csrules.model.testfile import TestCase
 from csrules.snapshot.batch import AccountBatch
 from csrules.testing.runner import Mismatch, TestOutcome, check_expectation
+
+if TYPE_CHECKING:
+    from csrules.testing.coverage import CoverageRecorder
 
 ActionKey = tuple[str, str, int, str, str | None]
 
@@ -50,7 +53,11 @@ def _key(
     return (account, playbook, step, connector, owner if keep else None)
 
 
-def run_step_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOutcome:
+def run_step_test(
+    compiled: CompiledPlaybook,
+    test: Located[TestCase],
+    recorder: CoverageRecorder | None = None,
+) -> TestOutcome:
     case = test.item
     state = CaseState()
     accounts: list[dict[str, Any]] = list(case.accounts)
@@ -87,6 +94,9 @@ def run_step_test(compiled: CompiledPlaybook, test: Located[TestCase]) -> TestOu
                 )
         evaluation = evaluate(compiled, batch, step.at, state.scores, portfolio=case.portfolio)
         plan = reconcile(evaluation, compiled, state, step.at)
+        if recorder is not None:
+            recorder.saw_evaluation(evaluation, invariants=False)
+            recorder.saw_plan(plan, {c.id: c for c in (*state.cases.values(), *plan.cases)})
         for account, expect in step.expect.items():
             problems.extend(
                 check_expectation(

@@ -15,6 +15,7 @@ from csrules.load.playbook import LoadedPlaybook
 from csrules.validate.expressions import check_expressions
 from csrules.validate.lints import run_lints
 from csrules.validate.references import check_references
+from csrules.validate.report_fields import check_report_fields
 from csrules.validate.stages import Vocabulary
 from csrules.validate.testrefs import check_test_references
 
@@ -68,6 +69,7 @@ def validate_playbook(
     if vocabulary is not None:
         found.extend(check_expressions(loaded, vocabulary, manager.all_functions(plugins)))
     found.extend(check_references(loaded, manager.connectors(plugins)))
+    found.extend(check_report_fields(loaded))
     found.extend(run_lints(loaded, clock))
     found.extend(check_test_references(loaded))
     diagnostics.extend(found)
