@@ -378,9 +378,9 @@ def _batch(rows: Sequence[dict[str, Any]]) -> AccountBatch:
 
 
 def same(a: Value, b: Value) -> bool:
-    """Equal values, both no data, or both errors (any message)."""
+    """Equal values, both no data, or errors of the same kind with the same message."""
     if isinstance(a, EvalError) or isinstance(b, EvalError):
-        return isinstance(a, EvalError) and isinstance(b, EvalError)
+        return isinstance(a, EvalError) and isinstance(b, EvalError) and a == b
     if isinstance(a, NoData) or isinstance(b, NoData):
         return isinstance(a, NoData) and isinstance(b, NoData)
     if isinstance(a, float) and isinstance(b, float):

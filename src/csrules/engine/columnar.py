@@ -29,6 +29,7 @@ import polars as pl
 from celpy import celtypes
 
 from csrules.engine import activations as acts
+from csrules.engine import evalerrors
 from csrules.engine.colcompile import (
     DURATION_DTYPE,
     FAULT,
@@ -59,7 +60,7 @@ from csrules.engine.results import (
     RuleError,
 )
 from csrules.engine.templates import CompiledTemplate, format_value
-from csrules.engine.values import NO_DATA, EvalError, NoData, Value, is_value
+from csrules.engine.values import NO_DATA, ErrorKind, EvalError, NoData, Value, is_value
 from csrules.expr.ast import ExprSyntaxError, Ident, Index, Literal, Node, Select, parse, walk
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.types import (
@@ -161,7 +162,7 @@ class _Evaluated:
 
     def to_python(self, value: Any, code: int | None, messages: Messages) -> Value:
         if code is not None:
-            return NO_DATA if code == NO_DATA_CODE else EvalError(messages.text(code))
+            return NO_DATA if code == NO_DATA_CODE else messages.error(code)
         return python_value(value, self.type)
 
 
@@ -315,7 +316,14 @@ class ColumnarRun:
             raise Unsupported("syntax")
         variables = {**self.variables, **(extra or {})}
         return compile_node(
-            node, Scope(variables), self.functions, self.messages, self.now, self.zero, binder
+            node,
+            Scope(variables),
+            self.functions,
+            self.messages,
+            self.now,
+            self.zero,
+            binder,
+            steps=self.compiled.project.limits.eval_steps,
         )
 
     def evaluate(
@@ -418,7 +426,7 @@ class ColumnarRun:
                 values.append("" if role == "hole" else None)
                 continue
             if isinstance(x, EvalError):
-                codes.append(code(x.message))
+                codes.append(code(x))
                 values.append(None)
                 continue
             number = isinstance(x, int | float) and not isinstance(x, bool)
@@ -430,10 +438,10 @@ class ColumnarRun:
                 values.append(format_value(x))
             elif role == "adkar":
                 ok = isinstance(x, int) and not isinstance(x, bool)
-                codes.append(None if ok else code(f"score {x!r} is outside 1..5"))
+                codes.append(None if ok else code(evalerrors.adkar_out_of_range(x)))
                 values.append(x if ok else None)
             elif role == "measure" and not number:
-                codes.append(code(f"value is {type(x).__name__}, not a number"))
+                codes.append(code(evalerrors.not_a_number(x)))
                 values.append(None)
             else:
                 codes.append(None)
@@ -652,11 +660,11 @@ class ColumnarRun:
             x = v.cast(pl.Float64)
             bad_value = (
                 pl.when(x.is_nan())
-                .then(fault_lit(code("value is nan (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(math.nan))))
                 .when(x == math.inf)
-                .then(fault_lit(code("value is inf (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(math.inf))))
                 .when(x == -math.inf)
-                .then(fault_lit(code("value is -inf (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(-math.inf))))
             )
             err = pl.coalesce(
                 pl.when(f > NO_DATA_CODE).then(f),
@@ -936,11 +944,7 @@ class ColumnarRun:
             exprs.append(match.alias(f"{P}t{i}.match"))
             exprs.append(pl.when(error).then(pl.col(f"{P}t{i}.f")).alias(f"{P}t{i}.err"))
             pending = pending & ~match & ~error
-        no_tier = self.messages.code(
-            "no tier matched (tried "
-            + ", ".join(t.rule.id for t in tiers)
-            + '); add a catch-all tier with when = "true"'
-        )
+        no_tier = self.messages.code(evalerrors.no_tier([t.rule.id for t in tiers]))
         exprs.append(
             (pl.when(pending).then(fault_lit(no_tier)) if tiers else _null(FAULT)).alias(
                 f"{P}notier"
@@ -958,7 +962,7 @@ class ColumnarRun:
         self.stage = 4
         elements = self.compiled.adkar
         self.evaluate([(f"{P}a{i}", kernel, "adkar") for i, (_, kernel) in enumerate(elements)])
-        range_code = self.messages.code("score {value} is outside 1..5")
+        range_code = self.messages.code(EvalError(evalerrors.ADKAR_RANGE, ErrorKind.INVALID_VALUE))
         exprs: list[pl.Expr] = []
         for i, _ in enumerate(elements):
             v, f = pl.col(f"{P}a{i}.v"), pl.col(f"{P}a{i}.f")
