@@ -79,16 +79,18 @@ NO_DATA_CODE: Final = 0
 TIMESTAMP_DTYPE: Final = pl.Datetime("us", "UTC")
 DURATION_DTYPE: Final = pl.Duration("us")
 
-MAX_BODY_REUSE: Final = 6
-"""How many sub-expressions of an ``exists()``/``all()`` body may be read more than once.
+MAX_BODY_PLAN: Final = 100_000
+"""The largest plan (in characters of serialized Polars expression) of one
+sub-expression of an ``exists()``/``all()`` body.
 
 Inside ``list.eval`` nothing can be bound to a temporary column, so a sub-expression
-read twice is planned twice by Polars, and a chain of them doubles the plan at each
-level. A body needing more reuse than this falls back to the reference backend, which
-keeps compiling linear in the size of the expression."""
+read twice is planned twice by Polars, and a chain of them (``v / 2 / 2 / ...``)
+doubles the plan at each level. Past a few reused sub-expressions each one is
+measured, and a body whose plan grows past this falls back to the reference backend,
+which keeps compiling linear in the size of the expression."""
+_FREE_REUSE: Final = 8  # reused sub-expressions of a body that are not measured
 
 _FOLD: Final = "__csrules_fold_"  # names of folded operands in a fold's CEL text
-_ELEMENT: Final = pl.element()
 
 # Microseconds: the resolution of timestamps and durations in an AccountBatch.
 _US = 1_000_000
@@ -366,20 +368,23 @@ class Binder:
 
 class _NoBinder(Binder):
     """Inside ``exists()``/``all()`` (a ``list.eval``) there are no columns to add: a
-    reused sub-expression stays inline, and at most ``MAX_BODY_REUSE`` may (see there)."""
+    reused sub-expression stays inline, and the plan is measured (see ``MAX_BODY_PLAN``)."""
 
     def __init__(self) -> None:
         super().__init__("")
         self.reused = 0
 
     def bind(self, expr: pl.Expr) -> pl.Expr:
-        meta = expr.meta
-        if meta.is_literal() or meta.eq(_ELEMENT):
-            return expr
         self.reused += 1
-        if self.reused > MAX_BODY_REUSE:
-            raise Unsupported("a comprehension body reusing too many sub-expressions")
+        if self.reused > _FREE_REUSE:
+            check_body_plan(expr)
         return expr
+
+
+def check_body_plan(expr: pl.Expr) -> None:
+    """Raise Unsupported when one expression of a comprehension body plans too large."""
+    if len(expr.meta.serialize(format="json")) > MAX_BODY_PLAN:
+        raise Unsupported("a comprehension body too large to plan without bound columns")
 
 
 @dataclass
@@ -495,6 +500,8 @@ class Compiler:
             None,
         )
         typed = self._typed(node)
+        if typed is None and _is_bool_operator(node):
+            typed = Col(BOOL, pl.lit(None, dtype=pl.Boolean()))
         if fatal is not None:
             return self._constant(typed, None, fatal=fatal)
         names = {id(operand): f"{_FOLD}{i}" for i, operand in enumerate(operands)}
@@ -526,8 +533,8 @@ class Compiler:
     def _constant(self, typed: Col | None, raw: Any, *, fatal: EvalError | None = None) -> Col:
         """The Col of a folded node: its value as a literal, or its fault or fatal code."""
         if fatal is not None or celbridge.is_error_value(raw):
-            if typed is None:
-                raise Unsupported("a constant error of unknown type")
+            if typed is None:  # only a fold can use it
+                return Col(DYN, pl.lit(None), folded=Folded(raw, fatal), raw_only=True)
             t = typed.type
             try:
                 null = pl.lit(None, dtype=dtype_of(t))
@@ -1140,6 +1147,9 @@ class Compiler:
             steps=self.steps,
         )
         body = inner.compile(node.body)
+        for part in (body.value, body.fault, body.fatal):
+            if part is not None:
+                check_body_plan(part)
         if body.type != BOOL:
             raise Unsupported("non-bool macro body")
         for expr in (body.value, body.fault, body.fatal):
@@ -1184,6 +1194,16 @@ class Compiler:
             raised = source.value.list.eval(body.fatal).list.drop_nulls().list.first().cast(FAULT)
             fatal = first(fatal, pl.when(is_null(source.fault)).then(raised))
         return Col(BOOL, value, fault=first(source.fault, fault), fatal=fatal)
+
+
+_BOOL_OPERATORS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "&&", "||"})
+
+
+def _is_bool_operator(node: Node) -> bool:
+    """Operators whose result is a bool whatever their operands' types."""
+    if isinstance(node, Binary):
+        return node.op in _BOOL_OPERATORS
+    return isinstance(node, Unary) and node.op == "!"
 
 
 def _is_plugin(spec: FunctionSpec | None) -> bool:
