@@ -189,8 +189,14 @@ class Program:
         self.source = source
         self.tree = _tree(source)
         self._meter = _Meter()
+        self._budget = 0
         bound = {**bind_functions(functions, now), **_metered_operators(self._meter)}
         self._base = Activation(package=None, annotations=dict(celpy.googleapis), functions=bound)
+
+    @property
+    def steps_used(self) -> int:
+        """Steps the last evaluation took (its budget when it ran out)."""
+        return self._budget - max(self._meter.left, 0)
 
     def raw(self, activation: Mapping[str, Any], steps: int) -> Any:
         """cel-python's own result: a value, or a ``CELEvalError`` it returned or raised.
@@ -199,7 +205,7 @@ class Program:
         raised as :class:`Fatal`.
         """
         meter = self._meter
-        meter.left = steps
+        meter.left = self._budget = steps
         evaluator = _MeteredEvaluator(self.tree, self._base, meter)
         try:
             return evaluator.evaluate(dict(activation))
