@@ -17,6 +17,7 @@ from the result columns only when asked for (:class:`ColumnarResult`).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import time
@@ -209,6 +210,39 @@ def _query(
     return query.drop(drop) if drop else query
 
 
+_abandoned: list[InProcessQuery] = []
+
+
+def _abandon(handle: InProcessQuery) -> None:
+    """Give up on a background query.
+
+    Polars stops a cancelled query only at its next operation: one already inside an
+    operation runs to its end in the background. Its handle must outlive it (Polars
+    aborts the whole process when a background query ends after its handle was
+    dropped), so abandoned handles are kept until their query is over, and the
+    interpreter waits for the last ones when it exits.
+    """
+    handle.cancel()
+    _abandoned.append(handle)
+    _settle(block=False)
+
+
+def _settle(block: bool) -> None:
+    """Drop the abandoned handles whose query is over (all of them with ``block``)."""
+    running: list[InProcessQuery] = []
+    for handle in _abandoned:
+        try:
+            over = (handle.fetch_blocking() if block else handle.fetch()) is not None
+        except Exception:  # a cancelled or failed query: over too
+            over = True
+        if not over:
+            running.append(handle)
+    _abandoned[:] = running
+
+
+atexit.register(_settle, True)
+
+
 def _wait(
     handles: Sequence[InProcessQuery], deadline: float
 ) -> list[pl.DataFrame | Exception | None]:
@@ -232,10 +266,8 @@ def _wait(
             break
         now = clock()
         if now >= deadline:
-            # Polars stops a cancelled query at its next operation; one already running
-            # ends in the background and its result is dropped.
             for i in pending:
-                handles[i].cancel()
+                _abandon(handles[i])
             break
         time.sleep(min(pause, deadline - now))
         pause = min(pause * 2, _LAST_POLL)
