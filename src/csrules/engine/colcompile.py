@@ -38,6 +38,7 @@ from celpy import celtypes
 
 from csrules.engine import celbridge, evalerrors
 from csrules.engine.celvalues import from_cel, to_cel
+from csrules.engine.reference import DEFAULT_STEPS
 from csrules.engine.values import EvalError, NoData
 from csrules.expr.ast import (
     INT64_MAX,
@@ -409,7 +410,7 @@ class Compiler:
     zero: pl.Expr  # a full-length Float64 column of zeros (see `divide`)
     binder: Binder
     _locals: list[str] = field(default_factory=list)
-    steps: int = 100_000  # the step budget of a fold (``[limits] eval_steps``)
+    steps: int = DEFAULT_STEPS  # the step budget of a fold (``[limits] eval_steps``)
     _cache: dict[int, Col] = field(default_factory=dict)
     _typing: bool = False
 
@@ -1340,7 +1341,7 @@ def compile_node(
     zero: pl.Expr,
     binder: Binder,
     *,
-    steps: int = 100_000,
+    steps: int = DEFAULT_STEPS,
 ) -> CompiledExpr:
     """Compile ``node`` against ``scope``; raises :class:`Unsupported` outside the subset.
 

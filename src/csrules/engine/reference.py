@@ -17,7 +17,7 @@ from csrules.engine import celbridge
 from csrules.engine.values import Value
 from csrules.expr.functions import FunctionSpec
 
-DEFAULT_STEPS: Final = 100_000
+DEFAULT_STEPS: Final = 50_000
 """The step budget of a kernel built without one (the default of ``[limits] eval_steps``)."""
 
 
