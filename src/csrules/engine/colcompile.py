@@ -89,6 +89,7 @@ read twice is planned twice by Polars, and a chain of them (``v / 2 / 2 / ...``)
 doubles the plan at each level. Past a few reused sub-expressions each one is
 measured, and a body whose plan grows past this falls back to the reference backend,
 which keeps compiling linear in the size of the expression."""
+_SMALL_PLAN: Final = 600  # characters of serialized plan a reused fault may have inline
 _FREE_REUSE: Final = 8  # reused sub-expressions of a body that are not measured
 
 _FOLD: Final = "__csrules_fold_"  # names of folded operands in a fold's CEL text
@@ -418,10 +419,19 @@ class Compiler:
         return self.binder.bind(expr)
 
     def bind_opt(self, expr: pl.Expr | None) -> pl.Expr | None:
-        return None if expr is None else self.binder.bind(expr)
+        """A fault read more than once: bound unless it is a small expression (a fault
+        column per reuse would cost memory for nothing; a small one cannot grow the
+        plan, since anything larger built from it is bound in turn)."""
+        if expr is None or len(expr.meta.serialize(format="json")) <= _SMALL_PLAN:
+            return expr
+        return self.binder.bind(expr)
 
     def bind_plain(self, plain: Plain) -> Plain:
-        return plain if isinstance(plain, bool) else self.binder.bind(plain)
+        if isinstance(plain, bool):
+            return plain
+        bound = self.bind_opt(plain)
+        assert bound is not None
+        return bound
 
     def code(self, error: EvalError) -> int:
         return self.messages.code(error)
@@ -456,18 +466,6 @@ class Compiler:
             cols = [self._any(operand) for operand in operands]
             if all(c.folded is not None for c in cols):
                 return self.fold(node, operands, cols)
-        if isinstance(node, Has):
-            selected = self.select(node.select)
-            if selected.folded is not None and selected.folded.fatal is None:
-                raw = selected.folded.raw
-                if not celbridge.is_error_value(raw) or isinstance(celbridge.classify(raw), NoData):
-                    present = not celbridge.is_error_value(raw)
-                    return Col(
-                        BOOL,
-                        pl.lit(present),
-                        const=present,
-                        folded=Folded(celtypes.BoolType(present)),
-                    )
         return self.dispatch(node)
 
     def _any(self, node: Node) -> Col:
@@ -626,6 +624,16 @@ class Compiler:
 
     def has(self, node: Has) -> Col:
         selected = self.select(node.select)
+        folded = selected.folded
+        if folded is not None and folded.fatal is None:
+            # a constant field (portfolio.<id>): present, or absent (no data)
+            raw = folded.raw
+            absent = celbridge.is_error_value(raw)
+            if not absent or isinstance(celbridge.classify(raw), NoData):
+                present = not absent
+                return Col(
+                    BOOL, pl.lit(present), const=present, folded=Folded(celtypes.BoolType(present))
+                )
         return Col(BOOL, is_null(selected.fault))
 
     def index(self, node: Index) -> Col:
