@@ -27,7 +27,7 @@ from csrules.runtime import compile_playbook
 from csrules.snapshot.batch import AccountBatch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_evaluate import ROOT, _generator  # noqa: E402
+from bench_evaluate import ROOT, _generator
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 

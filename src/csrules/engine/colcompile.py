@@ -12,13 +12,19 @@ evaluated over the whole batch at once. Every compiled sub-expression is a :clas
   which keeps the generated plan as small as a hand-written one.
 
 Each operator propagates faults exactly as the reference backend (cel-python 0.5 plus
-the two corrections in ``reference.py``) does, including its asymmetries, all found
+the two corrections in ``celbridge.py``) does, including its asymmetries, all found
 by the differential property tests: the first fault in evaluation order wins;
 ``true || x`` is true and ``false && x`` false whatever ``x`` is, but two faults under
 ``||``/``&&`` make a new error; an ``int`` arithmetic operator whose right operand
 faulted turns that fault into an error (cel-python's ``IntType`` raises ``TypeError``);
 ``x[i]`` on a faulted operand is an error, not no data; ``exists``/``all`` fold with
-``||``/``&&`` and two faulted elements make an error.
+``||``/``&&`` and two faulted elements make an error. Each error is the same
+:class:`~csrules.engine.values.EvalError` (kind and message, from
+:mod:`csrules.engine.evalerrors`) the reference backend gives.
+
+A sub-expression whose operands are all constant is folded by cel-python at compile
+time (:meth:`Compiler.fold`), and every node is compiled once, so compiling is linear
+in the size of the expression.
 
 What is not in the subset raises :class:`Unsupported`, and the caller falls back to
 the reference kernel for that one expression.
