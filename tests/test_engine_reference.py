@@ -13,7 +13,7 @@ from csrules.engine.values import ErrorKind, EvalError
 from csrules.hooks import manager
 from csrules.runtime import compile_playbook
 from csrules.snapshot.batch import AccountBatch
-from tests.engine_helpers import PROJECT, account, make_playbook
+from tests.engine_helpers import CATCH_ALL_TIER, PROJECT, account
 
 FUNCTIONS = manager.all_functions(manager.plugin_manager())
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -94,9 +94,10 @@ def test_eval_steps_comes_from_csrules_toml(tmp_path: Path) -> None:
 id = "many_tags"
 when = "account.tags.exists(a, account.tags.exists(b, a == b + 'x'))"
 """
-    make_playbook(tmp_path, rules)
+    (tmp_path / "pb").mkdir()
+    (tmp_path / "pb" / "rules.toml").write_text(rules + CATCH_ALL_TIER, encoding="utf-8")
     (tmp_path / "pb" / "csrules.toml").write_text(
-        PROJECT + "\n[limits]\neval_steps = 2000\n", encoding="utf-8"
+        PROJECT + "\n[limits]\neval_steps = 2000\nexpression_cost = 100000000\n", encoding="utf-8"
     )
     compiled = compile_playbook(tmp_path / "pb", now=NOW)
     assert compiled.project.limits.eval_steps == 2000
