@@ -76,3 +76,14 @@ def test_benchmark_runs_and_finds_the_backends_equal(tmp_path: Path) -> None:
         assert all(part.strip().endswith(": 0") for part in counts.rstrip("}").split(",")), line
     assert "same table" in done.stdout
     assert pl.read_parquet(tmp_path / "results-cli-2000.parquet").height == 2000
+
+
+def test_budget_benchmark_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_budget.py"), "10", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "budget counted:" in done.stdout and "overhead:" in done.stdout

@@ -378,9 +378,9 @@ def _batch(rows: Sequence[dict[str, Any]]) -> AccountBatch:
 
 
 def same(a: Value, b: Value) -> bool:
-    """Equal values, both no data, or both errors (any message)."""
+    """Equal values, both no data, or errors of the same kind with the same message."""
     if isinstance(a, EvalError) or isinstance(b, EvalError):
-        return isinstance(a, EvalError) and isinstance(b, EvalError)
+        return isinstance(a, EvalError) and isinstance(b, EvalError) and a == b
     if isinstance(a, NoData) or isinstance(b, NoData):
         return isinstance(a, NoData) and isinstance(b, NoData)
     if isinstance(a, float) and isinstance(b, float):
@@ -824,3 +824,143 @@ def test_empty_batch() -> None:
         evaluate(compiled, batch, NOW, backend="reference"),
         evaluate(compiled, batch, NOW, backend="columnar"),
     )
+
+
+# ------------------------------------------------------------ the stage budget
+
+SEGMENTS = """
+[[segment]]
+id = "small"
+when = "account.seats < 5"
+
+[[segment]]
+id = "slow"
+when = "account.tags.exists(t, t == 'x')"
+
+[[segment]]
+id = "large"
+when = "account.seats >= 5"
+
+[[playbook]]
+id = "follow_up"
+when = "'large' in segments"
+[[playbook.action]]
+connector = "log"
+text = "x"
+"""
+
+
+def _limits(tmp_path: Any, rules: str, limits: str) -> Any:
+    from tests.engine_helpers import PROJECT
+
+    make_playbook(tmp_path, rules)
+    (tmp_path / "pb" / "csrules.toml").write_text(
+        PROJECT + "\n[limits]\n" + limits + "\n", encoding="utf-8"
+    )
+    return compile_playbook(tmp_path / "pb", now=NOW)
+
+
+def test_waiting_for_a_background_query_stops_at_the_deadline() -> None:
+    import polars as pl
+
+    from csrules.engine import columnar
+
+    big = pl.DataFrame({"a": [list(range(2000))] * 3000})
+    heavy = big.lazy().select(
+        pl.col("a").list.eval(pl.element().cast(pl.String).str.contains("99")).list.sum()
+    )
+    light = pl.DataFrame({"a": [1, 2]}).lazy().select(pl.col("a") * 2)
+    refused = pl.DataFrame({"a": ["x"]}).lazy().select(pl.col("a").cast(pl.Int64))
+    started = columnar.clock()
+    (slow,) = columnar._wait([heavy.collect(background=True)], started + 0.01)
+    assert slow is None  # not done after 10 ms: given up (and kept until it ends)
+    assert columnar.clock() - started < 60  # the wait itself stopped at its deadline
+    fast, error = columnar._wait(
+        [light.collect(background=True), refused.collect(background=True)],
+        columnar.clock() + 120,
+    )
+    assert isinstance(fast, pl.DataFrame) and fast.to_series().to_list() == [2, 4]
+    assert isinstance(error, pl.exceptions.PolarsError)
+
+
+def test_a_stage_over_its_budget_keeps_the_expressions_that_finish_alone(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage's query is over the budget: each expression runs again alone; the one
+    still over it is an error for every account, the others keep their values, and the
+    later stages run as usual. (The clock is Polars' own here: the waits are replaced
+    by ones that give up on the stage's query and on the 'slow' segment.)"""
+    from csrules.engine import columnar
+
+    compiled = _limits(tmp_path, SEGMENTS, "stage_seconds = 30")
+    real = columnar._wait
+    calls: list[int] = []
+
+    def waits(handles: Any, deadline: float) -> Any:
+        calls.append(len(handles))
+        results = real(handles, deadline)
+        if len(calls) == 1:  # the segments stage's query, all three expressions
+            return [None] * len(handles)
+        if len(calls) == 2:  # the three again, alone: 'slow' does not finish
+            return [None if i == 1 else r for i, r in enumerate(results)]
+        return results
+
+    monkeypatch.setattr(columnar, "_wait", waits)
+    records = [account("a", seats=1, tags=["x"]), account("b", seats=9)]
+    evaluation = run(compiled, records)
+    assert calls[:2] == [1, 3]
+    a, b = evaluation.accounts
+    assert a.segments == ["small"] and b.segments == ["large"]
+    assert a.playbooks == [] and b.playbooks == ["follow_up"]
+    for result in (a, b):
+        (error,) = result.errors
+        assert error.rule == "segment:slow"
+        assert "the segments stage went over its time budget of 30 s" in error.message
+        assert "[limits] stage_seconds" in error.message
+        value = result.segment_values["slow"]
+        assert isinstance(value, EvalError) and value.kind.value == "over_budget"
+
+
+def test_a_fallback_stops_at_the_stage_budget(tmp_path: Any) -> None:
+    """An expression the columnar backend leaves to the reference (map()) over long
+    lists: the accounts not reached within the budget get the budget's error, the
+    others their value, and the run ends."""
+    rules = """
+[[segment]]
+id = "doubled"
+when = "account.tags.map(t, t + t).size() > 0"
+"""
+    compiled = _limits(tmp_path, rules, "stage_seconds = 0.05")
+    long = [str(i) for i in range(20_000)]
+    records = [account(f"a{i}", tags=long) for i in range(40)]
+    evaluation = run(compiled, records)
+    first, *rest = evaluation.accounts
+    assert first.segments == ["doubled"]  # the first account is always evaluated
+    late = [r for r in rest if r.errors]
+    assert late, "40 accounts of 20,000 items cannot all fit in 50 ms"
+    for result in late:
+        assert "went over its time budget of 0.05 s" in result.errors[0].message
+    assert all(r.segments == ["doubled"] for r in rest if not r.errors)
+
+
+def test_an_abandoned_query_does_not_abort_the_process() -> None:
+    """Polars aborts the process when a background query ends after its handle was
+    dropped; csrules keeps the handles of the queries it gave up on until they end,
+    and the interpreter exits normally."""
+    import subprocess
+    import sys
+
+    script = """
+import polars as pl
+from csrules.engine import columnar
+big = pl.DataFrame({"a": [list(range(2000))] * 3000})
+heavy = big.lazy().select(pl.col("a").list.eval(pl.element().cast(pl.String).str.contains("9")).list.sum())
+assert columnar._wait([heavy.collect(background=True)], columnar.clock() + 0.01) == [None]
+print("gave up")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "gave up"
+    assert "panicked" not in done.stderr

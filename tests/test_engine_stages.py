@@ -129,7 +129,7 @@ def test_no_data_at_all_means_no_score_and_band_unknown(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("double(account.logins / (account.seats - 10))", "divide by zero"),
+        ("double(account.logins / (account.seats - 10))", "division by zero: guard the divisor"),
         ("double(account.logins) / double(account.seats - 10)", "division by zero?"),
     ],
 )

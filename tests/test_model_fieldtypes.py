@@ -47,6 +47,9 @@ def test_table_form_keeps_hints() -> None:
     assert parsed == FieldType(kind="double", minimum=0.0, maximum=5000000.0)
     values = parse_field({"type": "list<string>", "values": ["a", "b"]})
     assert values.values == ("a", "b")
+    bounded = parse_field({"type": "map<string, list<int>>", "max_items": 50})
+    assert bounded.max_items == 50 and bounded.kind == "map"
+    assert parse_field({"type": "list<int>", "max_items": 0}).max_items == 0
 
 
 @pytest.mark.parametrize(
@@ -57,6 +60,10 @@ def test_table_form_keeps_hints() -> None:
         ({"type": "int", "min": 5, "max": 1}, "greater than 'max'"),
         ({"type": "int", "values": ["a"]}, "applies to string fields"),
         ({"type": "int", "maximum": 3}, "unknown key"),
+        ({"type": "int", "max_items": 3}, "applies to list and map fields"),
+        ({"type": "list<int>", "max_items": True}, "must be a whole number"),
+        ({"type": "list<int>", "max_items": 2.0}, "must be a whole number"),
+        ({"type": "list<int>", "max_items": -1}, "must be a whole number"),
         (3, "must be a type string"),
     ],
 )

@@ -126,6 +126,26 @@ def test_map_keys_come_from_the_rules_plus_at_most_one_other(data: st.DataObject
     assert all(1 <= v <= 5 for v in value.values())
 
 
+@given(st.data())
+def test_max_items_bounds_generated_lists_and_maps(data: st.DataObject) -> None:
+    tags = data.draw(value_strategy(parse_field({"type": "list<string>", "max_items": 2}), now=NOW))
+    assert len(tags) <= 2
+    nested = parse_field({"type": "list<list<int>>", "max_items": 1})
+    assert all(len(inner) <= 1 for inner in data.draw(value_strategy(nested, now=NOW)))
+    survey = parse_field({"type": "map<string, int>", "max_items": 1})
+    keys = ["awareness", "desire", "knowledge"]
+    assert len(data.draw(value_strategy(survey, now=NOW, map_keys=keys))) <= 1
+    assert len(data.draw(value_strategy(survey, now=NOW))) <= 1
+    assert (
+        data.draw(value_strategy(parse_field({"type": "list<int>", "max_items": 0}), now=NOW)) == []
+    )
+
+
+def test_max_items_still_reaches_its_bound() -> None:
+    ft = parse_field({"type": "list<int>", "max_items": 3})
+    assert len(find(value_strategy(ft, now=NOW), lambda v: len(v) == 3, settings=UNSHRUNK)) == 3
+
+
 @settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_reference_accounts_are_schema_valid(data: st.DataObject) -> None:

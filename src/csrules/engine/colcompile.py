@@ -12,13 +12,19 @@ evaluated over the whole batch at once. Every compiled sub-expression is a :clas
   which keeps the generated plan as small as a hand-written one.
 
 Each operator propagates faults exactly as the reference backend (cel-python 0.5 plus
-the two corrections in ``reference.py``) does, including its asymmetries, all found
+the two corrections in ``celbridge.py``) does, including its asymmetries, all found
 by the differential property tests: the first fault in evaluation order wins;
 ``true || x`` is true and ``false && x`` false whatever ``x`` is, but two faults under
 ``||``/``&&`` make a new error; an ``int`` arithmetic operator whose right operand
 faulted turns that fault into an error (cel-python's ``IntType`` raises ``TypeError``);
 ``x[i]`` on a faulted operand is an error, not no data; ``exists``/``all`` fold with
-``||``/``&&`` and two faulted elements make an error.
+``||``/``&&`` and two faulted elements make an error. Each error is the same
+:class:`~csrules.engine.values.EvalError` (kind and message, from
+:mod:`csrules.engine.evalerrors`) the reference backend gives.
+
+A sub-expression whose operands are all constant is folded by cel-python at compile
+time (:meth:`Compiler.fold`), and every node is compiled once, so compiling is linear
+in the size of the expression.
 
 What is not in the subset raises :class:`Unsupported`, and the caller falls back to
 the reference kernel for that one expression.
@@ -36,6 +42,10 @@ from typing import Any, Final
 import polars as pl
 from celpy import celtypes
 
+from csrules.engine import celbridge, evalerrors
+from csrules.engine.celvalues import from_cel, to_cel
+from csrules.engine.reference import DEFAULT_STEPS
+from csrules.engine.values import EvalError, NoData
 from csrules.expr.ast import (
     INT64_MAX,
     INT64_MIN,
@@ -48,18 +58,24 @@ from csrules.expr.ast import (
     Index,
     ListLit,
     Literal,
+    LiteralValue,
+    MapLit,
     Node,
     Select,
     Unary,
+    free_names,
 )
+from csrules.expr.ast import to_cel as node_text
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.types import (
     BOOL,
     DOUBLE,
     DURATION,
+    DYN,
     INT,
     STRING,
     TIMESTAMP,
+    UINT,
     CelType,
     ListType,
     MapType,
@@ -70,31 +86,19 @@ NO_DATA_CODE: Final = 0
 TIMESTAMP_DTYPE: Final = pl.Datetime("us", "UTC")
 DURATION_DTYPE: Final = pl.Duration("us")
 
-_CELEVALERROR = "<class 'celpy.evaluation.CELEvalError'>"
-E_OVERFLOW: Final = "return error for overflow"
-E_DIVIDE: Final = "modulus or divide by zero"
-E_INFINITY: Final = "OverflowError: cannot convert float infinity to integer"
-E_MACRO: Final = "no such overload"
-E_OR: Final = f"found no matching overload for _||_ applied to '({_CELEVALERROR}, {_CELEVALERROR})'"
-E_AND: Final = (
-    f"found no matching overload for _&&_ applied to '({_CELEVALERROR}, {_CELEVALERROR})'"
-)
+MAX_BODY_PLAN: Final = 100_000
+"""The largest plan (in characters of serialized Polars expression) of one
+sub-expression of an ``exists()``/``all()`` body.
 
-_RULES = {
-    "+": "addition_add",
-    "-": "addition_sub",
-    "*": "multiplication_mul",
-    "/": "multiplication_div",
-    "%": "multiplication_mod",
-}
-_CEL_CLASS = {
-    "int": "IntType",
-    "double": "DoubleType",
-    "string": "StringType",
-    "bool": "BoolType",
-    "timestamp": "TimestampType",
-    "duration": "DurationType",
-}
+Inside ``list.eval`` nothing can be bound to a temporary column, so a sub-expression
+read twice is planned twice by Polars, and a chain of them (``v / 2 / 2 / ...``)
+doubles the plan at each level. Past a few reused sub-expressions each one is
+measured, and a body whose plan grows past this falls back to the reference backend,
+which keeps compiling linear in the size of the expression."""
+_SMALL_PLAN: Final = 600  # characters of serialized plan a reused fault may have inline
+_FREE_REUSE: Final = 8  # reused sub-expressions of a body that are not measured
+
+_FOLD: Final = "__csrules_fold_"  # names of folded operands in a fold's CEL text
 
 # Microseconds: the resolution of timestamps and durations in an AccountBatch.
 _US = 1_000_000
@@ -115,25 +119,45 @@ class Unsupported(Exception):
 
 
 class Messages:
-    """Error texts by code; code 0 is *no data*. Shared by every kernel of one run."""
+    """Errors by code; code 0 is *no data*. Shared by every kernel of one run."""
 
     def __init__(self) -> None:
-        self.texts: list[str] = ["no data"]
-        self._codes: dict[str, int] = {}
+        self.errors: list[EvalError] = [EvalError("no data")]
+        self._codes: dict[EvalError, int] = {}
 
-    def code(self, text: str) -> int:
-        found = self._codes.get(text)
+    def code(self, error: EvalError) -> int:
+        found = self._codes.get(error)
         if found is None:
-            found = len(self.texts)
-            self.texts.append(text)
-            self._codes[text] = found
+            found = len(self.errors)
+            self.errors.append(error)
+            self._codes[error] = found
         return found
 
+    def error(self, code: int) -> EvalError:
+        return self.errors[code]
+
     def text(self, code: int) -> str:
-        return self.texts[code]
+        return self.errors[code].message
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.message for e in self.errors]
 
 
 _NOCONST: Final = object()
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A sub-expression with the same outcome for every account, computed once.
+
+    ``raw`` is what cel-python gives for it (a celtypes value, a plain Python value, or
+    an error value for no data and errors), so that a parent can be folded by
+    cel-python in turn; ``fatal`` is set instead when cel-python raises.
+    """
+
+    raw: Any
+    fatal: EvalError | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +179,8 @@ class Col:
     fields: Mapping[str, Col] | None = None
     members: Mapping[str, pl.Expr] | None = None
     plain: Plain = False
+    folded: Folded | None = None
+    raw_only: bool = False  # a folded value no column type holds (a map, a uint...)
 
     @property
     def is_const(self) -> bool:
@@ -230,7 +256,10 @@ def is_null(fault: pl.Expr | None) -> pl.Expr:
 def absent_leaf(t: CelType, *, keys: tuple[str, ...] | None = None) -> Col:
     """A variable with no data for every account (an aggregate with no value...)."""
     dtype = pl.Struct([]) if keys is not None else dtype_of(t)
-    return Col(t, pl.lit(None, dtype=dtype), fault=fault_lit(NO_DATA_CODE), keys=keys)
+    folded = Folded(celbridge.absent_value()) if keys is None else None
+    return Col(
+        t, pl.lit(None, dtype=dtype), fault=fault_lit(NO_DATA_CODE), keys=keys, folded=folded
+    )
 
 
 def column_leaf(
@@ -246,7 +275,7 @@ def const_leaf(t: CelType, value: Any) -> Col:
     """A variable with the same value for every account (``now``, ``portfolio.x``)."""
     if value is None:
         return absent_leaf(t)
-    return Col(t, pl.lit(value, dtype=dtype_of(t)), const=value)
+    return Col(t, pl.lit(value, dtype=dtype_of(t)), const=value, folded=Folded(to_cel(value)))
 
 
 def _nan_safe(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
@@ -346,10 +375,24 @@ class Binder:
 
 
 class _NoBinder(Binder):
-    """Inside ``exists()``/``all()`` (a ``list.eval``) there are no columns to add."""
+    """Inside ``exists()``/``all()`` (a ``list.eval``) there are no columns to add: a
+    reused sub-expression stays inline, and the plan is measured (see ``MAX_BODY_PLAN``)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.reused = 0
 
     def bind(self, expr: pl.Expr) -> pl.Expr:
+        self.reused += 1
+        if self.reused > _FREE_REUSE:
+            check_body_plan(expr)
         return expr
+
+
+def check_body_plan(expr: pl.Expr) -> None:
+    """Raise Unsupported when one expression of a comprehension body plans too large."""
+    if len(expr.meta.serialize(format="json")) > MAX_BODY_PLAN:
+        raise Unsupported("a comprehension body too large to plan without bound columns")
 
 
 @dataclass
@@ -374,12 +417,30 @@ class Compiler:
     zero: pl.Expr  # a full-length Float64 column of zeros (see `divide`)
     binder: Binder
     _locals: list[str] = field(default_factory=list)
+    steps: int = DEFAULT_STEPS  # the step budget of a fold (``[limits] eval_steps``)
+    _cache: dict[int, Col] = field(default_factory=dict)
+    _typing: bool = False
 
     def bind(self, expr: pl.Expr) -> pl.Expr:
         return self.binder.bind(expr)
 
-    def code(self, text: str) -> int:
-        return self.messages.code(text)
+    def bind_opt(self, expr: pl.Expr | None) -> pl.Expr | None:
+        """A fault read more than once: bound unless it is a small expression (a fault
+        column per reuse would cost memory for nothing; a small one cannot grow the
+        plan, since anything larger built from it is bound in turn)."""
+        if expr is None or len(expr.meta.serialize(format="json")) <= _SMALL_PLAN:
+            return expr
+        return self.binder.bind(expr)
+
+    def bind_plain(self, plain: Plain) -> Plain:
+        if isinstance(plain, bool):
+            return plain
+        bound = self.bind_opt(plain)
+        assert bound is not None
+        return bound
+
+    def code(self, error: EvalError) -> int:
+        return self.messages.code(error)
 
     def opaque(self, expr: pl.Expr) -> pl.Expr:
         """``expr``, which Polars can no longer see as a constant.
@@ -394,6 +455,109 @@ class Compiler:
     # -- dispatch
 
     def compile(self, node: Node) -> Col:
+        """The compiled sub-expression; each node is compiled once (parents that read
+        a child twice get the same :class:`Col`), and a node whose operands are all
+        constant is folded into its value (see :meth:`fold`)."""
+        col = self._cache.get(id(node))
+        if col is None:
+            col = self._build(node)
+            self._cache[id(node)] = col
+        if col.raw_only and not self._typing:
+            raise Unsupported("a constant no column type holds")
+        return col
+
+    def _build(self, node: Node) -> Col:
+        operands = _fold_operands(node, self.functions)
+        if operands is not None:
+            cols = [self._any(operand) for operand in operands]
+            if all(c.folded is not None for c in cols):
+                return self.fold(node, operands, cols)
+        return self.dispatch(node)
+
+    def _any(self, node: Node) -> Col:
+        """``compile``, also for a constant no column holds (a fold's operand)."""
+        previous, self._typing = self._typing, True
+        try:
+            return self.compile(node)
+        finally:
+            self._typing = previous
+
+    def fold(self, node: Node, operands: Sequence[Node], cols: Sequence[Col]) -> Col:
+        """The value of ``node`` for every account, computed once by cel-python.
+
+        cel-python evaluates the node itself with its operands' own cel-python values
+        bound to names, so the fold gives exactly the value, no data or error the
+        reference backend gives (plain Python floats and strings included), and every
+        node is evaluated once whatever the depth. A constant sub-expression therefore
+        never grows the Polars plan: constant chains (``1 + 1 + ... + 1``) compile in
+        linear time. The type comes from compiling the node with its folded operands
+        (cheap: they are literals), or from the value when the columnar backend has no
+        code for the node (``int('12')``, ``{'a': 1}['a']``).
+        """
+        chosen = list(range(len(cols)))
+        if isinstance(node, Conditional):
+            cond = cols[0].folded
+            assert cond is not None
+            taken = 1 if cond.fatal is not None or bool(cond.raw) else 2
+            chosen = [0, taken]
+        fatal = next(
+            (f.fatal for i in chosen if (f := cols[i].folded) is not None and f.fatal is not None),
+            None,
+        )
+        typed = self._typed(node)
+        if typed is None and _is_bool_operator(node):
+            typed = Col(BOOL, pl.lit(None, dtype=pl.Boolean()))
+        if fatal is not None:
+            return self._constant(typed, None, fatal=fatal)
+        names = {id(operand): f"{_FOLD}{i}" for i, operand in enumerate(operands)}
+        text = node_text(node, lambda n: names.get(id(n)))
+        bound = {
+            f"{_FOLD}{i}": (f.raw if i in chosen else None)
+            for i, col in enumerate(cols)
+            if (f := col.folded) is not None
+        }
+        program = celbridge.Program(text, self.functions, self.now)
+        try:
+            raw = program.raw(bound, self.steps)
+        except celbridge.Fatal as error:
+            return self._constant(typed, None, fatal=error.error)
+        return self._constant(typed, raw)
+
+    def _typed(self, node: Node) -> Col | None:
+        previous, self._typing = self._typing, True
+        try:
+            typed = self.dispatch(node)
+        except Unsupported:
+            return None
+        finally:
+            self._typing = previous
+        if typed.fields is not None or typed.keys is not None or typed.members is not None:
+            return None
+        return typed
+
+    def _constant(self, typed: Col | None, raw: Any, *, fatal: EvalError | None = None) -> Col:
+        """The Col of a folded node: its value as a literal, or its fault or fatal code."""
+        if fatal is not None or celbridge.is_error_value(raw):
+            if typed is None:  # only a fold can use it
+                return Col(DYN, pl.lit(None), folded=Folded(raw, fatal), raw_only=True)
+            t = typed.type
+            try:
+                null = pl.lit(None, dtype=dtype_of(t))
+            except Unsupported:
+                return Col(t, pl.lit(None), folded=Folded(raw, fatal), raw_only=True)
+            if fatal is not None:
+                return Col(t, null, fatal=fault_lit(self.code(fatal)), folded=Folded(raw, fatal))
+            outcome = celbridge.classify(raw)
+            code = NO_DATA_CODE if isinstance(outcome, NoData) else self.code(outcome)
+            return Col(t, null, fault=fault_lit(code), folded=Folded(raw))
+        found = typed.type if typed is not None else _value_type(raw)
+        plain = type(raw) in (float, str, timedelta)
+        value = _column_value(raw, found)
+        if value is None or found is None:
+            return Col(found or DYN, pl.lit(None), folded=Folded(raw), raw_only=True)
+        return Col(found, value[0], const=value[1], plain=plain, folded=Folded(raw))
+
+    def dispatch(self, node: Node) -> Col:
         if isinstance(node, Literal):
             return self.literal(node)
         if isinstance(node, Ident):
@@ -422,15 +586,17 @@ class Compiler:
 
     def literal(self, node: Literal) -> Col:
         value = node.value
+        folded = Folded(_literal_raw(value, node.type))
         if isinstance(value, bool):
-            return Col(BOOL, pl.lit(value), const=value)
+            return Col(BOOL, pl.lit(value), const=value, folded=folded)
         if node.type == INT and isinstance(value, int):
-            return Col(INT, pl.lit(value, dtype=pl.Int64), const=value)
+            return Col(INT, pl.lit(value, dtype=pl.Int64), const=value, folded=folded)
         if node.type == DOUBLE and isinstance(value, float):
-            return Col(DOUBLE, pl.lit(value, dtype=pl.Float64), const=value)
+            return Col(DOUBLE, pl.lit(value, dtype=pl.Float64), const=value, folded=folded)
         if isinstance(value, str):
-            return Col(STRING, pl.lit(value, dtype=pl.String), const=value)
-        raise Unsupported(f"{node.type} literal")
+            return Col(STRING, pl.lit(value, dtype=pl.String), const=value, folded=folded)
+        # uint, bytes, null: only a fold can use them
+        return Col(node.type, pl.lit(None), folded=folded, raw_only=True)
 
     def ident(self, node: Ident) -> Col:
         found = self.scope.variables.get(node.name)
@@ -464,6 +630,16 @@ class Compiler:
 
     def has(self, node: Has) -> Col:
         selected = self.select(node.select)
+        folded = selected.folded
+        if folded is not None and folded.fatal is None:
+            # a constant field (portfolio.<id>): present, or absent (no data)
+            raw = folded.raw
+            absent = celbridge.is_error_value(raw)
+            if not absent or isinstance(celbridge.classify(raw), NoData):
+                present = not absent
+                return Col(
+                    BOOL, pl.lit(present), const=present, folded=Folded(celtypes.BoolType(present))
+                )
         return Col(BOOL, is_null(selected.fault))
 
     def index(self, node: Index) -> Col:
@@ -474,11 +650,12 @@ class Compiler:
             if not isinstance(key.const, str):
                 raise Unsupported("record index by a computed key")
             return self.member(operand, key.const)
-        either = (operand.fault is not None) or (key.fault is not None)
-        failed = ~(is_null(operand.fault) & is_null(key.fault)) if either else None
+        operand_fault, key_fault = self.bind_opt(operand.fault), self.bind_opt(key.fault)
+        either = (operand_fault is not None) or (key_fault is not None)
+        failed = ~(is_null(operand_fault) & is_null(key_fault)) if either else None
         if isinstance(operand.type, ListType) and key.type == INT:
             value = self.bind(operand.value.list.get(key.value, null_on_oob=True))
-            kinds = ("ListType", "IntType")
+            kinds = ("list", "int")
         elif isinstance(operand.type, MapType) and operand.keys is not None:
             if not isinstance(key.const, str):
                 raise Unsupported("map index by a computed key")
@@ -486,22 +663,29 @@ class Compiler:
                 value = self.bind(operand.value.struct.field(key.const))
             else:
                 value = pl.lit(None, dtype=dtype_of(operand.type.value))
-            kinds = ("MapType", "StringType")
+            kinds = ("map", "string")
         else:
             raise Unsupported(f"indexing {operand.type}")
         fault = fault_when(value.is_null(), NO_DATA_CODE)
         if failed is not None:
-            # getitem on a CELEvalError (or with one) raises TypeError: an error.
-            left = (
-                _CELEVALERROR
-                if operand.fault is not None
-                else f"<class 'celpy.celtypes.{kinds[0]}'>"
-            )
-            message = (
-                f"found no matching overload for _[_] applied to '({left}, "
-                f"<class 'celpy.celtypes.{kinds[1]}'>)'"
-            )
-            fault = pl.when(failed).then(fault_lit(self.code(message))).otherwise(fault)
+            # getitem on an error value (or with one) raises TypeError: an error that
+            # names which side had no value.
+            no_value = evalerrors.NO_VALUE
+
+            def overload(left: str, right: str) -> pl.Expr:
+                return fault_lit(self.code(evalerrors.no_overload("[]", (left, right))))
+
+            message = overload(kinds[0], no_value)
+            if operand_fault is not None:
+                left_failed = operand_fault.is_not_null()
+                message = pl.when(left_failed).then(overload(no_value, kinds[1])).otherwise(message)
+                if key_fault is not None:
+                    message = (
+                        pl.when(left_failed & key_fault.is_not_null())
+                        .then(overload(no_value, no_value))
+                        .otherwise(message)
+                    )
+            fault = pl.when(failed).then(message).otherwise(fault)
         elem = operand.type.elem if isinstance(operand.type, ListType) else operand.type.value
         return Col(elem, value, fault=fault, fatal=fatal)
 
@@ -520,10 +704,11 @@ class Compiler:
                 plain=operand.plain,
             )
         if node.op == "-" and operand.type == INT:
-            overflow = fault_when(operand.value == INT64_MIN, self.code(E_OVERFLOW))
+            v = self.bind(operand.value)
+            overflow = fault_when(v == INT64_MIN, self.code(evalerrors.integer_overflow()))
             return Col(
                 INT,
-                -operand.value,
+                -v,
                 fault=first(operand.fault, overflow),
                 fatal=operand.fatal,
             )
@@ -561,7 +746,7 @@ class Compiler:
         l_abs = (lok & lv) if is_or else (lok & ~lv)
         r_abs = (rok & rv) if is_or else (rok & ~rv)
         absorbed = l_abs | r_abs
-        both = self.code(E_OR if is_or else E_AND)
+        both = self.code(evalerrors.no_overload(node.op, (evalerrors.NO_VALUE,) * 2))
         left_fault = left_f if left_f is not None else pl.lit(None, dtype=FAULT)
         right_fault = right_f if right_f is not None else pl.lit(None, dtype=FAULT)
         fault = (
@@ -622,14 +807,13 @@ class Compiler:
     def arithmetic(self, op: str, left: Col, right: Col) -> Col:
         lt, rt = left.type, right.type
         right_fault = right.fault
+        left = replace(left, plain=self.bind_plain(left.plain))
         if right_fault is not None and (lt == INT or (lt == DOUBLE and op == "/")):
             # IntType (and DoubleType's division) call int()/float() on the faulted right
             # operand and raise TypeError: cel-python reports "no matching overload".
             # A plain float on the left leaves the fault to CELEvalError.__rtruediv__.
-            message = (
-                f"found no matching overload for {_RULES[op]} applied to "
-                f"'(<class 'celpy.celtypes.{_CEL_CLASS[str(lt)]}'>, {_CELEVALERROR})'"
-            )
+            right_fault = self.bind(right_fault)
+            message = evalerrors.no_overload(op, (str(lt), evalerrors.NO_VALUE))
             converted = right_fault.is_not_null()
             if lt == DOUBLE:
                 if left.plain is True:
@@ -652,14 +836,16 @@ class Compiler:
             if op == "/":
                 # DoubleType: x / 0.0 is +inf whatever x is (even 0.0 or negative); two
                 # plain floats raise ZeroDivisionError instead (an error).
-                both = _both(left.plain, right.plain)
+                both = self.bind_plain(_both(left.plain, right.plain))
                 b = self.bind(b)
                 quotient = (
                     pl.when(b == 0.0).then(pl.lit(math.inf)).otherwise(divide(a, b, self.zero))
                 )
                 zero = None
                 if both is not False:
-                    zero = fault_when((b == 0.0) & _plain_expr(both), self.code(E_DIVIDE))
+                    zero = fault_when(
+                        (b == 0.0) & _plain_expr(both), self.code(evalerrors.division_by_zero())
+                    )
                 return Col(DOUBLE, quotient, fault=first(faults, zero), plain=both)
             raise Unsupported(f"double {op}")
         if op == "+" and lt == STRING and rt == STRING:
@@ -681,19 +867,20 @@ class Compiler:
         elif op == "/":
             # cel-python truncates toward zero: sign * (|a| // |b|).
             wide = (wide_a.abs() // wide_b.abs()) * (wide_a.sign() * wide_b.sign())
-            divide_error = fault_when(b == 0, self.code(E_DIVIDE))
+            divide_error = fault_when(b == 0, self.code(evalerrors.division_by_zero()))
         else:
             # the remainder takes the sign of the dividend
             wide = (wide_a.abs() % wide_b.abs()) * pl.when(wide_a < 0).then(-1).otherwise(1)
-            divide_error = fault_when(b == 0, self.code(E_DIVIDE))
+            divide_error = fault_when(b == 0, self.code(evalerrors.division_by_zero()))
         wide = self.bind(wide)
-        overflow = fault_when((wide < INT64_MIN) | (wide > INT64_MAX), self.code(E_OVERFLOW))
+        overflow = fault_when(
+            (wide < INT64_MIN) | (wide > INT64_MAX), self.code(evalerrors.integer_overflow())
+        )
         value = wide.clip(INT64_MIN, INT64_MAX).cast(pl.Int64)
         return Col(INT, value, fault=first(faults, divide_error, overflow))
 
     def time_arithmetic(self, op: str, left: Col, right: Col, faults: pl.Expr | None) -> Col:
         lt, rt = left.type, right.type
-        overflow = self.code(E_OVERFLOW)
         if op == "-" and lt == TIMESTAMP and rt == TIMESTAMP:
             us = _epoch_us(left.value) - _epoch_us(right.value)
             return Col(DURATION, us.cast(DURATION_DTYPE), fault=faults)
@@ -704,7 +891,10 @@ class Compiler:
             shift = du.value.dt.total_microseconds()
             us = _epoch_us(ts.value).cast(pl.Int128)
             us = self.bind(us + shift if op == "+" else us - shift)
-            bad = fault_when((us < _MIN_TIMESTAMP_US) | (us > _MAX_TIMESTAMP_US), overflow)
+            bad = fault_when(
+                (us < _MIN_TIMESTAMP_US) | (us > _MAX_TIMESTAMP_US),
+                self.code(evalerrors.timestamp_overflow()),
+            )
             value = (
                 us.clip(_MIN_TIMESTAMP_US, _MAX_TIMESTAMP_US).cast(pl.Int64).cast(TIMESTAMP_DTYPE)
             )
@@ -720,14 +910,14 @@ class Compiler:
                 # DurationType.__add__/__radd__ check CEL's range on total_seconds() (a
                 # float) when either side is a DurationType; timedelta's own + and -
                 # (two plain timedeltas, or any subtraction) do not.
-                plain = _both(left.plain, right.plain)
+                plain = self.bind_plain(_both(left.plain, right.plain))
                 seconds = divide(us.cast(pl.Float64), pl.lit(1e6), self.zero)
                 checked = (seconds < -_MAX_DURATION_S) | (seconds > _MAX_DURATION_S)
                 if plain is False:
                     outside = checked
                 elif plain is not True:
                     outside = outside | (checked & ~_plain_expr(plain))
-            bad = fault_when(outside, overflow)
+            bad = fault_when(outside, self.code(evalerrors.duration_overflow()))
             value = us.clip(INT64_MIN, INT64_MAX).cast(pl.Int64).cast(DURATION_DTYPE)
             return Col(DURATION, value, fault=first(faults, bad), plain=plain)
         raise Unsupported(f"{lt} {op} {rt}")
@@ -858,7 +1048,10 @@ class Compiler:
                 target = ops[0].plain
                 if target is not False:
                     # a plain str has no .contains(): AttributeError, "no such overload"
-                    error = fault_when(_plain_expr(target), self.code(E_MACRO))
+                    error = fault_when(
+                        _plain_expr(target),
+                        self.code(evalerrors.no_overload_call("contains", "concatenated string")),
+                    )
                     fault = first(fault, error)
             return Col(BOOL, value, fault=fault)
         if name == "matches" and types == (STRING, STRING):
@@ -874,13 +1067,16 @@ class Compiler:
         if x.type != DOUBLE:
             raise Unsupported(f"int({x.type})")
         v = self.bind(x.value)
-        overflow = self.code(E_OVERFLOW)
+        fault = self.bind_opt(fault)
+        overflow = self.code(evalerrors.out_of_range("int"))
         # trunc() of NaN raises ValueError (an error); of +-inf OverflowError, which
         # cel-python does not catch: it escapes the whole expression (fatal).
         bad = fault_when(
             v.is_nan() | (v.is_finite() & ((v < -(2.0**63)) | (v >= 2.0**63))), overflow
         )
-        fatal = fault_when(is_null(fault) & v.is_infinite(), self.code(E_INFINITY))
+        fatal = fault_when(
+            is_null(fault) & v.is_infinite(), self.code(evalerrors.infinity_to_integer())
+        )
         return Col(INT, v.cast(pl.Int64, strict=False), fault=first(fault, bad), fatal=fatal)
 
     def time_literal(self, name: str, x: Col) -> Col:
@@ -935,8 +1131,12 @@ class Compiler:
         total = self.bind(n.value.cast(pl.Float64) * 86400.0)
         whole = self.bind(total.floor())
         nanos = ((total - whole) * 1e9).round(0, mode="half_to_even")
-        bad = fault_when(
-            ~total.is_finite() | (whole.abs() > float(_MAX_DURATION_S)), self.code(E_OVERFLOW)
+        # a NaN or infinite total (int() of NaN) or one out of CEL's range: an error
+        bad = self.bind(
+            fault_when(
+                ~total.is_finite() | (whole.abs() > float(_MAX_DURATION_S)),
+                self.code(evalerrors.out_of_range("days")),
+            )
         )
         safe = pl.when(bad.is_null()).then(whole).otherwise(0.0)
         us = safe.cast(pl.Int64) * _US + nanos.fill_nan(0.0).cast(pl.Int64, strict=False) // 1000
@@ -957,15 +1157,24 @@ class Compiler:
             self.messages,
             self.now,
             full_zeros(),
-            _NoBinder(""),
+            _NoBinder(),
             [node.variable],
+            steps=self.steps,
         )
         body = inner.compile(node.body)
+        for part in (body.value, body.fault, body.fatal):
+            if part is not None:
+                check_body_plan(part)
         if body.type != BOOL:
             raise Unsupported("non-bool macro body")
         for expr in (body.value, body.fault, body.fatal):
             if expr is not None and expr.meta.root_names():
                 raise Unsupported("a macro body reading more than its variable")
+        source = replace(
+            source,
+            value=self.bind(source.value) if body.fatal is not None else source.value,
+            fault=self.bind_opt(source.fault) if body.fatal is not None else source.fault,
+        )
         # Per element: -1 true, -2 false, or the fault code (>= 0).
         if body.fault is None:
             states = source.value.list.eval(
@@ -993,13 +1202,116 @@ class Compiler:
                 .then(pl.lit(None, dtype=FAULT))
                 .when(count == 1)
                 .then(first_fault.cast(FAULT))
-                .otherwise(fault_lit(self.code(E_MACRO)))
+                .otherwise(fault_lit(self.code(evalerrors.macro_without_values(node.macro))))
             )
         fatal = source.fatal
         if body.fatal is not None:
             raised = source.value.list.eval(body.fatal).list.drop_nulls().list.first().cast(FAULT)
             fatal = first(fatal, pl.when(is_null(source.fault)).then(raised))
         return Col(BOOL, value, fault=first(source.fault, fault), fatal=fatal)
+
+
+_BOOL_OPERATORS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "&&", "||"})
+
+
+def _is_bool_operator(node: Node) -> bool:
+    """Operators whose result is a bool whatever their operands' types."""
+    if isinstance(node, Binary):
+        return node.op in _BOOL_OPERATORS
+    return isinstance(node, Unary) and node.op == "!"
+
+
+def _is_plugin(spec: FunctionSpec | None) -> bool:
+    return (
+        spec is not None
+        and spec.impl is not None
+        and (getattr(spec.impl, "__module__", "") != _BUILTIN_FUNCTIONS)
+    )
+
+
+def _fold_operands(node: Node, functions: Mapping[str, FunctionSpec]) -> Sequence[Node] | None:
+    """The operands of ``node`` when it can be folded once they are all constant.
+
+    Plugin functions are never folded (they run for every account, as the reference
+    runs them); a comprehension is folded when its body reads nothing but its own
+    variables and its range is constant.
+    """
+    if isinstance(node, Index):
+        return (node.operand, node.index)
+    if isinstance(node, Call):
+        if _is_plugin(functions.get(node.function)):
+            return None
+        return (node.target, *node.args) if node.target is not None else node.args
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Conditional):
+        return (node.cond, node.then, node.else_)
+    if isinstance(node, ListLit):
+        return node.items
+    if isinstance(node, MapLit):
+        return tuple(part for entry in node.entries for part in entry)
+    if isinstance(node, Select):
+        return (node.operand,)
+    closed = isinstance(node, Comprehension) and not free_names(node.body) - {node.variable}
+    if isinstance(node, Comprehension) and closed and node.filter is None:
+        return (node.range,)
+    return None
+
+
+def _literal_raw(value: LiteralValue, t: CelType) -> Any:
+    """A literal as cel-python's evaluation of it gives it."""
+    if isinstance(value, bytes):
+        return celtypes.BytesType(value)
+    if t == UINT and isinstance(value, int) and not isinstance(value, bool):
+        return celtypes.UintType(value)
+    return to_cel(value)
+
+
+def _value_type(raw: Any) -> CelType | None:
+    """The CEL type of a folded value the columnar backend can hold, else None."""
+    if isinstance(raw, celtypes.BoolType | bool):
+        return BOOL
+    if isinstance(raw, celtypes.UintType):
+        return None
+    if isinstance(raw, int):
+        return INT
+    if isinstance(raw, float):
+        return DOUBLE
+    if isinstance(raw, str):
+        return STRING
+    if isinstance(raw, datetime):
+        return TIMESTAMP
+    if isinstance(raw, timedelta):
+        return DURATION
+    if isinstance(raw, list) and raw:
+        types = {_value_type(item) for item in raw}
+        if len(types) == 1:
+            (elem,) = types
+            if elem in (INT, DOUBLE, STRING, BOOL):
+                return ListType(elem)
+    return None
+
+
+def _column_value(raw: Any, t: CelType | None) -> tuple[pl.Expr, Any] | None:
+    """A folded value as a Polars literal of type ``t`` and as the Python value."""
+    empty_list = isinstance(t, ListType) and isinstance(raw, list) and not raw
+    if t is None or (_value_type(raw) != t and not empty_list):
+        return None
+    if t == TIMESTAMP:
+        stamp = from_cel(raw)
+        return pl.lit(stamp, dtype=TIMESTAMP_DTYPE), stamp
+    if t == DURATION:
+        delta = timedelta(days=raw.days, seconds=raw.seconds, microseconds=raw.microseconds)
+        return pl.lit(delta, dtype=DURATION_DTYPE), delta
+    if t in (INT, DOUBLE, STRING, BOOL):
+        value = from_cel(raw)
+        return pl.lit(value, dtype=dtype_of(t)), value
+    if isinstance(t, ListType) and t.elem in (INT, DOUBLE, STRING, BOOL):
+        values = [from_cel(item) for item in raw]
+        return pl.lit(pl.Series(values, dtype=dtype_of(t.elem))).implode(), values
+    return None
 
 
 def regex_is_portable(pattern: str) -> bool:
@@ -1042,13 +1354,17 @@ def compile_node(
     now: datetime,
     zero: pl.Expr,
     binder: Binder,
+    *,
+    steps: int = DEFAULT_STEPS,
 ) -> CompiledExpr:
     """Compile ``node`` against ``scope``; raises :class:`Unsupported` outside the subset.
 
     ``zero`` is a full-length column of zeros of the frame (see :func:`divide`); the
     temporary columns the result reads are in ``binder`` (compute its ``steps`` first).
+    ``steps`` is the step budget of a constant sub-expression folded by cel-python.
     """
-    return finish(Compiler(scope, functions, messages, now, zero, binder).compile(node))
+    compiler = Compiler(scope, functions, messages, now, zero, binder, steps=steps)
+    return finish(compiler.compile(node))
 
 
 Factory = Callable[[str], Col]

@@ -17,8 +17,10 @@ from the result columns only when asked for (:class:`ColumnarResult`).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +29,10 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 from celpy import celtypes
+from polars.lazyframe.in_process import InProcessQuery
 
 from csrules.engine import activations as acts
+from csrules.engine import evalerrors
 from csrules.engine.colcompile import (
     DURATION_DTYPE,
     FAULT,
@@ -51,6 +55,7 @@ from csrules.engine.colcompile import (
 from csrules.engine.colformat import text_of
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.kernel import Kernel
+from csrules.engine.reference import ReferenceKernel
 from csrules.engine.results import (
     AccountResult,
     Driver,
@@ -59,7 +64,7 @@ from csrules.engine.results import (
     RuleError,
 )
 from csrules.engine.templates import CompiledTemplate, format_value
-from csrules.engine.values import NO_DATA, EvalError, NoData, Value, is_value
+from csrules.engine.values import NO_DATA, ErrorKind, EvalError, NoData, Value, is_value
 from csrules.expr.ast import ExprSyntaxError, Ident, Index, Literal, Node, Select, parse, walk
 from csrules.expr.functions import FunctionSpec
 from csrules.expr.types import (
@@ -84,6 +89,15 @@ _OPTIMIZE_FROM: Final = 4096
 ENGINE: Final = "in-memory"
 P: Final = "§"  # prefix of every internal column (account fields keep their names)
 KEY: Final = f"{P}key"
+
+STAGES: Final = ("aggregates", "health", "segments", "tiers", "adkar", "playbooks")
+"""Stage names by number, as the stage budget's message names them."""
+
+clock: Callable[[], float] = time.monotonic
+"""The clock of the stage budget (a module attribute so that tests can replace it)."""
+
+_FIRST_POLL: Final = 0.0002  # seconds between the first polls of a background query
+_LAST_POLL: Final = 0.05
 
 _ROLE_TYPES: dict[str, tuple[CelType, ...]] = {
     "when": (BOOL,),
@@ -161,7 +175,7 @@ class _Evaluated:
 
     def to_python(self, value: Any, code: int | None, messages: Messages) -> Value:
         if code is not None:
-            return NO_DATA if code == NO_DATA_CODE else EvalError(messages.text(code))
+            return NO_DATA if code == NO_DATA_CODE else messages.error(code)
         return python_value(value, self.type)
 
 
@@ -194,6 +208,70 @@ def _query(
         if step:
             query = query.with_columns(step)
     return query.drop(drop) if drop else query
+
+
+_abandoned: list[InProcessQuery] = []
+
+
+def _abandon(handle: InProcessQuery) -> None:
+    """Give up on a background query.
+
+    Polars stops a cancelled query only at its next operation: one already inside an
+    operation runs to its end in the background. Its handle must outlive it (Polars
+    aborts the whole process when a background query ends after its handle was
+    dropped), so abandoned handles are kept until their query is over, and the
+    interpreter waits for the last ones when it exits.
+    """
+    handle.cancel()
+    _abandoned.append(handle)
+    _settle(block=False)
+
+
+def _settle(block: bool) -> None:
+    """Drop the abandoned handles whose query is over (all of them with ``block``)."""
+    running: list[InProcessQuery] = []
+    for handle in _abandoned:
+        try:
+            over = (handle.fetch_blocking() if block else handle.fetch()) is not None
+        except Exception:  # a cancelled or failed query: over too
+            over = True
+        if not over:
+            running.append(handle)
+    _abandoned[:] = running
+
+
+atexit.register(_settle, True)
+
+
+def _wait(
+    handles: Sequence[InProcessQuery], deadline: float
+) -> list[pl.DataFrame | Exception | None]:
+    """The frames of background queries finished by ``deadline`` (None for the others,
+    which are cancelled; an exception for a query Polars refused)."""
+    results: list[pl.DataFrame | Exception | None] = [None] * len(handles)
+    pending = set(range(len(handles)))
+    pause = _FIRST_POLL
+    while pending:
+        for i in sorted(pending):
+            try:
+                frame = handles[i].fetch()
+            except pl.exceptions.PolarsError as error:
+                results[i] = error
+                pending.discard(i)
+                continue
+            if frame is not None:
+                results[i] = frame
+                pending.discard(i)
+        if not pending:
+            break
+        now = clock()
+        if now >= deadline:
+            for i in pending:
+                _abandon(handles[i])
+            break
+        time.sleep(min(pause, deadline - now))
+        pause = min(pause * 2, _LAST_POLL)
+    return results
 
 
 @dataclass(frozen=True)
@@ -315,7 +393,14 @@ class ColumnarRun:
             raise Unsupported("syntax")
         variables = {**self.variables, **(extra or {})}
         return compile_node(
-            node, Scope(variables), self.functions, self.messages, self.now, self.zero, binder
+            node,
+            Scope(variables),
+            self.functions,
+            self.messages,
+            self.now,
+            self.zero,
+            binder,
+            steps=self.compiled.project.limits.eval_steps,
         )
 
     def evaluate(
@@ -343,8 +428,11 @@ class ColumnarRun:
                 continue
             compiled.append((name, kernel, role, _Plan(binder, outputs)))
             types[name] = plan.type
+        self._flush()  # the stage logic so far: only the expressions are under the budget
+        over: list[str] = []
         try:
-            self._flush(*_merge([item[3] for item in compiled]))
+            compiled, over, refused = self._within_budget(compiled, types)
+            fallback.extend(refused)
         except pl.exceptions.PolarsError:
             # A plan Polars refuses (a type it cannot handle, a column it will not
             # broadcast...): find it on two rows, and let the reference evaluate it.
@@ -357,17 +445,81 @@ class ColumnarRun:
                     valid.append(item)
                 except pl.exceptions.PolarsError:
                     fallback.append(item[:3])
-            compiled = valid
             try:
-                self._flush(*_merge([item[3] for item in compiled]))
+                compiled, over, refused = self._within_budget(valid, types)
+                fallback.extend(refused)
             except pl.exceptions.PolarsError:
                 # refused only on some rows: the reference evaluates the whole stage
-                fallback.extend(item[:3] for item in compiled)
+                fallback.extend(item[:3] for item in valid)
                 compiled = []
         for name, *_ in compiled:
             self.evaluated[name] = _Evaluated(name, types[name])
+        for name in over:
+            self.evaluated[name] = _Evaluated(name, types[name])
         for name, kernel, role in fallback:
             self._fallback(name, kernel, role, local.get(name) if local else None)
+
+    # -- the stage budget
+
+    @property
+    def stage_seconds(self) -> float:
+        return self.compiled.project.limits.stage_seconds
+
+    @property
+    def stage_name(self) -> str:
+        return STAGES[max(0, min(self.stage, len(STAGES) - 1))]
+
+    def _within_budget(
+        self, items: list[tuple[str, Kernel, str, _Plan]], types: Mapping[str, CelType]
+    ) -> tuple[list[tuple[str, Kernel, str, _Plan]], list[str], list[tuple[str, Kernel, str]]]:
+        """Run the compiled expressions of a stage under ``[limits] stage_seconds``.
+
+        All of them run as one query in the background. If it is not done within the
+        budget, it is cancelled and each expression runs again alone, all at once,
+        with a fresh budget: those that finish keep their values; an expression over
+        the budget alone is an error for every account of the batch. Returns the
+        expressions evaluated, those over the budget, and those Polars refused alone
+        (for the reference backend).
+        """
+        if not items:
+            return items, [], []
+        steps, drop = _merge([item[3] for item in items])
+        query = _query(self._frame, steps, drop)
+        handle = query.collect(background=True, engine=ENGINE, optimizations=pl.QueryOptFlags())
+        (frame,) = _wait([handle], clock() + self.stage_seconds)
+        if isinstance(frame, Exception):
+            raise frame
+        if frame is not None:
+            self._frame = frame
+            return items, [], []
+        names = [[f"{item[0]}.v", f"{item[0]}.f"] for item in items]
+        handles = [
+            _query(self._frame, *_merge([item[3]]))
+            .select(columns)
+            .collect(background=True, engine=ENGINE, optimizations=pl.QueryOptFlags())
+            for item, columns in zip(items, names, strict=True)
+        ]
+        results = _wait(handles, clock() + self.stage_seconds)
+        done: list[tuple[str, Kernel, str, _Plan]] = []
+        over: list[str] = []
+        refused: list[tuple[str, Kernel, str]] = []
+        columns: list[pl.Series | pl.Expr] = []
+        code = self.messages.code(evalerrors.over_stage_budget(self.stage_name, self.stage_seconds))
+        for item, result in zip(items, results, strict=True):
+            name, _, role, _ = item
+            if isinstance(result, pl.DataFrame):
+                done.append(item)
+                columns.extend(result.get_columns())
+            elif isinstance(result, Exception):
+                refused.append(item[:3])
+            else:
+                over.append(name)
+                dtype = pl.String() if role == "hole" else dtype_of(types[name])
+                columns.append(_null(dtype).alias(f"{name}.v"))
+                columns.append(fault_lit(code).alias(f"{name}.f"))
+        if columns:
+            self._frame = self._frame.with_columns(columns)
+        return done, over, refused
 
     def _outputs(self, name: str, plan: CompiledExpr, role: str) -> list[pl.Expr]:
         accepted = _ROLE_TYPES.get(role)
@@ -398,15 +550,32 @@ class ColumnarRun:
         base = self.activations()
         if local is not None:
             indexes = local.rows.to_list()
-            part = kernel.evaluate([{**base[i], **local.values(i)} for i in indexes], self.now)
+            part = self._reference(kernel, [{**base[i], **local.values(i)} for i in indexes])
             raw: list[Value] = [NO_DATA] * self.df.height
             for i, value in zip(indexes, part, strict=True):
                 raw[i] = value
         else:
-            raw = kernel.evaluate(base, self.now)
+            raw = self._reference(kernel, base)
         values, faults = self._from_python(raw, role)
         self.df = self.df.with_columns(values.alias(f"{name}.v"), faults.alias(f"{name}.f"))
         self.evaluated[name] = _Evaluated(name, None, raw)
+
+    def _reference(self, kernel: Kernel, activations: Sequence[Mapping[str, Any]]) -> list[Value]:
+        """A fallback's values, account by account, within ``[limits] stage_seconds``
+        for the whole batch (each account also within its step budget): the accounts
+        not reached in time get the stage budget's error."""
+        if not isinstance(kernel, ReferenceKernel):
+            return kernel.evaluate(activations, self.now)
+        program = kernel.program(self.now)
+        deadline = clock() + self.stage_seconds
+        out: list[Value] = []
+        for activation in activations:
+            if clock() >= deadline:
+                late = evalerrors.over_stage_budget(self.stage_name, self.stage_seconds)
+                out.extend([late] * (len(activations) - len(out)))
+                break
+            out.append(program.evaluate(activation, kernel.steps))
+        return out
 
     def _from_python(self, raw: Sequence[Value], role: str) -> tuple[pl.Series, pl.Series]:
         codes: list[int | None] = []
@@ -418,7 +587,7 @@ class ColumnarRun:
                 values.append("" if role == "hole" else None)
                 continue
             if isinstance(x, EvalError):
-                codes.append(code(x.message))
+                codes.append(code(x))
                 values.append(None)
                 continue
             number = isinstance(x, int | float) and not isinstance(x, bool)
@@ -430,10 +599,10 @@ class ColumnarRun:
                 values.append(format_value(x))
             elif role == "adkar":
                 ok = isinstance(x, int) and not isinstance(x, bool)
-                codes.append(None if ok else code(f"score {x!r} is outside 1..5"))
+                codes.append(None if ok else code(evalerrors.adkar_out_of_range(x)))
                 values.append(x if ok else None)
             elif role == "measure" and not number:
-                codes.append(code(f"value is {type(x).__name__}, not a number"))
+                codes.append(code(evalerrors.not_a_number(x)))
                 values.append(None)
             else:
                 codes.append(None)
@@ -652,11 +821,11 @@ class ColumnarRun:
             x = v.cast(pl.Float64)
             bad_value = (
                 pl.when(x.is_nan())
-                .then(fault_lit(code("value is nan (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(math.nan))))
                 .when(x == math.inf)
-                .then(fault_lit(code("value is inf (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(math.inf))))
                 .when(x == -math.inf)
-                .then(fault_lit(code("value is -inf (a division by zero?); guard the divisor")))
+                .then(fault_lit(code(evalerrors.not_finite(-math.inf))))
             )
             err = pl.coalesce(
                 pl.when(f > NO_DATA_CODE).then(f),
@@ -936,11 +1105,7 @@ class ColumnarRun:
             exprs.append(match.alias(f"{P}t{i}.match"))
             exprs.append(pl.when(error).then(pl.col(f"{P}t{i}.f")).alias(f"{P}t{i}.err"))
             pending = pending & ~match & ~error
-        no_tier = self.messages.code(
-            "no tier matched (tried "
-            + ", ".join(t.rule.id for t in tiers)
-            + '); add a catch-all tier with when = "true"'
-        )
+        no_tier = self.messages.code(evalerrors.no_tier([t.rule.id for t in tiers]))
         exprs.append(
             (pl.when(pending).then(fault_lit(no_tier)) if tiers else _null(FAULT)).alias(
                 f"{P}notier"
@@ -958,7 +1123,7 @@ class ColumnarRun:
         self.stage = 4
         elements = self.compiled.adkar
         self.evaluate([(f"{P}a{i}", kernel, "adkar") for i, (_, kernel) in enumerate(elements)])
-        range_code = self.messages.code("score {value} is outside 1..5")
+        range_code = self.messages.code(EvalError(evalerrors.ADKAR_RANGE, ErrorKind.INVALID_VALUE))
         exprs: list[pl.Expr] = []
         for i, _ in enumerate(elements):
             v, f = pl.col(f"{P}a{i}.v"), pl.col(f"{P}a{i}.f")

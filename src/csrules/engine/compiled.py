@@ -87,7 +87,7 @@ class CompiledPlaybook:
 
     def kernel(self, source: str) -> Kernel:
         """A kernel for an ad-hoc expression (explain's sub-expressions, tests)."""
-        return ReferenceKernel(source, self.functions)
+        return ReferenceKernel(source, self.functions, steps=self.project.limits.eval_steps)
 
     def template(self, text: str) -> CompiledTemplate:
         return compile_template(text, self.kernel)
@@ -110,9 +110,10 @@ def compile_loaded(
 ) -> CompiledPlaybook:
     """Compile an already validated :class:`LoadedPlaybook`."""
     assert loaded.project is not None
+    steps = loaded.project.limits.eval_steps
 
     def kernel(source: str) -> Kernel:
-        return ReferenceKernel(source, functions)
+        return ReferenceKernel(source, functions, steps=steps)
 
     compiled = CompiledPlaybook(
         root=loaded.root,

@@ -21,6 +21,7 @@ from typing import Any
 from celpy import celtypes
 
 from csrules.engine import activations as acts
+from csrules.engine import evalerrors
 from csrules.engine.aggregates import aggregate
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.results import AccountResult, Driver, Evaluation, MeasureResult, RuleError
@@ -104,18 +105,10 @@ def _stage_health(
                 failed = True
             elif is_value(value):
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    _error(
-                        result,
-                        f"measure:{measure.rule.id}",
-                        EvalError(f"value is {type(value).__name__}, not a number"),
-                    )
+                    _error(result, f"measure:{measure.rule.id}", evalerrors.not_a_number(value))
                     failed = True
                 elif not math.isfinite(value):
-                    _error(
-                        result,
-                        f"measure:{measure.rule.id}",
-                        EvalError(f"value is {value} (a division by zero?); guard the divisor"),
-                    )
+                    _error(result, f"measure:{measure.rule.id}", evalerrors.not_finite(value))
                     failed = True
                 else:
                     normalized[m_index] = _normalize(
@@ -188,9 +181,7 @@ def _drivers(
             local.append({**activations[a], "value": celtypes.DoubleType(float(value))})
         for a, text in zip(account_indexes, measure.explain.render(local, now), strict=True):
             if isinstance(text, EvalError):
-                _error(
-                    results[a], f"measure:{measure.rule.id}", EvalError(f"explain: {text.message}")
-                )
+                _error(results[a], f"measure:{measure.rule.id}", evalerrors.in_explain(text))
                 texts[(m_index, a)] = measure.rule.label
             else:
                 texts[(m_index, a)] = text
@@ -250,14 +241,7 @@ def _stage_tiers(
         pending = still
     for index in pending:
         if compiled.tiers:
-            tried = ", ".join(t.rule.id for t in compiled.tiers)
-            _error(
-                results[index],
-                "tier",
-                EvalError(
-                    f'no tier matched (tried {tried}); add a catch-all tier with when = "true"'
-                ),
-            )
+            _error(results[index], "tier", evalerrors.no_tier([t.rule.id for t in compiled.tiers]))
     for activation, result in zip(activations, results, strict=True):
         if result.tier is not None:
             activation["tier"] = acts.tier_variable(result.tier)
@@ -279,7 +263,7 @@ def _stage_adkar(
             if is_value(value) and (
                 isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5
             ):
-                value = EvalError(f"score {value!r} is outside 1..5")
+                value = evalerrors.adkar_out_of_range(value)
             if isinstance(value, EvalError):
                 _error(result, f"adkar:{name}", value)
                 continue

@@ -9,6 +9,7 @@ is reported for that account and never silently turned into a zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 
@@ -32,11 +33,40 @@ class NoData:
 NO_DATA: Final = NoData()
 
 
+class ErrorKind(StrEnum):
+    """The category of an evaluation error, the same on every backend.
+
+    The values are stable names (they may appear in machine-readable output); the
+    messages that go with them are built in :mod:`csrules.engine.evalerrors`.
+    """
+
+    NO_OVERLOAD = "no_overload"
+    """An operator or function applied to values it has no overload for (a type
+    mismatch, or an operand without a value where CEL cannot pass it on)."""
+    OVERFLOW = "overflow"
+    """A result outside the range of its type: 64-bit int, timestamp, duration."""
+    DIVISION_BY_ZERO = "division_by_zero"
+    INVALID_ARGUMENT = "invalid_argument"
+    """A conversion or argument that is not valid: ``int('abc')``, a bad time zone."""
+    REGEX = "regex"
+    """A regular expression RE2 cannot compile."""
+    OVER_BUDGET = "over_budget"
+    """Over the step budget of one expression, or the time budget of a stage."""
+    INVALID_VALUE = "invalid_value"
+    """A value the rule cannot use: a measure that is not a finite number, an ADKAR
+    score outside 1..5, an account no tier matched."""
+    EVALUATION = "evaluation"
+    """Anything else (an expression nested too deeply to evaluate, a failing plugin
+    function)."""
+
+
 @dataclass(frozen=True)
 class EvalError:
-    """An evaluation error for one account; ``message`` says what went wrong."""
+    """An evaluation error for one account; ``message`` says what went wrong, ``kind``
+    which category of error it is (:class:`ErrorKind`)."""
 
     message: str
+    kind: ErrorKind = ErrorKind.EVALUATION
 
     def __bool__(self) -> bool:
         return False

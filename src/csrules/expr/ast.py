@@ -225,6 +225,29 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(current.children()))
 
 
+def free_names(node: Node) -> frozenset[str]:
+    """The names `node` reads that no comprehension inside it binds (without recursion).
+
+    `account.tags.exists(t, t == x)` reads `account` and `x`; `[1, 2].map(v, v * 2)`
+    reads nothing, so its value is the same for every account.
+    """
+    found: set[str] = set()
+    stack: list[tuple[Node, frozenset[str]]] = [(node, frozenset())]
+    while stack:
+        current, bound = stack.pop()
+        if isinstance(current, Ident):
+            if current.name not in bound:
+                found.add(current.name)
+            continue
+        if isinstance(current, Comprehension):
+            stack.append((current.range, bound))
+            inner = bound | {current.variable}
+            stack.extend((part, inner) for part in current.children()[1:])
+            continue
+        stack.extend((child, bound) for child in current.children())
+    return frozenset(found)
+
+
 def tree_depth(node: Node) -> int:
     """Height of the tree (a lone literal is 1), computed without recursion."""
     deepest = 0
@@ -967,6 +990,28 @@ def _parse_int(text: str) -> int:
     return -value if negative else value
 
 
+def grammar_tree(source: str, *, max_length: int = 4096, max_depth: int = 32) -> Any:
+    """The lark parse tree of ``source`` in cel-python's own grammar, or `ExprSyntaxError`.
+
+    `parse` converts it into our AST; the reference backend hands it to cel-python's
+    evaluator as it is (the same grammar and options as cel-python's parser, so
+    cel-python's own parser, which takes a quarter of a second to build, is never
+    needed). The length and bracket bounds of `parse` are checked first.
+    """
+    if len(source) > max_length:
+        raise _error_at(
+            source,
+            f"the expression is {len(source)} characters long; the limit is {max_length}: "
+            "split it into several rules or simplify it",
+            max_length,
+        )
+    _scan_brackets(source, max_depth)
+    try:
+        return _lark_parser().parse(source)
+    except lark.exceptions.LarkError as exc:
+        raise _syntax_error(source, exc) from None
+
+
 def parse(
     source: str,
     *,
@@ -982,18 +1027,7 @@ def parse(
     operators (long `a || b || ...` chains, `!!!!x`) after. The last bound keeps
     every later recursive pass over the tree far from Python's recursion limit.
     """
-    if len(source) > max_length:
-        raise _error_at(
-            source,
-            f"the expression is {len(source)} characters long; the limit is {max_length}: "
-            "split it into several rules or simplify it",
-            max_length,
-        )
-    _scan_brackets(source, max_depth)
-    try:
-        tree = _lark_parser().parse(source)
-    except lark.exceptions.LarkError as exc:
-        raise _syntax_error(source, exc) from None
+    tree = grammar_tree(source, max_length=max_length, max_depth=max_depth)
     root = _Converter(source).convert(tree)
     count = sum(1 for _ in walk(root))
     if count > max_nodes:

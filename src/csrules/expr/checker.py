@@ -20,7 +20,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from csrules.expr.ast import (
@@ -106,6 +106,8 @@ class CheckResult:
     type: CelType
     issues: tuple[ExprIssue, ...]
     node: Node | None = None
+    types: Mapping[int, CelType] = field(default_factory=dict, compare=False, repr=False)
+    """The type of every sub-expression, by ``id(node)`` (for the cost estimate)."""
 
     @property
     def ok(self) -> bool:
@@ -362,6 +364,7 @@ class _Checker:
         self.source = source
         self.issues: list[ExprIssue] = []
         self.scopes: list[dict[str, CelType]] = []
+        self.types: dict[int, CelType] = {}
 
     # -- reporting and text
 
@@ -420,6 +423,11 @@ class _Checker:
     # -- dispatch
 
     def infer(self, node: Node) -> CelType:
+        found = self.infer_node(node)
+        self.types[id(node)] = found
+        return found
+
+    def infer_node(self, node: Node) -> CelType:
         if isinstance(node, Literal):
             return node.type
         if isinstance(node, Ident):
@@ -1018,7 +1026,7 @@ def check(node: Node, env: TypeEnv, *, source: str | None = None) -> CheckResult
     checker = _Checker(env, source)
     result = checker.infer(node)
     issues = sorted(checker.issues, key=lambda issue: (issue.start, -issue.end))
-    return CheckResult(result, tuple(issues), node)
+    return CheckResult(result, tuple(issues), node, checker.types)
 
 
 def check_source(source: str, env: TypeEnv) -> CheckResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from csrules.expr.ast import position
-from csrules.expr.checker import ExprIssue, TypeEnv, check_source
+from csrules.expr.checker import CheckResult, ExprIssue, TypeEnv, check_source
 
 
 class TemplateSyntaxError(ValueError):
@@ -136,20 +136,32 @@ def split_template(text: str) -> list[TemplateText | TemplateHole]:
     return parts
 
 
+def in_template(text: str, hole: TemplateHole, issue: ExprIssue) -> ExprIssue:
+    """An issue of a hole's expression, placed in the template text."""
+    start = hole.start + issue.start
+    line, column = position(text, start)
+    return replace(issue, line=line, column=column, start=start, end=hole.start + issue.end)
+
+
+def checked_holes(text: str, env: TypeEnv) -> list[tuple[TemplateHole, CheckResult]]:
+    """Every hole with its check result (none when the template cannot be split)."""
+    try:
+        parts = split_template(text)
+    except TemplateSyntaxError:
+        return []
+    return [
+        (part, check_source(part.source, env)) for part in parts if isinstance(part, TemplateHole)
+    ]
+
+
 def check_template(text: str, env: TypeEnv) -> tuple[ExprIssue, ...]:
     """Check every hole; issues are positioned in the template text, not in the hole."""
     try:
-        parts = split_template(text)
+        split_template(text)
     except TemplateSyntaxError as exc:
         return (ExprIssue(exc.message, exc.line, exc.column, exc.start, exc.end),)
-    issues: list[ExprIssue] = []
-    for part in parts:
-        if not isinstance(part, TemplateHole):
-            continue
-        for issue in check_source(part.source, env).issues:
-            start = part.start + issue.start
-            line, column = position(text, start)
-            issues.append(
-                replace(issue, line=line, column=column, start=start, end=part.start + issue.end)
-            )
-    return tuple(issues)
+    return tuple(
+        in_template(text, hole, issue)
+        for hole, result in checked_holes(text, env)
+        for issue in result.issues
+    )

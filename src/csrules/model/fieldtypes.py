@@ -1,9 +1,11 @@
 """The declared snapshot schema: field types such as ``int``, ``list<string>``, ``timestamp?``.
 
 ``[snapshot.fields]`` in ``csrules.toml`` declares the shape of one account record.
-It feeds three things: the CEL type-checker (``account.<field>`` types), snapshot
-record validation, and the generated accounts of property tests (via the
-``min``/``max``/``values`` hints, which are hints and never validation).
+It feeds four things: the CEL type-checker (``account.<field>`` types), snapshot
+record validation, the generated accounts of property tests (via the
+``min``/``max``/``values``/``max_items`` hints, which are hints and never validation),
+and the cost estimate of expressions (``max_items``: how many items a list, or keys a
+map, has at most).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 SCALAR_KINDS = ("string", "int", "double", "bool", "timestamp", "duration")
 ALL_KINDS = (*SCALAR_KINDS, "list", "map")
 
-_TABLE_KEYS = {"type", "min", "max", "values", "description"}
+_TABLE_KEYS = {"type", "min", "max", "values", "max_items", "description"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class FieldType:
     minimum: float | None = None
     maximum: float | None = None
     values: tuple[str, ...] | None = None
+    max_items: int | None = None
+    """At most this many items (a list) or keys (a map), here and in any list or map
+    nested in it: a hint for the cost estimate and generated accounts, not validation."""
     description: str | None = None
 
     def __str__(self) -> str:
@@ -103,7 +108,7 @@ def parse_field(spec: Any) -> FieldType:
     if unknown:
         raise ValueError(
             f"unknown key(s) {', '.join(sorted(unknown))}; a field table takes "
-            "type, min, max, values, description"
+            "type, min, max, values, max_items, description"
         )
     if "type" not in spec:
         raise ValueError("a field table needs 'type', e.g. { type = \"int\", min = 0 }")
@@ -132,6 +137,12 @@ def parse_field(spec: Any) -> FieldType:
             raise ValueError("'values' must be a non-empty list of strings")
         if leaf.kind != "string":
             raise ValueError("'values' applies to string fields (or their lists and maps)")
+    max_items = spec.get("max_items")
+    if max_items is not None:
+        if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0:
+            raise ValueError("'max_items' must be a whole number, 0 or more (e.g. max_items = 50)")
+        if base.kind not in ("list", "map"):
+            raise ValueError(f"'max_items' applies to list and map fields, not {base}")
     description = spec.get("description")
     if description is not None and not isinstance(description, str):
         raise ValueError("'description' must be a string")
@@ -142,5 +153,6 @@ def parse_field(spec: Any) -> FieldType:
         minimum=float(minimum) if minimum is not None else None,
         maximum=float(maximum) if maximum is not None else None,
         values=tuple(values) if values is not None else None,
+        max_items=max_items,
         description=description,
     )

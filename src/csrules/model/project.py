@@ -47,6 +47,12 @@ SnapshotField = Annotated[
                         "min": {"type": "number"},
                         "max": {"type": "number"},
                         "values": {"type": "array", "items": {"type": "string"}},
+                        "max_items": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "at most this many items (list) or keys (map): "
+                            "a hint for the cost estimate and generated accounts",
+                        },
                         "description": {"type": "string"},
                     },
                     "required": ["type"],
@@ -147,10 +153,11 @@ class Limits(StrictModel):
     either the rule or this table."""
 
     expression_cost: int = Field(
-        default=1_000_000,
+        default=50_000,
         gt=0,
-        description="Largest estimated evaluation cost of one expression for one account, "
-        "checked by validate (comprehensions multiply by the size of the list they walk).",
+        description="Largest estimated cost of one expression for one account (about one "
+        "unit per operation; a comprehension multiplies its body's cost by the size of the "
+        "list or map it walks), checked by validate.",
     )
     list_size: int = Field(
         default=1_000,
@@ -159,15 +166,18 @@ class Limits(StrictModel):
         "cost estimate.",
     )
     eval_steps: int = Field(
-        default=200_000,
+        default=50_000,
         gt=0,
-        description="Run-time budget of one expression for one account (evaluation steps); "
-        "over it, that account's expression is an error and the run goes on.",
+        description="Run-time budget of one expression for one account, in evaluation steps "
+        "(about one per operation), on the reference backend; over it, that account's "
+        "expression is an error and the run goes on.",
     )
     stage_seconds: float = Field(
         default=120.0,
         gt=0.0,
-        description="Run-time budget of one stage of the columnar backend, in seconds.",
+        description="Run-time budget of one stage of the columnar backend, in seconds (and of "
+        "each expression it leaves to the reference backend); over it, the expressions not "
+        "done are errors and the run goes on.",
     )
     template_length: int = Field(
         default=16_384,

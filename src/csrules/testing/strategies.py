@@ -12,7 +12,8 @@ own pytest suite (docs/testing-playbooks.md)::
 Every record is accepted by :func:`csrules.snapshot.records.normalize_record`: the key
 is always there and never empty, optional fields (``T?``) are sometimes left out (never
 ``null``), and values follow the ``min``/``max``/``values`` hints of ``[snapshot.fields]``
-(hints of a ``list<T>`` or ``map<string, T>`` apply to its items). Timestamps are
+(hints of a ``list<T>`` or ``map<string, T>`` apply to its items); a list or map never
+has more than its ``max_items`` hint (nor than five items). Timestamps are
 tz-aware UTC whole seconds within two years of ``now``; durations are whole seconds
 between zero and two years, so every generated record can be written back as a TOML
 ``[[test]]`` (a duration as ``"7d"``).
@@ -140,14 +141,22 @@ def _duration_strategy() -> SearchStrategy[timedelta]:
 
 
 def _leaf(field: FieldType) -> FieldType:
-    """The element type of a list or map with the container's hints moved onto it."""
+    """The element type of a list or map with the container's hints moved onto it
+    (``max_items`` bounds nested lists and maps too)."""
     assert field.element is not None, f"{field.kind} without an element type"
+    element = field.element
+    nested = element.kind in ("list", "map")
     return replace(
-        field.element,
-        minimum=field.minimum if field.minimum is not None else field.element.minimum,
-        maximum=field.maximum if field.maximum is not None else field.element.maximum,
-        values=field.values if field.values is not None else field.element.values,
+        element,
+        minimum=field.minimum if field.minimum is not None else element.minimum,
+        maximum=field.maximum if field.maximum is not None else element.maximum,
+        values=field.values if field.values is not None else element.values,
+        max_items=field.max_items if nested and element.max_items is None else element.max_items,
     )
+
+
+def _most(field: FieldType, default: int) -> int:
+    return default if field.max_items is None else min(default, field.max_items)
 
 
 def value_strategy(
@@ -175,14 +184,20 @@ def value_strategy(
     element = _leaf(field)
     items = value_strategy(element, now=now)
     if kind == "list":
-        return st.lists(items, max_size=MAX_LIST_ITEMS)
+        return st.lists(items, max_size=_most(field, MAX_LIST_ITEMS))
     if kind == "map":
+        most = _most(field, MAX_MAP_KEYS)
         if not map_keys:
-            return st.dictionaries(_IDENTIFIER, items, max_size=MAX_MAP_KEYS)
+            return st.dictionaries(_IDENTIFIER, items, max_size=most)
         known = list(dict.fromkeys(map_keys))
         chosen = st.fixed_dictionaries({}, optional={name: items for name in known})
         others = st.dictionaries(_IDENTIFIER.filter(lambda k: k not in known), items, max_size=1)
-        return st.tuples(chosen, others).map(lambda pair: {**pair[0], **pair[1]})
+        if field.max_items is None:
+            return st.tuples(chosen, others).map(lambda pair: {**pair[0], **pair[1]})
+        # the keys rules read come first; the hint caps the total
+        return st.tuples(chosen, others).map(
+            lambda pair: dict(list({**pair[0], **pair[1]}.items())[: field.max_items])
+        )
     raise ValueError(f"no strategy for field type {field}")
 
 

@@ -1,8 +1,9 @@
 """Type-checking every CEL expression and template hole of a playbook directory.
 
-Each expression is checked in the environment of its stage (see ``stages``), and its
+Each expression is checked in the environment of its stage (see ``stages``), its
 result type against what its key needs (a ``when`` is bool, a measure ``value`` is
-numeric). Issues are located inside the expression when the file allows it.
+numeric), and its estimated cost for one account against ``[limits] expression_cost``
+(``expr.cost``). Issues are located inside the expression when the file allows it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from csrules.errors import Diagnostic, Location, Severity
-from csrules.expr.checker import ExprIssue, TypeEnv, check_source, expect_type
+from csrules.expr.ast import Node
+from csrules.expr.checker import CheckResult, ExprIssue, TypeEnv, check_source, expect_type
+from csrules.expr.cost import Size, Sizes, estimate, field_sizes, over_limit_message
 from csrules.expr.functions import FunctionSpec
-from csrules.expr.templates import check_template
+from csrules.expr.templates import check_template, checked_holes, in_template
 from csrules.expr.types import BOOL, DOUBLE, INT, CelType
 from csrules.load.playbook import LoadedPlaybook, Located
+from csrules.model.project import Limits
+from csrules.model.rules import ADKAR_ELEMENTS
 from csrules.validate.literals import NameSets, literal_name_issues
 from csrules.validate.stages import Stage, Vocabulary, stage_env
 from csrules.validate.templates import parameter_strings, template_too_long
@@ -137,6 +142,7 @@ class ExpressionChecker:
         self.vocabulary = vocabulary
         self.functions = functions
         self.names = NameSets.of(loaded)
+        self.sizes, self.cost_limit = cost_settings(loaded, vocabulary)
 
     def env(self, site: ExprSite) -> TypeEnv:
         reader = (
@@ -153,6 +159,21 @@ class ExpressionChecker:
             extra=site.extra,
         )
 
+    def cost_issue(self, result: CheckResult, source: str) -> ExprIssue | None:
+        """An error when the expression's estimated cost is over ``[limits] expression_cost``."""
+        if not result.ok or result.node is None:
+            return None
+        found = estimate(result.node, result.types, self.sizes)
+        if found.cost <= self.cost_limit:
+            return None
+
+        def text(node: Node) -> str:
+            return node.source_text(source)
+
+        message = over_limit_message(found, self.cost_limit, text)
+        at: Node = found.walk.node if found.walk is not None else result.node
+        return ExprIssue(message, at.line, at.column, at.start, at.end)
+
     def check(self, site: ExprSite) -> list[Diagnostic]:
         if site.template and self.loaded.project is not None:
             too_long = template_too_long(
@@ -167,12 +188,17 @@ class ExpressionChecker:
                 return [too_long]
         env = self.env(site)
         if site.template:
-            return [
-                _diagnostic(site, issue, in_template=True)
-                for issue in check_template(site.source, env)
-            ]
+            issues = list(check_template(site.source, env))
+            for hole, checked in checked_holes(site.source, env):
+                costly = self.cost_issue(checked, hole.source)
+                if costly is not None:
+                    issues.append(in_template(site.source, hole, costly))
+            return [_diagnostic(site, issue, in_template=True) for issue in issues]
         result = check_source(site.source, env)
         found = [_diagnostic(site, issue) for issue in result.issues]
+        costly = self.cost_issue(result, site.source)
+        if costly is not None:
+            found.append(_diagnostic(site, costly))
         if result.ok and site.expect is not None:
             wrong = expect_type(result, site.expect, site.what)
             if wrong is not None and site.stage is Stage.ADKAR and result.type == DOUBLE:
@@ -184,6 +210,18 @@ class ExpressionChecker:
             for issue in literal_name_issues(result.node, self.names):
                 found.append(_diagnostic(site, issue))
         return found
+
+
+def cost_settings(loaded: LoadedPlaybook, vocabulary: Vocabulary) -> tuple[Sizes, int]:
+    """The sizes the cost estimate assumes, and ``[limits] expression_cost``."""
+    limits = loaded.project.limits if loaded.project is not None else Limits()
+    known = field_sizes(vocabulary.fields, limits.list_size)
+    segments = len(loaded.segments)
+    known["segments"] = Size(segments, f"the {segments} segments of the playbook directory")
+    known["adkar.unknown"] = Size(len(ADKAR_ELEMENTS), "the five ADKAR elements")
+    measures = len(vocabulary.measures)
+    known["health.drivers"] = Size(measures, f"the {measures} measures of [health]")
+    return Sizes(known, limits.list_size), limits.expression_cost
 
 
 def check_expressions(
