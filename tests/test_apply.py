@@ -15,9 +15,12 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from csrules.store.base import LockInfo
+from csrules.store.sqlite import SqliteStore
 from tests.conftest import run_cli
 
 T0 = datetime(2026, 3, 1, 9, 0)
@@ -142,25 +145,55 @@ def test_ack_stops_the_ladder(root: Path) -> None:
     assert any(json.loads(e)["kind"] == "ack" for e in events)
 
 
+def lock_holder(root: Path) -> LockInfo | None:
+    store = SqliteStore(root / ".csrules" / "state.db")
+    try:
+        return store.lock_holder()
+    finally:
+        store.close()
+
+
+def audit(root: Path) -> list[dict[str, Any]]:
+    result = run_cli("audit", "show", "--playbooks", str(root), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def runs(root: Path) -> list[dict[str, Any]]:
+    result = run_cli("state", "runs", "--playbooks", str(root), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return list(result.json())
+
+
 @pytest.mark.parametrize("point", ["before-commit", "after-commit", "after-deliver"])
-def test_a_killed_apply_loses_nothing_and_repeats_at_most_one(root: Path, point: str) -> None:
+def test_a_killed_apply_is_taken_over_loses_nothing_and_repeats_at_most_one(
+    root: Path, point: str
+) -> None:
     crashed = apply_subprocess(root, ts(), crash=point)
     assert crashed.returncode == -9, crashed.stderr
-    refused = apply_subprocess(root, ts(timedelta(minutes=1)))
-    # The dead run's lock is reported as stale, never silently stolen: the operator clears it.
-    assert refused.returncode == 1 and "stale" in refused.stderr, refused.stderr
-    match = re.search(r"csrules unlock (r-[0-9a-f]+)", refused.stderr)
-    assert match, refused.stderr
-    assert run_cli("unlock", match.group(1), "--playbooks", str(root)).exit_code == 0
     again = apply_subprocess(root, ts(timedelta(minutes=1)))
+    # The dead run's pid is gone on this host: its lock is taken over, and that is said.
     assert again.returncode == 0, again.stderr
+    match = re.search(r"took over the apply lock of run (r-[0-9a-f]+) .*pid \d+ is not running", again.stderr)
+    assert match, again.stderr
+    dead_run = match.group(1)
     actions = delivered(root)
     accounts = sorted({str(a["account"]) for a in actions})
     assert accounts == ["a", "b", "c"], f"an action was lost: {actions}"
     repeats = len(actions) - len({a["id"] for a in actions})
-    assert repeats <= (1 if point == "after-deliver" else 0)
-    if point == "after-deliver":
-        assert repeats == 1  # the one in flight when the process died
+    assert repeats == (1 if point == "after-deliver" else 0)  # only the one in flight
+
+    (takeover,) = [e for e in audit(root) if e["kind"] == "takeover"]
+    assert takeover["data"]["from"]["run"] == dead_run
+    assert takeover["data"]["run_recorded"] == (point != "before-commit")
+    assert len(takeover["data"]["in_flight"]) == (1 if point == "after-deliver" else 0)
+    listed = {r["id"]: r for r in runs(root)}
+    assert listed[takeover["run"]]["took_over"]["run"] == dead_run
+    assert listed[takeover["run"]]["status"] == "completed"
+    if point != "before-commit":
+        assert listed[dead_run]["status"] == "crashed"
+    assert lock_holder(root) is None
+    assert apply_subprocess(root, ts(timedelta(minutes=2))).returncode == 0  # the lock is free
 
 
 def test_two_concurrent_applies_never_both_deliver(root: Path) -> None:

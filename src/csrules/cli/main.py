@@ -11,6 +11,7 @@ from csrules.cli.check import check_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
+from csrules.cli.recover import state_group
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
     ack_command,
@@ -38,6 +39,7 @@ BUILTIN_COMMANDS = (
     cases_command,
     audit_group,
     unlock_command,
+    state_group,
     schema_command,
     init_command,
 )

@@ -96,5 +96,13 @@ class SqliteStore(SqlStore):
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)
 
+    def _advice(self, exc: BaseException) -> str:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return (
+                f"; the file system holding {self.path} is full: free space on it (or move "
+                "[state] url elsewhere), then run again"
+            )
+        return ""
+
     def close(self) -> None:
         self._conn.close()
