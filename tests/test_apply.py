@@ -13,7 +13,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,9 @@ def test_a_killed_apply_is_taken_over_loses_nothing_and_repeats_at_most_one(
     again = apply_subprocess(root, ts(timedelta(minutes=1)))
     # The dead run's pid is gone on this host: its lock is taken over, and that is said.
     assert again.returncode == 0, again.stderr
-    match = re.search(r"took over the apply lock of run (r-[0-9a-f]+) .*pid \d+ is not running", again.stderr)
+    match = re.search(
+        r"took over the apply lock of run (r-[0-9a-f]+) .*pid \d+ is not running", again.stderr
+    )
     assert match, again.stderr
     dead_run = match.group(1)
     actions = delivered(root)
@@ -300,3 +302,156 @@ def test_the_delivery_progress_bar_is_only_shown_on_a_terminal() -> None:
     with _delivery_progress(shown=True) as progress:
         assert progress is not None
         progress(3, 10)  # what apply calls after each delivery
+
+
+# --- the clock: max_future, rewind ----------------------------------------------------
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso_z(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_an_as_of_too_far_ahead_is_refused_before_the_state_is_touched(root: Path) -> None:
+    result = run_cli("apply", "--playbooks", str(root), "--as-of", "9999-12-31T23:59:59Z")
+    assert result.exit_code == 1
+    assert "more than [apply] max_future (1h)" in result.stderr
+    assert "nothing was recorded or delivered" in result.stderr
+    assert not (root / ".csrules").exists() and delivered(root) == []
+    # within the default hour ahead it is accepted
+    assert apply(root, iso_z(wall_now() + timedelta(minutes=30))) == 0
+
+
+def test_max_future_comes_from_csrules_toml(root: Path) -> None:
+    ahead = iso_z(wall_now() + timedelta(days=3))
+    assert apply(root, ahead) == 1
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[apply]\nmax_future = "7d"\n')
+    assert apply(root, ahead) == 0
+
+
+def test_max_shrink_comes_from_csrules_toml(root: Path) -> None:
+    write_accounts(root, [f"k{i}" for i in range(10)], logins=50)
+    assert apply(root, ts()) == 0
+    write_accounts(root, [f"k{i}" for i in range(5)], logins=50)
+    assert apply(root, ts(timedelta(hours=1))) == 1  # 50% lost, more than the default 20%
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[apply]\nmax_shrink = 0.6\n")
+    assert apply(root, ts(timedelta(hours=1))) == 0
+
+
+RULES_WITH_COOLDOWN = RULES.replace(
+    'when = "account.logins < 5"', 'when = "account.logins < 5"\ncooldown = "7d"'
+)
+
+
+def outbox(root: Path) -> list[Any]:
+    store = SqliteStore(root / ".csrules" / "state.db")
+    try:
+        return store.actions()
+    finally:
+        store.close()
+
+
+def test_rewind_after_a_run_from_the_future(root: Path) -> None:
+    """A run far ahead resolved a case (its cooldown then lasts until far ahead) and
+    left deliveries to retry far ahead; a rewind brings all of it back to now."""
+    (root / "rules.toml").write_text(RULES_WITH_COOLDOWN, encoding="utf-8")
+    project = (root / "csrules.toml").read_text(encoding="utf-8")
+    now = wall_now()
+    assert apply(root, iso_z(now - timedelta(days=2))) == 0  # a, b, c open
+    assert len(delivered(root)) == 3
+
+    (root / "csrules.toml").write_text(project + '\n[apply]\nmax_future = "3650d"\n')
+    write_accounts(root, ["b", "c"])  # a is fine again: resolved far ahead
+    (root / "accounts.jsonl").write_text(
+        (root / "accounts.jsonl").read_text() + json.dumps({"id": "a", "logins": 50}) + "\n"
+    )
+    output = root / "out" / "actions.jsonl"
+    output.rename(root / "out" / "kept.jsonl")
+    output.mkdir()  # the escalations of b and c due far ahead fail: retried far ahead
+    far = iso_z(now + timedelta(days=400))
+    assert apply(root, far) == 0
+    output.rmdir()
+    (root / "out" / "kept.jsonl").rename(output)
+    (root / "csrules.toml").write_text(project)
+
+    refused = run_cli("apply", "--playbooks", str(root), "--as-of", iso_z(now))
+    assert refused.exit_code == 1 and "csrules state rewind" in refused.stderr
+
+    no_reason = run_cli("state", "rewind", "--playbooks", str(root), "--to", iso_z(now))
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.stderr
+    rewound = run_cli(
+        "state", "rewind", "--playbooks", str(root), "--to", iso_z(now), "--reason", "typo"
+    )
+    assert rewound.exit_code == 0, rewound.stderr
+    assert "superseded 1 run(s)" in rewound.output
+    far_run = re.search(r"(r-[0-9a-f]+) as of " + re.escape(far), rewound.output)
+    assert far_run, rewound.output
+    (event,) = [e for e in audit(root) if e["kind"] == "rewind"]
+    assert [s["run"] for s in event["data"]["superseded"]] == [far_run.group(1)]
+    assert event["data"]["reason"] == "typo"
+    retrying = [a for a in outbox(root) if a.status == "pending"]
+    assert len(retrying) == 2 and {a.next_attempt_at for a in retrying} == {now}
+
+    assert apply(root, iso_z(now)) == 0  # accepted again; the retries are due now
+    escalated = sorted(str(a["account"]) for a in delivered(root) if a["step"] == 1)
+    assert escalated == ["b", "c"]
+    # a was resolved "far ahead": its cooldown now runs from the rewind, not from then
+    write_accounts(root, ["a", "b", "c"])
+    (root / "csrules.toml").write_text(project + '\n[apply]\nmax_future = "30d"\n')
+    assert apply(root, iso_z(now + timedelta(days=8))) == 0
+    assert [a["account"] for a in delivered(root) if a["step"] == 0].count("a") == 2
+    assert run_cli("audit", "verify", "--playbooks", str(root)).exit_code == 0
+
+
+def test_rewind_refuses_a_time_still_to_come_and_nothing_to_rewind(root: Path) -> None:
+    assert apply(root, ts()) == 0
+    ahead = iso_z(wall_now() + timedelta(days=2))
+    args = ("state", "rewind", "--playbooks", str(root), "--reason", "x", "--to")
+    result = run_cli(*args, ahead)
+    assert result.exit_code == 2 and "max_future" in result.stderr
+    result = run_cli(*args, "now")
+    assert result.exit_code == 1 and "nothing to rewind" in result.stderr
+
+
+# --- the git work tree ----------------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_apply_warns_once_about_outputs_git_does_not_ignore(root: Path) -> None:
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "playbooks")
+    first = run_cli("apply", "--playbooks", str(root), "--as-of", ts())
+    assert first.exit_code == 0
+    warnings = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "not ignored" in warnings[0]
+    assert "/.csrules/state.db*" in first.stderr and "/out/actions.jsonl" in first.stderr
+    assert str(root / ".gitignore") in first.stderr
+
+    (root / ".gitignore").write_text("/.csrules/state.db*\n/out/actions.jsonl\n")
+    git(root, "add", ".gitignore")
+    git(root, "commit", "-q", "-m", "ignore what apply writes")
+    second = run_cli("apply", "--playbooks", str(root), "--as-of", ts(timedelta(hours=1)))
+    assert second.exit_code == 0 and "warning" not in second.stderr
+    (run_event,) = [e for e in audit(root) if e["kind"] == "run"][-1:]
+    assert run_event["data"]["revision"]["git"] == git(root, "rev-parse", "HEAD").strip()
+
+
+def test_no_warning_outside_a_git_work_tree(root: Path) -> None:
+    result = run_cli("apply", "--playbooks", str(root), "--as-of", ts())
+    assert result.exit_code == 0 and "warning" not in result.stderr

@@ -35,7 +35,7 @@ from csrules.store import (
     open_store,
 )
 from csrules.store import migrations as migrations_module
-from csrules.store.base import LockAlive
+from csrules.store.base import LockAlive, parse_iso
 from csrules.store.migrations import Migration
 from csrules.store.sql import SqlStore
 from csrules.store.sqlite import SqliteStore
@@ -421,6 +421,111 @@ class StoreContract:
         assert store.actions()[0].in_flight_at is None
         with pytest.raises(KeyError):
             store.mark_in_flight("a-nope", T0)
+
+    # how runs end, rewinding ------------------------------------------------------------
+
+    def test_finish_run_records_how_a_run_ended(self, store: SqlStore) -> None:
+        store.commit_plan(make_run(T0, run_id="r-done"), Plan(now=T0))
+        assert [(r.id, r.status) for r in store.runs()] == [("r-done", "running")]
+        store.finish_run("r-done", status="completed", at=T0 + HOUR, outcome={"delivered": 3})
+        store.commit_plan(make_run(T0 + DAY, run_id="r-stopped"), Plan(now=T0 + DAY))
+        left = {"phase": "deliver", "pending": ["a-1"], "signal": "SIGTERM"}
+        store.finish_run("r-stopped", status="interrupted", at=T0 + DAY, outcome=left)
+        store.finish_run("r-never-recorded", status="failed", at=T0 + DAY, outcome={"error": "x"})
+        listed = {r.id: r for r in store.runs()}
+        assert [r.id for r in store.runs()] == ["r-stopped", "r-done"]  # newest first
+        assert (listed["r-done"].status, listed["r-done"].ended_at) == ("completed", T0 + HOUR)
+        assert listed["r-done"].outcome == {"delivered": 3}
+        assert (listed["r-stopped"].status, listed["r-stopped"].outcome) == ("interrupted", left)
+        ended = [(e.kind, e.run_id, e.data) for e in store.audit_events() if e.kind != "run"]
+        assert ended == [
+            ("interrupted", "r-stopped", left),
+            ("failed", "r-never-recorded", {"error": "x"}),
+        ]  # a completed run needs no event of its own
+        with pytest.raises(ValueError, match="a run ends as one of"):
+            store.finish_run("r-done", status="exploded", at=T0, outcome={})
+        assert store.verify_audit().ok
+
+    def _future(self, store: SqlStore) -> tuple[Case, Case, Case, Action]:
+        """Three runs: one at T0, two far ahead that resolve and reopen one pair twice."""
+        first = make_case("p", "a-1")
+        store.commit_plan(make_run(T0, run_id="r-past"), opening(first))
+        far = T0 + 100 * DAY
+        second = make_case("p", "a-1", first_true_at=far)
+        plan = opening(second, now=far)
+        plan.cases.append(replace(first, status="resolved", resolved_at=far))
+        plan.scores = {"a-1": 42.0}
+        store.commit_plan(make_run(far, run_id="r-future-1"), plan)
+        farther = T0 + 200 * DAY
+        third = make_case("p", "a-1", first_true_at=farther)
+        retried = make_action(third, created_at=farther)
+        plan = opening(third, retried, now=farther)
+        plan.cases.append(
+            replace(second, status="resolved", resolved_at=farther, false_since=farther)
+        )
+        store.commit_plan(make_run(farther, run_id="r-future-2"), plan)
+        store.record_attempt(
+            retried.id,
+            status="pending",
+            detail="HTTP 503",
+            at=farther,
+            retry_at=farther + HOUR,
+            run_id="r-future-2",
+        )
+        return first, second, third, retried
+
+    def test_rewind_supersedes_later_runs_and_moves_every_later_time_back(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        first, second, third, retried = self._future(store)
+        to = T0 + DAY
+        with pytest.raises(StoreError, match="time only moves forward"):
+            store.commit_plan(make_run(to, run_id="r-now"), Plan(now=to))
+
+        report = store.rewind(to, rewind_id="w-1", reason="mistyped year", by="ana", at=to)
+        assert [r for r, _ in report.superseded] == ["r-future-1", "r-future-2"]
+        assert report.last_run is not None and report.last_run.id == "r-past"
+        assert (report.cases, report.actions, report.scores) == (3, 1, 1)
+
+        state = store.load()
+        assert state.last_run_at == T0 and state.account_count == 10
+        cases = {c.id: c for c in store.cases()}
+        assert cases[first.id].resolved_at == to  # cooldown measured from T, not the future
+        assert cases[second.id].first_true_at == to - timedelta(microseconds=1)
+        assert cases[second.id].resolved_at == to and cases[second.id].false_since == to
+        assert cases[third.id].first_true_at == to
+        assert state.cases[("p", "a-1")].id == third.id  # the latest case stays the latest
+        (action,) = store.due_actions(to)  # the retry is due now, not in 200 days
+        assert (action.id, action.next_attempt_at, action.created_at) == (retried.id, to, to)
+        ((score_as_of,),) = backend.query("SELECT as_of FROM scores")
+        assert (score_as_of if isinstance(score_as_of, datetime) else parse_iso(score_as_of)) == to
+        assert {r.id: r.superseded_by for r in store.runs()} == {
+            "r-past": None,
+            "r-future-1": "w-1",
+            "r-future-2": "w-1",
+        }
+        (event,) = [e for e in store.audit_events() if e.kind == "rewind"]
+        assert (event.run_id, event.data["reason"], event.data["by"]) == (
+            "w-1",
+            "mistyped year",
+            "ana",
+        )
+        assert [s["run"] for s in event.data["superseded"]] == ["r-future-1", "r-future-2"]
+        assert store.verify_audit().ok
+
+        store.commit_plan(make_run(to, run_id="r-now"), Plan(now=to))  # accepted again
+        assert store.last_run().id == "r-now"  # type: ignore[union-attr]
+        with pytest.raises(StoreError, match="nothing to rewind: no applied run is later"):
+            store.rewind(to, rewind_id="w-2", reason="again", by="ana", at=to)
+
+    def test_a_dry_run_rewind_changes_nothing(self, store: SqlStore) -> None:
+        self._future(store)
+        before = (store.load(), store.actions(), store.runs(), len(store.audit_events()))
+        report = store.rewind(T0 + DAY, rewind_id="w-1", reason="x", by="ana", at=T0, dry_run=True)
+        assert [r for r, _ in report.superseded] == ["r-future-1", "r-future-2"]
+        assert (store.load(), store.actions(), store.runs(), len(store.audit_events())) == before
+        with pytest.raises(ValueError, match="reason"):
+            store.rewind(T0 + DAY, rewind_id="w-1", reason="  ", by="ana", at=T0)
 
     # cases -----------------------------------------------------------------------------
 
@@ -1036,18 +1141,16 @@ def test_what_proves_a_holder_gone(
 def test_a_long_held_lock_is_called_out_but_not_taken_over(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     try:
-        old = replace(
-            LockInfo.for_this_process("r-old"), started_at=datetime.now(UTC) - 2 * HOUR
-        )
+        old = replace(LockInfo.for_this_process("r-old"), started_at=datetime.now(UTC) - 2 * HOUR)
         store.acquire_lock(old, timeout=0)
         with pytest.raises(LockHeld) as caught:
             store.acquire_lock(LockInfo.for_this_process("r-new"), timeout=0)
         assert caught.value.stale and caught.value.verdict == "alive"
-        assert "more than 3600 s" in str(caught.value) and f"kill {os.getpid()}" in str(caught.value)
+        assert "more than 3600 s" in str(caught.value) and f"kill {os.getpid()}" in str(
+            caught.value
+        )
         with pytest.raises(LockHeld) as again:
-            store.acquire_lock(
-                LockInfo.for_this_process("r-new"), timeout=0, stale_after=3 * 3600
-            )
+            store.acquire_lock(LockInfo.for_this_process("r-new"), timeout=0, stale_after=3 * 3600)
         assert not again.value.stale and "kill" not in str(again.value)
     finally:
         store.close()

@@ -97,7 +97,7 @@ def check_clock(now: datetime, *, wall: datetime, max_future: timedelta) -> None
     A run as of a far-future time fires at once every escalation step due by then, and
     makes every later run "earlier than the last applied run", so refused.
     """
-    if now <= wall + max_future:
+    if now - wall <= max_future:
         return
     ahead = now - wall
     raise ApplyRefused(
@@ -130,9 +130,16 @@ def check_guards(
             "apply refuses it: fix the export and run again"
         )
     if state.last_run_at is not None and now < state.last_run_at:
+        future = state.last_run_at > datetime.now(UTC)
         raise ApplyRefused(
             f"--as-of {now.isoformat()} is earlier than the last applied run "
             f"({state.last_run_at.isoformat()}); time only moves forward"
+            + (
+                ". That run is as of a time still to come (a mistyped --as-of?): bring the "
+                "state back with `csrules state rewind --to now --reason TEXT`"
+                if future
+                else ""
+            )
         )
     previous = state.account_count
     if previous and not allow_shrink and len(batch) < previous * (1.0 - max_shrink):

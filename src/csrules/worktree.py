@@ -89,7 +89,8 @@ def unignored(root: Path, files: Sequence[Written]) -> tuple[Path | None, list[W
 
 def advice(top: Path, files: Sequence[Written]) -> str:
     """One warning: which files, why it matters, and the lines to add to .gitignore."""
-    listed = ", ".join(f"{f.what} {f.path}" for f in files)
+    names = [f"{f.what} {f.path}" for f in files]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     lines = "\n".join(
         f"    /{f.path.resolve().relative_to(top).as_posix()}{f.pattern_suffix}" for f in files
     )

@@ -90,7 +90,7 @@ def rewind_command(
     wall = datetime.now(UTC)
     target = wall if to.strip().lower() == "now" else parse_as_of(to)
     limit = compiled.project.apply.max_future
-    if target > wall + limit:
+    if target - wall > limit:
         raise click.BadParameter(
             f"{target:%Y-%m-%dT%H:%M:%SZ} is further ahead of this host's clock than "
             "[apply] max_future allows: rewind to a time that has come",
