@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ import pytest
 
 from csrules.store.base import LockInfo
 from csrules.store.sqlite import SqliteStore
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 T0 = datetime(2026, 3, 1, 9, 0)
 
@@ -70,6 +74,11 @@ def ts(delta: timedelta = timedelta(0)) -> str:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
+    return make_root(tmp_path)
+
+
+def make_root(tmp_path: Path) -> Path:
+    """A playbook directory: three quiet accounts, a log connector writing out/."""
     folder = tmp_path / "pb"
     folder.mkdir()
     (folder / "csrules.toml").write_text(PROJECT, encoding="utf-8")
@@ -455,3 +464,206 @@ def test_apply_warns_once_about_outputs_git_does_not_ignore(root: Path) -> None:
 def test_no_warning_outside_a_git_work_tree(root: Path) -> None:
     result = run_cli("apply", "--playbooks", str(root), "--as-of", ts())
     assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+# --- signals ----------------------------------------------------------------------------
+
+HOOK_SECRET = "hook-secret-for-the-signal-tests-7f3a"
+
+
+class BlockingTarget:
+    """A webhook target on loopback that holds its ``hold``-th request until released,
+    so a test can signal ``apply`` while a delivery is in flight."""
+
+    def __init__(self, hold: int | None = None) -> None:
+        self.keys: list[str] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with lock:
+                    target.keys.append(self.headers.get("Idempotency-Key", ""))
+                    number = len(target.keys)
+                if number == hold:
+                    target.holding.set()
+                    target.release.wait(120)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+HOOK_CONNECTOR = """
+[connectors.hook]
+plugin = "webhook"
+url = "http://127.0.0.1:{port}/hook"
+secret = "${{HOOK_SECRET}}"
+allow_private_network = true
+timeout = 180
+"""
+
+
+@pytest.fixture
+def target() -> Iterator[BlockingTarget]:
+    server = BlockingTarget(hold=2)
+    yield server
+    server.close()
+
+
+def hooked(root: Path, target: BlockingTarget, accounts: int = 5) -> None:
+    """Deliver the playbook's action through the blocking webhook target."""
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write(HOOK_CONNECTOR.format(port=target.port))
+    rules = (root / "rules.toml").read_text(encoding="utf-8")
+    rules = rules.replace(
+        'connector = "team"\ntext = "{{ account.id }} is quiet"',
+        'connector = "hook"\ntext = "{{ account.id }} is quiet"',
+    )
+    (root / "rules.toml").write_text(rules, encoding="utf-8")
+    write_accounts(root, [f"k{i}" for i in range(accounts)])
+
+
+def start_apply(
+    root: Path, at: str, *extra: str, module: str = "csrules", verbose: bool = False
+) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSRULES_")}
+    env["HOOK_SECRET"] = HOOK_SECRET
+    loud = ["--verbose"] if verbose else []
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            module,
+            *loud,
+            "apply",
+            "--playbooks",
+            str(root),
+            "--as-of",
+            at,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """Wait (generously: only to prove it does not hang) and collect stderr."""
+    _, stderr = proc.communicate(timeout=120)
+    return proc.returncode, stderr
+
+
+def wait_for_line(proc: subprocess.Popen[str], needle: str) -> list[str]:
+    """Read stderr lines until one holds ``needle`` (a phase log, a pause notice)."""
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared: {''.join(seen)}")
+
+
+def test_sigterm_during_delivery_finishes_the_delivery_in_flight_then_stops(
+    root: Path, target: BlockingTarget
+) -> None:
+    hooked(root, target)
+    proc = start_apply(root, ts())
+    assert target.holding.wait(120), "the second delivery never started"
+    proc.send_signal(signal.SIGTERM)  # while delivery 2 of 5 is in flight
+    target.release.set()
+    code, stderr = finish(proc)
+    assert code == 128 + signal.SIGTERM, stderr
+    assert "stopped by SIGTERM while delivering" in stderr
+    assert "delivered 2 of 5 due action(s); 3 left pending" in stderr
+    assert "its lock is released" in stderr and "Traceback" not in stderr
+    assert lock_holder(root) is None
+    assert len(target.keys) == 2  # the one in flight was finished, nothing more started
+
+    (event,) = [e for e in audit(root) if e["kind"] == "interrupted"]
+    assert event["data"]["signal"] == "SIGTERM" and event["data"]["phase"] == "deliver"
+    assert event["data"]["delivered"] == 2 and len(event["data"]["pending"]) == 3
+    assert event["data"]["in_flight"] is None
+    sent = [a.id for a in outbox(root) if a.status == "sent"]
+    assert sorted(sent) == sorted(target.keys)  # both recorded as sent
+    assert {r["status"] for r in runs(root)} == {"interrupted"}
+
+    again = start_apply(root, ts(timedelta(minutes=1)))
+    code, stderr = finish(again)
+    assert code == 0, stderr
+    assert len(target.keys) == 5 and len(set(target.keys)) == 5  # nothing lost, nothing twice
+
+
+def test_a_second_signal_stops_at_once_and_the_delivery_in_flight_is_made_again(
+    root: Path, target: BlockingTarget
+) -> None:
+    hooked(root, target)
+    proc = start_apply(root, ts())
+    assert target.holding.wait(120)
+    proc.send_signal(signal.SIGINT)
+    wait_for_line(proc, "send it again to stop at once")  # signals do not queue: one at a time
+    proc.send_signal(signal.SIGINT)  # a person pressing Ctrl-C twice: a hung delivery
+    code, stderr = finish(proc)
+    target.release.set()  # the target got it; the run never learnt the outcome
+    assert code == 128 + signal.SIGINT, stderr
+    in_flight = target.keys[1]
+    assert f"action {in_flight} was being delivered" in stderr, stderr
+    assert "delivered 1 of 5" in stderr and "Traceback" not in stderr
+    assert lock_holder(root) is None
+    (event,) = [e for e in audit(root) if e["kind"] == "interrupted"]
+    assert event["data"]["in_flight"] == in_flight and event["data"]["signal"] == "SIGINT"
+
+    code, stderr = finish(start_apply(root, ts(timedelta(minutes=1))))
+    assert code == 0, stderr
+    assert sorted(set(target.keys)) == sorted(a.id for a in outbox(root))
+    assert len(target.keys) == 6 and target.keys.count(in_flight) == 2  # the one repeat
+
+
+def test_sigterm_while_waiting_for_the_lock(root: Path, tmp_path: Path) -> None:
+    holder = start_apply_paused(root, ts(), "locked")
+    try:
+        waiting = start_apply(root, ts(), "--lock-timeout", "600", verbose=True)
+        wait_for_line(waiting, "apply.waiting")
+        waiting.send_signal(signal.SIGTERM)
+        code, stderr = finish(waiting)
+        assert code == 128 + signal.SIGTERM, stderr
+        assert "stopped by SIGTERM while waiting for the apply lock" in stderr
+        assert "nothing was recorded or delivered" in stderr
+        held = lock_holder(root)
+        assert held is not None and held.pid == holder.pid  # the holder is untouched
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+
+
+def start_apply_paused(root: Path, at: str, point: str, *extra: str) -> subprocess.Popen[str]:
+    """An apply paused at a fault point (see csrules.faults) until killed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSRULES_")}
+    env["CSRULES_PAUSE_AT"] = point
+    proc = subprocess.Popen(
+        [*extra, sys.executable, "-m", "csrules", "apply", "--playbooks", str(root), "--as-of", at],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    wait_for_line(proc, f"paused at {point}")
+    return proc

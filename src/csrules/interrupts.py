@@ -23,10 +23,11 @@ the query it was waiting for, leaving the connection usable for the cleanup.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -69,6 +70,13 @@ class StopRequests:
         if self.signum is None:
             self.signum = signum
         if self._deferring and self.count == 1:
+            name = signal.Signals(signum).name
+            notice = (
+                f"csrules: {name} received: finishing what is in progress, then stopping "
+                "(send it again to stop at once)\n"
+            )
+            with suppress(OSError):  # os.write: safe inside a signal handler, unlike print
+                os.write(2, notice.encode())
             return
         raise Interrupted(signum)
 

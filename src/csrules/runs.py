@@ -288,7 +288,7 @@ def apply(
             took_over = store.acquire_lock(
                 LockInfo.for_this_process(run.run_id),
                 timeout=lock_timeout,
-                while_waiting=requests.check,
+                while_waiting=_waiting(run.run_id, requests),
             )
             run.locked = True
         if took_over is not None:
@@ -336,6 +336,19 @@ def apply(
         raise failure from error
     _release_after(store, run, requests, None)
     return RunOutcome(record, evaluation, plan, run.report, took_over)
+
+
+def _waiting(run_id: str, requests: StopRequests) -> Callable[[], None]:
+    """Between two tries at a held lock: say once that the run waits; stop on a signal."""
+    said: list[bool] = []
+
+    def between_tries() -> None:
+        if not said:
+            said.append(True)
+            log.info("apply.waiting", run=run_id, why="another run holds the apply lock")
+        requests.check()
+
+    return between_tries
 
 
 def _wall_clock() -> datetime:
