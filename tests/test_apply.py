@@ -667,3 +667,126 @@ def start_apply_paused(root: Path, at: str, point: str, *extra: str) -> subproce
     )
     wait_for_line(proc, f"paused at {point}")
     return proc
+
+
+# --- errors that stop a run: the original error first ------------------------------------
+
+
+def test_the_original_error_wins_over_a_failure_to_release_the_lock(root: Path) -> None:
+    from csrules.runs import RunFailed
+    from csrules.runs import apply as apply_run
+    from csrules.runtime import compile_playbook
+    from csrules.snapshot import read_snapshot
+
+    compiled = compile_playbook(root)
+    batch = read_snapshot("accounts.jsonl", compiled.spec, base_dir=root)
+    store = SqliteStore(root / ".csrules-state.db")
+
+    def lose_the_connection(done: int, total: int) -> None:
+        if done == 1:  # after the first delivery is recorded
+            store._conn.close()
+
+    with pytest.raises(RunFailed) as caught:
+        apply_run(compiled, batch, store, T0.replace(tzinfo=UTC), progress=lose_the_connection)
+    first, summary, *rest = caught.value.message.splitlines()
+    assert "could not mark action" in first and "closed database" in first
+    assert "delivered 1 of 3 due action(s); 2 left pending, delivered by the next run" in summary
+    assert any("the apply lock could not be released" in line for line in rest)
+    assert any("could not record that the run failed" in line for line in rest)
+    assert len(delivered(root)) == 1
+
+
+def test_a_lost_postgresql_connection_is_reported_first_and_blocks_no_later_run(
+    root: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[state]\nurl = "{postgres_url}"\n')
+    resume = tmp_path / "resume"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSRULES_")}
+    env |= {"CSRULES_PAUSE_AT": "after-commit", "CSRULES_PAUSE_UNTIL": str(resume)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "csrules", "apply", "--playbooks", str(root), "--as-of", ts()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    wait_for_line(proc, "paused at after-commit")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        ((session,),) = admin.execute("SELECT backend_pid FROM locks").fetchall()
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (session,))
+    resume.touch()
+    code, stderr = finish(proc)
+    assert code == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert (
+        lines[0].startswith("error: state postgresql://") and "terminating connection" in lines[0]
+    )
+    assert "its plan is recorded, nothing was delivered" in stderr and "Traceback" not in stderr
+    assert "the apply lock could not be released" in stderr
+    again = start_apply(root, ts(timedelta(minutes=1)))
+    code, stderr = finish(again)
+    assert code == 0 and "took over the apply lock" in stderr, stderr
+    assert sorted(a["account"] for a in delivered(root)) == ["a", "b", "c"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MiB file system (tmpfs), to be filled up by a fault point."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("point", ["after-commit", "after-deliver"])
+def test_a_full_disk_says_what_happened_and_what_to_do_and_blocks_no_later_run(
+    root: Path, small_disk: Path, point: str
+) -> None:
+    db = small_disk / "state.db"
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[state]\nurl = "sqlite:///{db}"\n')
+    filler = small_disk / "filler"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSRULES_")}
+    env |= {"CSRULES_FILL_DISK_AT": point, "CSRULES_FILL_FILE": str(filler)}
+    full = subprocess.run(
+        [sys.executable, "-m", "csrules", "apply", "--playbooks", str(root), "--as-of", ts()],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert full.returncode == 1, full.stderr
+    first = full.stderr.splitlines()[0]
+    assert "database or disk is full" in first
+    assert f"the file system holding {db} is full: free space on it" in first
+    if point == "after-commit":
+        assert "delivered 0 of 3 due action(s); 3 left pending" in full.stderr
+    else:
+        assert "delivered 0 of 3" in full.stderr and "was being delivered" in full.stderr
+    assert "once this process has exited, the next run takes it over" in full.stderr
+    assert "Traceback" not in full.stderr
+
+    filler.unlink()  # what the message says to do
+    again = apply_subprocess(root, ts(timedelta(minutes=1)))
+    assert again.returncode == 0, again.stderr
+    assert "took over the apply lock" in again.stderr
+    actions = delivered(root)
+    assert sorted({str(a["account"]) for a in actions}) == ["a", "b", "c"]
+    repeats = len(actions) - len({a["id"] for a in actions})
+    assert repeats == (1 if point == "after-deliver" else 0)

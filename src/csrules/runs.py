@@ -225,11 +225,9 @@ class _Progress:
         """What the run did, in words, for a message after it stopped."""
         if not self.recorded:
             return "nothing was recorded or delivered"
-        if self.phase != "deliver":
-            return (
-                "its plan is recorded, nothing was delivered yet: the next run delivers its actions"
-            )
         r = self.report
+        if self.phase != "deliver" or not r.due:
+            return "its plan is recorded, nothing was delivered: the next run delivers its actions"
         parts = [f"its plan is recorded; delivered {len(r.sent)} of {len(r.due)} due action(s)"]
         if r.retrying or r.dead:
             parts.append(f"{len(r.retrying)} to retry later, {len(r.dead)} dead")
