@@ -9,6 +9,7 @@ The behaviour tests are the ones every backend shares (:class:`StoreContract`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ psycopg = pytest.importorskip(
     reason="psycopg is not installed (pip install 'csrules[postgres]'): PostgreSQL tests skipped",
 )
 
-from csrules.store import Access, StoreError, Timeouts, open_store  # noqa: E402
-from csrules.store.postgres import PostgresStore, describe_url  # noqa: E402
+from csrules.store import Access, LockInfo, StoreError, Timeouts, open_store  # noqa: E402
+from csrules.store.postgres import APPLY_LOCK_KEY, PostgresStore, describe_url  # noqa: E402
 from csrules.store.sql import SqlStore  # noqa: E402
 from tests.pgserver import free_port  # noqa: E402
 from tests.test_store_sqlite import (  # noqa: E402
@@ -35,6 +36,8 @@ from tests.test_store_sqlite import (  # noqa: E402
 
 
 class PostgresBackend:
+    json_type = "JSONB"
+
     def __init__(self, url: str) -> None:
         self.url = url
 
@@ -46,6 +49,37 @@ class PostgresBackend:
         timeouts: Timeouts | None = None,
     ) -> SqlStore:
         return PostgresStore(self.url, migrate_to=migrate_to, access=access, timeouts=timeouts)
+
+    def lock_sessions(self) -> list[int]:
+        """The sessions holding the apply lock's advisory lock, seen from outside."""
+        key = APPLY_LOCK_KEY
+        return [
+            int(r[0])
+            for r in self.query(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid::bigint = ? AND objid::bigint = ? AND objsubid = 1 "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (key >> 32, key & 0xFFFFFFFF),
+            )
+        ]
+
+    def wait_for_no_session(self) -> None:
+        """The server ends a closed session asynchronously: wait (generously) until it has."""
+        deadline = time.monotonic() + 30
+        while self.lock_sessions():
+            assert time.monotonic() < deadline, "the closed session never ended"
+            time.sleep(0.05)
+
+    def dead_holder(self, run_id: str) -> None:
+        store = self.open()
+        store.acquire_lock(LockInfo.for_this_process(run_id), timeout=0)
+        store.close()  # its session ends: the advisory lock goes, the row stays
+        self.wait_for_no_session()
+
+    def live_holder(self, run_id: str) -> SqlStore:
+        store = self.open()
+        store.acquire_lock(LockInfo.for_this_process(run_id), timeout=0)
+        return store
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:

@@ -9,6 +9,7 @@ URLs, a lock held by another process) follow.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -38,6 +39,7 @@ from csrules.store import (
     open_store,
 )
 from csrules.store import migrations as migrations_module
+from csrules.store.base import LockAlive, parse_iso
 from csrules.store.migrations import Migration
 from csrules.store.sql import SqlStore
 from csrules.store.sqlite import SqliteStore
@@ -148,6 +150,21 @@ class Backend(Protocol):
 
     def drop_audit_guards(self) -> None:
         """Drop the append-only triggers, as someone tampering with the log would."""
+
+    @property
+    def json_type(self) -> str:
+        """The SQL type of JSON columns (for raw inserts)."""
+
+    def dead_holder(self, run_id: str) -> None:
+        """Leave the apply lock held by ``run_id``, whose process or session is gone."""
+
+    def live_holder(self, run_id: str) -> Closable:
+        """The apply lock held by ``run_id``, in another process or session that lives
+        until ``close()``."""
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 def finished_pid() -> int:
@@ -415,6 +432,111 @@ class StoreContract:
         with pytest.raises(KeyError):
             store.mark_in_flight("a-nope", T0)
 
+    # how runs end, rewinding ------------------------------------------------------------
+
+    def test_finish_run_records_how_a_run_ended(self, store: SqlStore) -> None:
+        store.commit_plan(make_run(T0, run_id="r-done"), Plan(now=T0))
+        assert [(r.id, r.status) for r in store.runs()] == [("r-done", "running")]
+        store.finish_run("r-done", status="completed", at=T0 + HOUR, outcome={"delivered": 3})
+        store.commit_plan(make_run(T0 + DAY, run_id="r-stopped"), Plan(now=T0 + DAY))
+        left = {"phase": "deliver", "pending": ["a-1"], "signal": "SIGTERM"}
+        store.finish_run("r-stopped", status="interrupted", at=T0 + DAY, outcome=left)
+        store.finish_run("r-never-recorded", status="failed", at=T0 + DAY, outcome={"error": "x"})
+        listed = {r.id: r for r in store.runs()}
+        assert [r.id for r in store.runs()] == ["r-stopped", "r-done"]  # newest first
+        assert (listed["r-done"].status, listed["r-done"].ended_at) == ("completed", T0 + HOUR)
+        assert listed["r-done"].outcome == {"delivered": 3}
+        assert (listed["r-stopped"].status, listed["r-stopped"].outcome) == ("interrupted", left)
+        ended = [(e.kind, e.run_id, e.data) for e in store.audit_events() if e.kind != "run"]
+        assert ended == [
+            ("interrupted", "r-stopped", left),
+            ("failed", "r-never-recorded", {"error": "x"}),
+        ]  # a completed run needs no event of its own
+        with pytest.raises(ValueError, match="a run ends as one of"):
+            store.finish_run("r-done", status="exploded", at=T0, outcome={})
+        assert store.verify_audit().ok
+
+    def _future(self, store: SqlStore) -> tuple[Case, Case, Case, Action]:
+        """Three runs: one at T0, two far ahead that resolve and reopen one pair twice."""
+        first = make_case("p", "a-1")
+        store.commit_plan(make_run(T0, run_id="r-past"), opening(first))
+        far = T0 + 100 * DAY
+        second = make_case("p", "a-1", first_true_at=far)
+        plan = opening(second, now=far)
+        plan.cases.append(replace(first, status="resolved", resolved_at=far))
+        plan.scores = {"a-1": 42.0}
+        store.commit_plan(make_run(far, run_id="r-future-1"), plan)
+        farther = T0 + 200 * DAY
+        third = make_case("p", "a-1", first_true_at=farther)
+        retried = make_action(third, created_at=farther)
+        plan = opening(third, retried, now=farther)
+        plan.cases.append(
+            replace(second, status="resolved", resolved_at=farther, false_since=farther)
+        )
+        store.commit_plan(make_run(farther, run_id="r-future-2"), plan)
+        store.record_attempt(
+            retried.id,
+            status="pending",
+            detail="HTTP 503",
+            at=farther,
+            retry_at=farther + HOUR,
+            run_id="r-future-2",
+        )
+        return first, second, third, retried
+
+    def test_rewind_supersedes_later_runs_and_moves_every_later_time_back(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        first, second, third, retried = self._future(store)
+        to = T0 + DAY
+        with pytest.raises(StoreError, match="time only moves forward"):
+            store.commit_plan(make_run(to, run_id="r-now"), Plan(now=to))
+
+        report = store.rewind(to, rewind_id="w-1", reason="mistyped year", by="ana", at=to)
+        assert [r for r, _ in report.superseded] == ["r-future-1", "r-future-2"]
+        assert report.last_run is not None and report.last_run.id == "r-past"
+        assert (report.cases, report.actions, report.scores) == (3, 1, 1)
+
+        state = store.load()
+        assert state.last_run_at == T0 and state.account_count == 10
+        cases = {c.id: c for c in store.cases()}
+        assert cases[first.id].resolved_at == to  # cooldown measured from T, not the future
+        assert cases[second.id].first_true_at == to - timedelta(microseconds=1)
+        assert cases[second.id].resolved_at == to and cases[second.id].false_since == to
+        assert cases[third.id].first_true_at == to
+        assert state.cases[("p", "a-1")].id == third.id  # the latest case stays the latest
+        (action,) = store.due_actions(to)  # the retry is due now, not in 200 days
+        assert (action.id, action.next_attempt_at, action.created_at) == (retried.id, to, to)
+        ((score_as_of,),) = backend.query("SELECT as_of FROM scores")
+        assert (score_as_of if isinstance(score_as_of, datetime) else parse_iso(score_as_of)) == to
+        assert {r.id: r.superseded_by for r in store.runs()} == {
+            "r-past": None,
+            "r-future-1": "w-1",
+            "r-future-2": "w-1",
+        }
+        (event,) = [e for e in store.audit_events() if e.kind == "rewind"]
+        assert (event.run_id, event.data["reason"], event.data["by"]) == (
+            "w-1",
+            "mistyped year",
+            "ana",
+        )
+        assert [s["run"] for s in event.data["superseded"]] == ["r-future-1", "r-future-2"]
+        assert store.verify_audit().ok
+
+        store.commit_plan(make_run(to, run_id="r-now"), Plan(now=to))  # accepted again
+        assert store.last_run().id == "r-now"  # type: ignore[union-attr]
+        with pytest.raises(StoreError, match="nothing to rewind: no applied run is later"):
+            store.rewind(to, rewind_id="w-2", reason="again", by="ana", at=to)
+
+    def test_a_dry_run_rewind_changes_nothing(self, store: SqlStore) -> None:
+        self._future(store)
+        before = (store.load(), store.actions(), store.runs(), len(store.audit_events()))
+        report = store.rewind(T0 + DAY, rewind_id="w-1", reason="x", by="ana", at=T0, dry_run=True)
+        assert [r for r, _ in report.superseded] == ["r-future-1", "r-future-2"]
+        assert (store.load(), store.actions(), store.runs(), len(store.audit_events())) == before
+        with pytest.raises(ValueError, match="reason"):
+            store.rewind(T0 + DAY, rewind_id="w-1", reason="  ", by="ana", at=T0)
+
     # cases -----------------------------------------------------------------------------
 
     def test_acknowledge(self, backend: Backend, store: SqlStore) -> None:
@@ -496,27 +618,29 @@ class StoreContract:
     def test_a_second_run_waits_for_the_lock_then_is_told_who_holds_it(
         self, backend: Backend, store: SqlStore
     ) -> None:
-        holder = LockInfo("r-holder", HOST, os.getpid(), datetime.now(UTC))
-        store.acquire_lock(holder, timeout=0)
-        store.acquire_lock(holder, timeout=0)  # the holder asking again is fine
+        holder = LockInfo.for_this_process("r-holder")
+        assert store.acquire_lock(holder, timeout=0) is None
+        assert store.acquire_lock(holder, timeout=0) is None  # the holder asking again is fine
+        assert store.lock_holder() is not None and store.lock_holder().run_id == "r-holder"  # type: ignore[union-attr]
         other = backend.open()
         try:
-            started = time.monotonic()
+            waited: list[int] = []
             with pytest.raises(LockHeld) as caught:
                 other.acquire_lock(
-                    LockInfo("r-second", HOST, os.getpid(), datetime.now(UTC)), timeout=0.6
+                    LockInfo.for_this_process("r-second"),
+                    timeout=0.6,
+                    while_waiting=lambda: waited.append(1),
                 )
-            assert time.monotonic() - started >= 0.55  # it waited
+            assert waited  # it polled before giving up
             assert caught.value.holder.run_id == "r-holder"
-            assert not caught.value.stale
+            assert caught.value.verdict == "alive" and not caught.value.stale
             message = str(caught.value)
             assert "r-holder" in message and HOST in message and str(os.getpid()) in message
-            assert "unlock" not in message
+            assert "still running" in message and "unlock" not in message
 
             store.release_lock("r-holder")
-            other.acquire_lock(
-                LockInfo("r-second", HOST, os.getpid(), datetime.now(UTC)), timeout=0
-            )
+            assert store.lock_holder() is None
+            other.acquire_lock(LockInfo.for_this_process("r-second"), timeout=0)
             with pytest.raises(LockHeld):
                 store.acquire_lock(holder, timeout=0)
             other.release_lock("r-holder")  # not the holder: no effect
@@ -527,42 +651,91 @@ class StoreContract:
             other.close()
         store.acquire_lock(holder, timeout=0)
 
-    def test_a_lock_whose_process_died_is_reported_stale_and_not_stolen(
-        self, store: SqlStore
+    def test_waiting_for_the_lock_can_be_stopped(self, backend: Backend, store: SqlStore) -> None:
+        store.acquire_lock(LockInfo.for_this_process("r-holder"), timeout=0)
+        other = backend.open()
+
+        def stop() -> None:
+            raise KeyboardInterrupt
+
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                other.acquire_lock(
+                    LockInfo.for_this_process("r-second"), timeout=3600, while_waiting=stop
+                )
+            assert other.lock_holder().run_id == "r-holder"  # type: ignore[union-attr]
+        finally:
+            other.close()
+
+    def test_a_holder_that_is_provably_gone_is_taken_over_and_that_is_said(
+        self, backend: Backend, store: SqlStore
     ) -> None:
-        dead = LockInfo("r-crashed", HOST, finished_pid(), datetime.now(UTC))
-        store.acquire_lock(dead, timeout=0)
-        mine = LockInfo("r-mine", HOST, os.getpid(), datetime.now(UTC))
-        for _ in range(2):  # reported every time, never taken over
+        case = make_case()
+        action = make_action(case)
+        store.commit_plan(make_run(T0, run_id="r-crashed"), opening(case, action))
+        store.mark_in_flight(action.id, T0)  # it died while delivering
+        backend.dead_holder("r-crashed")
+
+        mine = LockInfo.for_this_process("r-next")
+        takeover = store.acquire_lock(mine, timeout=0)
+        assert takeover is not None
+        assert takeover.holder.run_id == "r-crashed"
+        assert takeover.in_flight == [action.id] and takeover.run_recorded
+        assert "took over the apply lock of run r-crashed" in takeover.message()
+        assert takeover.reason in takeover.message()
+        assert store.lock_holder().run_id == "r-next"  # type: ignore[union-attr]
+        assert store.acquire_lock(mine, timeout=0) is None  # now simply ours
+
+        (event,) = [e for e in store.audit_events() if e.kind == "takeover"]
+        assert event.run_id == "r-next"
+        assert event.data["from"]["run"] == "r-crashed"
+        assert event.data["reason"] == takeover.reason
+        assert event.data["in_flight"] == [action.id]
+        (crashed,) = [r for r in store.runs() if r.id == "r-crashed"]
+        assert crashed.status == "crashed" and crashed.outcome["taken_over_by"] == "r-next"
+        assert store.verify_audit().ok
+        assert [a.id for a in store.due_actions(T0)] == [action.id]  # delivered again
+
+    def test_a_live_holder_is_never_taken_over_nor_unlocked_without_force(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        holder = backend.live_holder("r-alive")
+        try:
             with pytest.raises(LockHeld) as caught:
-                store.acquire_lock(mine, timeout=0.1)
-            assert caught.value.stale
-            assert caught.value.holder == dead
-            assert "csrules unlock r-crashed" in str(caught.value)
-            assert "not running" in str(caught.value)
+                store.acquire_lock(LockInfo.for_this_process("r-next"), timeout=0.3)
+            assert caught.value.verdict == "alive"
+            assert "r-alive" in str(caught.value) and "still running" in str(caught.value)
+            with pytest.raises(LockAlive) as refused:
+                store.unlock("r-alive", by="ana")
+            assert "still running" in str(refused.value) and "--force" in str(refused.value)
+            assert store.lock_holder().run_id == "r-alive"  # type: ignore[union-attr]
+            assert [e for e in store.audit_events() if e.kind in ("unlock", "takeover")] == []
 
-        assert store.unlock("r-mine") is None  # only the named holder is cleared
-        with pytest.raises(LockHeld):
-            store.acquire_lock(mine, timeout=0)
-        assert store.unlock("r-crashed") == dead
+            cleared = store.unlock("r-alive", force=True, by="ana")
+            assert cleared is not None and cleared.forced and cleared.verdict == "alive"
+            assert store.lock_holder() is None
+            (event,) = [e for e in store.audit_events() if e.kind == "unlock"]
+            assert event.run_id == "r-alive"
+            assert (event.data["forced"], event.data["by"]) == (True, "ana")
+            store.acquire_lock(LockInfo.for_this_process("r-next"), timeout=5)
+        finally:
+            holder.close()
+
+    def test_unlock_clears_a_dead_holder_and_only_the_named_one(
+        self, backend: Backend, store: SqlStore
+    ) -> None:
+        backend.dead_holder("r-crashed")
+        assert store.unlock("r-other", by="ana") is None  # only the named holder is cleared
+        cleared = store.unlock("r-crashed", by="ana")
+        assert cleared is not None and cleared.verdict == "dead" and not cleared.forced
         assert store.unlock("r-crashed") is None
-        store.acquire_lock(mine, timeout=0)
-        unlock = [e for e in store.audit_events() if e.kind == "unlock"]
-        assert [e.run_id for e in unlock] == ["r-crashed"]
-
-    def test_an_old_lock_is_stale_even_when_its_process_lives(self, store: SqlStore) -> None:
-        old = LockInfo("r-old", HOST, os.getpid(), datetime.now(UTC) - 2 * HOUR)
-        store.acquire_lock(old, timeout=0)
-        with pytest.raises(LockHeld) as caught:
-            store.acquire_lock(LockInfo("r-new", HOST, os.getpid(), datetime.now(UTC)), timeout=0)
-        assert caught.value.stale and "csrules unlock r-old" in str(caught.value)
-        with pytest.raises(LockHeld) as again:
-            store.acquire_lock(
-                LockInfo("r-new", HOST, os.getpid(), datetime.now(UTC)),
-                timeout=0,
-                stale_after=3 * 3600,
-            )
-        assert not again.value.stale
+        assert store.lock_holder() is None
+        (event,) = [e for e in store.audit_events() if e.kind == "unlock"]
+        assert (event.run_id, event.data["forced"], event.data["holder"]) == (
+            "r-crashed",
+            False,
+            "dead",
+        )
 
     # the audit log ---------------------------------------------------------------------
 
@@ -812,16 +985,41 @@ class StoreContract:
     def test_a_version_1_database_opens_and_is_migrated(
         self, backend: Backend, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        old = backend.open(migrate_to=1)
-        case = make_case()
-        old.commit_plan(make_run(T0), opening(case, make_action(case)))
-        assert old.schema_version() == 1
-        old.close()
+        backend.open(migrate_to=1).close()
+        # what a version-1 csrules wrote: a run, a case and the lock of a run that died
+        j = backend.json_type
+        backend.execute(
+            "INSERT INTO runs (id, as_of, started_at, host, pid, revision, snapshot, counts, "
+            f"accounts) VALUES (?, ?, ?, ?, ?, CAST(? AS {j}), CAST(? AS {j}), CAST(? AS {j}), ?)",
+            ("r-v1", T0, T0, HOST, 1, "{}", '{"accounts": 10}', '{"accounts": 10}', 10),
+        )
+        case = make_case(steps_fired=[])
+        backend.execute(
+            "INSERT INTO cases (id, playbook, account, status, severity, first_true_at, "
+            f"steps_fired, rule_hash) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS {j}), ?)",
+            (case.id, case.playbook, case.account, "open", case.severity, T0, "[]", case.rule_hash),
+        )
+        backend.execute(
+            "INSERT INTO locks (name, run_id, host, pid, started_at) VALUES (?, ?, ?, ?, ?)",
+            ("apply", "r-v1-died", HOST, finished_pid(), T0),
+        )
 
         current = backend.open()  # the code as it is
-        assert current.schema_version() == migrations_module.current_version()
-        assert current.find_case(case.id) == case
-        current.close()
+        try:
+            assert current.schema_version() == migrations_module.current_version()
+            found = current.find_case(case.id)
+            assert found is not None and (found.status, found.first_true_at) == ("open", T0)
+            assert current.last_run() is not None and current.last_run().id == "r-v1"  # type: ignore[union-attr]
+            assert current.load().account_count == 10
+            (old_run,) = current.runs()
+            assert (old_run.status, old_run.superseded_by, old_run.outcome) == (None, None, {})
+            holder = current.lock_holder()
+            assert holder is not None and holder.proc_start is None and holder.boot_id is None
+            takeover = current.acquire_lock(LockInfo.for_this_process("r-v2"), timeout=0)
+            assert takeover is not None and takeover.holder.run_id == "r-v1-died"
+            current.release_lock("r-v2")
+        finally:
+            current.close()
 
         known = migrations_module.current_version()
         later = Migration(
@@ -831,9 +1029,11 @@ class StoreContract:
         upgraded = backend.open()
         try:
             assert upgraded.schema_version() == known + 1
-            assert upgraded.find_case(case.id) == case
+            assert upgraded.find_case(case.id) == found
             assert backend.query("SELECT note FROM cases") == [(None,)]
-            assert upgraded.verify_audit().ok
+            verified = upgraded.verify_audit()  # the chain is intact; the run written by
+            assert verified.first_bad_seq is None  # hand above has no audit event, and
+            assert verified.runs_without_events == ("r-v1",)  # verify says so
         finally:
             upgraded.close()
         versions = backend.query("SELECT version FROM schema_version ORDER BY version")
@@ -857,6 +1057,8 @@ class StoreContract:
 
 
 class SqliteBackend:
+    json_type = "TEXT"
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -894,6 +1096,43 @@ class SqliteBackend:
             "audit_head_forward",
         ):
             self.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+    def dead_holder(self, run_id: str) -> None:
+        store = self.open()
+        try:
+            gone = replace(LockInfo.for_this_process(run_id), pid=finished_pid(), proc_start=None)
+            store.acquire_lock(gone, timeout=0)
+        finally:
+            store.close()
+
+    def live_holder(self, run_id: str) -> Closable:
+        return HolderProcess(self.path, run_id)
+
+
+class HolderProcess:
+    """A real process holding the apply lock of a SQLite state until closed."""
+
+    def __init__(self, path: Path, run_id: str, *, argv: Sequence[str] = ()) -> None:
+        self.proc = subprocess.Popen(
+            [*argv, sys.executable, "-c", HOLDER, str(path), run_id],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("locked"), line
+        self.host = line.split()[1]
+        self.pid = self.proc.pid
+
+    def kill(self) -> None:
+        """kill -9, and reap it (a zombie is dead too, but say it plainly)."""
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
 
 
 class TestSqliteStore(StoreContract):
@@ -947,50 +1186,119 @@ def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
 
 HOLDER = textwrap.dedent(
     """
-    import os, sys
-    from datetime import UTC, datetime
+    import sys
     from csrules.store.base import LockInfo
     from csrules.store.sqlite import SqliteStore
 
     store = SqliteStore(sys.argv[1])
-    store.acquire_lock(LockInfo("r-other-process", "{host}", os.getpid(), datetime.now(UTC)), timeout=5)
-    print("locked", flush=True)
+    info = LockInfo.for_this_process(sys.argv[2])
+    store.acquire_lock(info, timeout=5)
+    print("locked", info.host, flush=True)
     sys.stdin.read()  # hold until the test closes our stdin, or kills us
     """
 )
 
 
-def test_a_lock_held_by_another_process(tmp_path: Path) -> None:
+def test_a_lock_held_by_another_process_is_taken_over_once_it_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     SqliteStore(path).close()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER.replace("{host}", HOST), str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = HolderProcess(path, "r-other-process")
+    store = SqliteStore(path)
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        store = SqliteStore(path)
-        mine = LockInfo("r-mine", HOST, os.getpid(), datetime.now(UTC))
+        mine = LockInfo.for_this_process("r-mine")
         with pytest.raises(LockHeld) as caught:
             store.acquire_lock(mine, timeout=0.3)
-        assert not caught.value.stale
-        assert caught.value.holder.pid == proc.pid
-        assert f"run r-other-process (host {HOST}, pid {proc.pid}" in str(caught.value)
+        assert caught.value.verdict == "alive"
+        assert caught.value.holder.pid == holder.pid
+        assert caught.value.holder.proc_start is not None  # told apart from a reused pid
+        assert f"run r-other-process (host {HOST}, pid {holder.pid}" in str(caught.value)
 
-        proc.kill()  # the holder crashes without releasing
-        proc.wait()
-        with pytest.raises(LockHeld) as after:
-            store.acquire_lock(mine, timeout=0)
-        assert after.value.stale and "csrules unlock r-other-process" in str(after.value)
-        assert store.unlock("r-other-process") is not None
-        store.acquire_lock(mine, timeout=0)
-        store.close()
+        holder.kill()  # the holder crashes without releasing
+        takeover = store.acquire_lock(mine, timeout=0)
+        assert takeover is not None and takeover.holder.run_id == "r-other-process"
+        assert f"pid {holder.pid} is not running on this host" == takeover.reason
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        holder.close()
+        store.close()
+
+
+def test_a_holder_in_another_uts_namespace_is_another_host_and_never_taken_over(
+    tmp_path: Path,
+) -> None:
+    """Two schedulers with different host names: the second cannot check the first's
+    process, so it refuses and names the holder, even after that holder died."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a UTS namespace needs root and unshare(1)")
+    path = tmp_path / "state.db"
+    SqliteStore(path).close()
+    script = 'hostname sched-b && exec "$@"'
+    holder = HolderProcess(path, "r-sched-b", argv=["unshare", "--uts", "sh", "-c", script, "sh"])
+    store = SqliteStore(path)
+    try:
+        assert holder.host == "sched-b" != HOST
+        for kill in (False, True):
+            if kill:
+                holder.kill()  # dead, but on "another host": nothing proves it from here
+            with pytest.raises(LockHeld) as caught:
+                store.acquire_lock(LockInfo.for_this_process("r-mine"), timeout=0)
+            assert caught.value.verdict == "unknown"
+            message = str(caught.value)
+            assert "run r-sched-b (host sched-b" in message and "another host" in message
+            assert "csrules unlock r-sched-b" in message
+        cleared = store.unlock("r-sched-b", by="ana")  # a person's decision: allowed, audited
+        assert cleared is not None and cleared.verdict == "unknown" and not cleared.forced
+        store.acquire_lock(LockInfo.for_this_process("r-mine"), timeout=0)
+    finally:
+        holder.close()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "verdict", "reason"),
+    [
+        ({"proc_start": -1}, "dead", "is now another process"),
+        ({"boot_id": "another-boot"}, "dead", "has restarted since"),
+        ({"pid_ns": "pid:[1]"}, "unknown", "another PID namespace"),
+        ({"host": "elsewhere"}, "unknown", "another host (elsewhere)"),
+        ({}, "alive", "is still running"),
+    ],
+)
+def test_what_proves_a_holder_gone(
+    tmp_path: Path, change: dict[str, Any], verdict: str, reason: str
+) -> None:
+    """A holder recorded as this very process, but with one fact changed."""
+    store = SqliteStore(tmp_path / "state.db")
+    try:
+        if store.lock_holder() is None:
+            store.acquire_lock(replace(LockInfo.for_this_process("r-held"), **change), timeout=0)
+        attempt = store.acquire_lock
+        if verdict == "dead":
+            takeover = attempt(LockInfo.for_this_process("r-mine"), timeout=0)
+            assert takeover is not None and reason in takeover.reason
+        else:
+            with pytest.raises(LockHeld) as caught:
+                attempt(LockInfo.for_this_process("r-mine"), timeout=0)
+            assert caught.value.verdict == verdict and reason in caught.value.reason
+    finally:
+        store.close()
+
+
+def test_a_long_held_lock_is_called_out_but_not_taken_over(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.db")
+    try:
+        old = replace(LockInfo.for_this_process("r-old"), started_at=datetime.now(UTC) - 2 * HOUR)
+        store.acquire_lock(old, timeout=0)
+        with pytest.raises(LockHeld) as caught:
+            store.acquire_lock(LockInfo.for_this_process("r-new"), timeout=0)
+        assert caught.value.stale and caught.value.verdict == "alive"
+        assert "more than 3600 s" in str(caught.value) and f"kill {os.getpid()}" in str(
+            caught.value
+        )
+        with pytest.raises(LockHeld) as again:
+            store.acquire_lock(LockInfo.for_this_process("r-new"), timeout=0, stale_after=3 * 3600)
+        assert not again.value.stale and "kill" not in str(again.value)
+    finally:
+        store.close()
 
 
 def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:

@@ -3,6 +3,13 @@
 ``plan`` reads the state and shows what would happen; ``apply`` takes the lock,
 checks the guards, commits the plan (cases, outbox, audit) in one transaction and
 then delivers. Nothing here re-implements evaluation.
+
+How a run ends is part of what it records. A run stopped by SIGTERM or SIGINT (see
+:mod:`csrules.interrupts`) records where it stopped and what it left pending, releases
+its lock and raises :class:`RunInterrupted`; a run stopped by an error records that
+when it still can, releases its lock and raises :class:`RunFailed`, whose message puts
+the original error first, then what was delivered, then any failure to release the
+lock (which a later run then takes over: see :mod:`csrules.store.holders`).
 """
 
 from __future__ import annotations
@@ -10,11 +17,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pluggy
+import structlog
 
 from csrules.cases.model import CaseState, Plan
 from csrules.cases.reconcile import reconcile
@@ -26,15 +35,49 @@ from csrules.engine.results import Evaluation
 from csrules.errors import CsrulesError
 from csrules.faults import crash_point
 from csrules.hooks import manager
+from csrules.interrupts import Interrupted, StopRequests
+from csrules.model.durations import format_duration
 from csrules.revision import revision
 from csrules.snapshot.batch import AccountBatch
-from csrules.store.base import LockInfo, RunRecord, StateStore
+from csrules.store.base import (
+    LockInfo,
+    LockTakeover,
+    RunRecord,
+    StateStore,
+    StoreError,
+    iso_seconds,
+)
 
 DEFAULT_MAX_SHRINK = 0.20
+DEFAULT_MAX_FUTURE = timedelta(hours=1)
+
+log = structlog.get_logger("csrules.runs")
 
 
 class ApplyRefused(CsrulesError):
     """A guard refused the run before anything was written."""
+
+    exit_code = 1
+
+
+class RunInterrupted(CsrulesError):
+    """A signal stopped ``apply``; what it did is recorded and its lock released.
+
+    The exit status is the shell's for a process ended by that signal (128 + number).
+    """
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class RunFailed(CsrulesError):
+    """An error stopped ``apply`` after it took the lock, or it could not release it.
+
+    The message says the original error first, then what the run had recorded and
+    delivered, then any failure to record the end of the run or to release the lock.
+    """
 
     exit_code = 1
 
@@ -45,6 +88,35 @@ class RunOutcome:
     evaluation: Evaluation
     plan: Plan
     delivery: DeliveryReport | None = None
+    took_over: LockTakeover | None = None
+
+
+def check_clock(now: datetime, *, wall: datetime, max_future: timedelta) -> None:
+    """Refuse an as-of further than ``max_future`` ahead of the wall clock.
+
+    A run as of a far-future time fires at once every escalation step due by then, and
+    makes every later run "earlier than the last applied run", so refused.
+    """
+    if now - wall <= max_future:
+        return
+    ahead = now - wall
+    raise ApplyRefused(
+        f"--as-of {iso_seconds(now)} is {_span(ahead)} ahead of this host's clock "
+        f"({iso_seconds(wall)}), more than [apply] max_future ({format_duration(max_future)}) "
+        "allows: a run that far ahead would fire every escalation step due by then at once, "
+        "and refuse every later run as of an earlier time. Check the date passed to --as-of "
+        "(and this host's clock); nothing was recorded or delivered"
+    )
+
+
+def _span(delta: timedelta) -> str:
+    """A rough, readable length of time: ``3 h``, ``12 d``, ``2,921,000 d``."""
+    seconds = delta.total_seconds()
+    if seconds < 2 * 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400):,} d"
 
 
 def check_guards(
@@ -69,9 +141,16 @@ def check_guards(
             "apply refuses it: fix the export and run again"
         )
     if state.last_run_at is not None and now < state.last_run_at:
+        future = state.last_run_at > datetime.now(UTC)
         raise ApplyRefused(
             f"--as-of {now.isoformat()} is earlier than the last applied run "
             f"({state.last_run_at.isoformat()}); time only moves forward"
+            + (
+                ". That run is as of a time still to come (a mistyped --as-of?): bring the "
+                "state back with `csrules state rewind --to now --reason TEXT`"
+                if future
+                else ""
+            )
         )
     previous = state.account_count
     if previous and not allow_shrink and len(batch) < previous * (1.0 - max_shrink):
@@ -102,6 +181,7 @@ def run_record(
     evaluation: Evaluation,
     *,
     run_id: str,
+    took_over: LockTakeover | None = None,
 ) -> RunRecord:
     return RunRecord(
         id=run_id,
@@ -123,7 +203,61 @@ def run_record(
             "actions": len(plan.deliver),
             "held": len(plan.held),
         },
+        took_over=None
+        if took_over is None
+        else took_over.holder.to_json() | {"reason": took_over.reason},
     )
+
+
+@dataclass
+class _Progress:
+    """How far a run got: what its end record and its messages are made of."""
+
+    run_id: str
+    phase: str = "lock"  # lock, evaluate, record, deliver
+    locked: bool = False
+    recorded: bool = False
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def outcome(self) -> dict[str, Any]:
+        r = self.report
+        return {
+            "phase": self.phase,
+            "recorded": self.recorded,
+            "due": len(r.due),
+            "delivered": len(r.sent),
+            "retrying": len(r.retrying),
+            "dead": len(r.dead),
+            "pending": r.untried,
+            "in_flight": r.in_flight,
+        }
+
+    def done(self) -> str:
+        """What the run did, in words, for a message after it stopped."""
+        if not self.recorded:
+            return "nothing was recorded or delivered"
+        r = self.report
+        if self.phase != "deliver" or not r.due:
+            return "its plan is recorded, nothing was delivered: the next run delivers its actions"
+        parts = [f"its plan is recorded; delivered {len(r.sent)} of {len(r.due)} due action(s)"]
+        if r.retrying or r.dead:
+            parts.append(f"{len(r.retrying)} to retry later, {len(r.dead)} dead")
+        if r.in_flight:
+            parts.append(
+                f"action {r.in_flight} was being delivered and its outcome is not recorded: "
+                "the next run delivers it again, with the same id"
+            )
+        if r.untried:
+            parts.append(f"{len(r.untried)} left pending, delivered by the next run")
+        return "; ".join(parts)
+
+
+PHASES = {
+    "lock": "while waiting for the apply lock",
+    "evaluate": "while evaluating",
+    "record": "while recording its plan",
+    "deliver": "while delivering",
+}
 
 
 def apply(
@@ -134,34 +268,193 @@ def apply(
     *,
     allow_shrink: bool = False,
     max_shrink: float = DEFAULT_MAX_SHRINK,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
     lock_timeout: float = 0.0,
     pm: pluggy.PluginManager | None = None,
     environ: dict[str, str] | None = None,
     progress: Any = None,
+    stop: StopRequests | None = None,
+    notify: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> RunOutcome:
-    """Plan, record, deliver, under the apply lock."""
+    """Plan, record, deliver, under the apply lock.
+
+    ``stop`` receives SIGTERM/SIGINT (:func:`csrules.interrupts.trap`); ``notify`` is
+    told what a person must know at once (a lock taken over from a dead run);
+    ``clock`` is the wall clock the ``max_future`` guard compares ``now`` with.
+    """
+    requests = stop or StopRequests()
+    check_clock(now, wall=(clock or _wall_clock)(), max_future=max_future)
     connectors = build_connectors(
         compiled.project,
         manager.connectors(pm or manager.plugin_manager()),
         base_dir=compiled.root,
         environ=environ,
     )
-    run_id = new_run_id()
-    store.acquire_lock(
-        LockInfo(
-            run_id=run_id, host=socket.gethostname(), pid=os.getpid(), started_at=datetime.now(UTC)
-        ),
-        timeout=lock_timeout,
-    )
+    run = _Progress(new_run_id())
     try:
+        with requests.deferred():
+            took_over = store.acquire_lock(
+                LockInfo.for_this_process(run.run_id),
+                timeout=lock_timeout,
+                while_waiting=_waiting(run.run_id, requests),
+            )
+            run.locked = True
+        if took_over is not None:
+            log.info("apply.takeover", run=run.run_id, dead_run=took_over.holder.run_id)
+            if notify is not None:
+                notify(took_over.message())
+        crash_point("locked")
+        run.phase = "evaluate"
+        log.info("apply.phase", run=run.run_id, phase=run.phase)
         state = store.load()
         check_guards(batch, state, now, max_shrink=max_shrink, allow_shrink=allow_shrink)
         evaluation, plan = make_plan(compiled, batch, state, now)
-        record = run_record(compiled, batch, now, plan, evaluation, run_id=run_id)
-        crash_point("before-commit")
-        store.commit_plan(record, plan)
-        crash_point("after-commit")
-        report = deliver_due(store, connectors, now, run_id=run_id, progress=progress)
-        return RunOutcome(record, evaluation, plan, report)
-    finally:
-        store.release_lock(run_id)
+        record = run_record(
+            compiled, batch, now, plan, evaluation, run_id=run.run_id, took_over=took_over
+        )
+        run.phase = "record"
+        log.info("apply.phase", run=run.run_id, phase=run.phase)
+        with requests.deferred():
+            crash_point("before-commit")
+            store.commit_plan(record, plan)
+            run.recorded = True
+            crash_point("after-commit")
+        run.phase = "deliver"
+        log.info("apply.phase", run=run.run_id, phase=run.phase)
+        with requests.deferred():
+            deliver_due(
+                store,
+                connectors,
+                now,
+                run_id=run.run_id,
+                progress=progress,
+                report=run.report,
+                stop=lambda: requests.requested,
+            )
+        store.finish_run(run.run_id, status="completed", at=_wall_clock(), outcome=run.outcome())
+    except Interrupted as stopped:
+        raise _interrupted(store, run, stopped, requests) from None
+    except ApplyRefused as refused:
+        _release_after(store, run, requests, refused)
+        raise
+    except BaseException as error:
+        failure = _failed(store, run, error, requests)
+        if failure is error:
+            raise
+        raise failure from error
+    _release_after(store, run, requests, None)
+    return RunOutcome(record, evaluation, plan, run.report, took_over)
+
+
+def _waiting(run_id: str, requests: StopRequests) -> Callable[[], None]:
+    """Between two tries at a held lock: say once that the run waits; stop on a signal."""
+    said: list[bool] = []
+
+    def between_tries() -> None:
+        if not said:
+            said.append(True)
+            log.info("apply.waiting", run=run_id, why="another run holds the apply lock")
+        requests.check()
+
+    return between_tries
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _release_problem(error: StoreError) -> str:
+    return (
+        f"the apply lock could not be released ({error.message}); once this process has "
+        "exited, the next run takes it over"
+    )
+
+
+def _release_after(
+    store: StateStore, run: _Progress, requests: StopRequests, error: BaseException | None
+) -> None:
+    """Release the lock; a failure to do so never hides ``error``, the run's own.
+
+    With no error of its own, a run that cannot release its lock raises
+    :class:`RunFailed` saying so, after its deliveries were recorded.
+    """
+    if not run.locked:
+        return
+    with requests.cleanup():
+        try:
+            store.release_lock(run.run_id)
+        except StoreError as release:
+            problem = _release_problem(release)
+            if error is None:
+                raise RunFailed(
+                    f"run {run.run_id} finished ({run.done()}), but {problem}"
+                ) from release
+            error.add_note(problem)
+            if isinstance(error, CsrulesError):
+                error.message = f"{error.message}\n{problem}"
+
+
+def _interrupted(
+    store: StateStore, run: _Progress, stopped: Interrupted, requests: StopRequests
+) -> RunInterrupted:
+    """Record where a signal stopped the run and release its lock (best effort)."""
+    problems: list[str] = []
+    if run.locked:
+        with requests.cleanup():
+            try:
+                store.finish_run(
+                    run.run_id,
+                    status="interrupted",
+                    at=_wall_clock(),
+                    outcome=run.outcome() | {"signal": stopped.name},
+                )
+            except StoreError as error:
+                problems.append(f"could not record the interruption: {error.message}")
+            try:
+                store.release_lock(run.run_id)
+            except StoreError as error:
+                problems.append(_release_problem(error))
+    where = PHASES.get(run.phase, "")
+    if run.recorded and run.phase == "record":
+        where = "after recording its plan, before delivering"
+    who = f"run {run.run_id}" if run.locked else "apply"
+    message = f"{who} stopped by {stopped.name} {where}: {run.done()}"
+    if run.locked and not any("released" in p for p in problems):
+        message += "; its lock is released"
+    log.info("apply.interrupted", run=run.run_id, signal=stopped.name, phase=run.phase)
+    return RunInterrupted("\n".join([message, *problems]), signum=stopped.signum)
+
+
+def _failed(
+    store: StateStore, run: _Progress, error: BaseException, requests: StopRequests
+) -> BaseException:
+    """Record that an error stopped the run, release the lock, and say it all, the
+    original error first. Errors before the lock was taken pass through unchanged."""
+    if not run.locked:
+        return error
+    problems: list[str] = []
+    with requests.cleanup():
+        try:
+            store.finish_run(
+                run.run_id,
+                status="failed",
+                at=_wall_clock(),
+                outcome=run.outcome() | {"error": _message(error)},
+            )
+        except (StoreError, Interrupted) as record:
+            problems.append(f"could not record that the run failed: {_message(record)}")
+        try:
+            store.release_lock(run.run_id)
+        except StoreError as release:
+            problems.append(_release_problem(release))
+    summary = f"run {run.run_id} stopped {PHASES.get(run.phase, '')}: {run.done()}"
+    if not isinstance(error, CsrulesError):
+        for note in (summary, *problems):
+            error.add_note(note)
+        return error
+    return RunFailed("\n".join([error.message, summary, *problems]))
+
+
+def _message(error: BaseException) -> str:
+    return error.message if isinstance(error, CsrulesError) else f"{type(error).__name__}: {error}"

@@ -20,6 +20,7 @@ from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import CsrulesError
 
 if TYPE_CHECKING:
+    from csrules.interrupts import StopRequests
     from csrules.store.base import Access, Clock, StateStore, Timeouts
 
 
@@ -164,11 +165,16 @@ def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None
 @click.command("apply")
 @playbooks_option
 @click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
-@click.option("--as-of", "as_of", help="Apply as of this time (RFC 3339, default now, UTC).")
+@click.option(
+    "--as-of",
+    "as_of",
+    help="Apply as of this time (RFC 3339, default now, UTC); at most [apply] max_future "
+    "(default 1h) ahead of the clock.",
+)
 @click.option(
     "--allow-shrink",
     is_flag=True,
-    help="Accept a snapshot that lost more accounts than max_shrink.",
+    help="Accept a snapshot that lost more accounts than [apply] max_shrink (default 20%).",
 )
 @click.option(
     "--lock-timeout",
@@ -190,13 +196,55 @@ def apply_command(
 
     Actions are recorded in the same transaction as the case transitions, then
     delivered; a failed delivery is retried on later runs. Exit status 1 when records
-    were skipped, a delivery is dead, or a guard refused the run.
+    were skipped, a delivery is dead, or a guard refused the run; 128 + the signal's
+    number (143, 130) when SIGTERM or SIGINT stopped it, after recording what it did
+    and releasing its lock.
     """
+    from csrules.interrupts import Interrupted, trap
+
+    with trap() as stop:
+        try:
+            _apply(playbooks, snapshot, as_of, allow_shrink, lock_timeout, fmt, stop)
+        except Interrupted as exc:  # a second signal cut the cleanup short, or before the run
+            click.echo(
+                f"error: stopped at once by {exc.name}; if a run had taken the apply lock, "
+                "the next run takes it over once this process has exited",
+                err=True,
+            )
+            raise SystemExit(exc.exit_code) from None
+
+
+def _warn_unignored(compiled: CompiledPlaybook) -> None:
+    """One warning when the state or an output makes the playbooks' git tree dirty."""
+    from csrules.worktree import advice, unignored, written_files
+
+    top, files = unignored(compiled.root, written_files(compiled.project, compiled.root))
+    if top is not None and files:
+        click.echo(f"warning: {advice(top, files)}", err=True)
+
+
+def _apply(
+    playbooks: Path | None,
+    snapshot: str | None,
+    as_of: str | None,
+    allow_shrink: bool,
+    lock_timeout: float,
+    fmt: str,
+    stop: StopRequests,
+) -> None:
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
+    settings = compiled.project.apply
+    from csrules.runs import apply, check_clock
+
+    try:
+        check_clock(now, wall=datetime.now(UTC), max_future=settings.max_future)
+    except CsrulesError as exc:  # before the state is even opened: nothing touched
+        click.echo(f"error: {exc.message}", err=True)
+        raise SystemExit(exc.exit_code) from None
     batch = load_snapshot(compiled, snapshot)
-    from csrules.runs import apply
+    _warn_unignored(compiled)
 
     with _store(compiled, "migrate") as store:
         try:
@@ -207,10 +255,14 @@ def apply_command(
                     store,
                     now,
                     allow_shrink=allow_shrink,
+                    max_shrink=settings.max_shrink,
+                    max_future=settings.max_future,
                     lock_timeout=lock_timeout,
                     progress=progress,
+                    stop=stop,
+                    notify=lambda text: click.echo(f"warning: {text}", err=True),
                 )
-        except CsrulesError as exc:  # a guard refused the run, or the lock is held
+        except CsrulesError as exc:  # a guard refused the run, the lock is held, a signal
             click.echo(f"error: {exc.message}", err=True)
             raise SystemExit(exc.exit_code) from None
     report = outcome.delivery
@@ -221,6 +273,7 @@ def apply_command(
             "delivered": report.sent,
             "retrying": report.retrying,
             "dead": [{"action": a, "detail": d} for a, d in report.dead],
+            "took_over": outcome.run.took_over,
         }
         click.echo(json.dumps(payload, indent=2, default=str))
     else:
@@ -296,18 +349,40 @@ def cases_command(
 @click.command("unlock")
 @click.argument("run_id")
 @playbooks_option
-def unlock_command(run_id: str, playbooks: Path | None) -> None:
-    """Clear a stale apply lock held by RUN_ID (a crashed run)."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Clear the lock even though its holder still runs (PostgreSQL: end its session). "
+    "Recorded in the audit log.",
+)
+@click.option("--by", default=None, help="Who clears it, for the audit log (default: $USER).")
+def unlock_command(run_id: str, playbooks: Path | None, force: bool, by: str | None) -> None:
+    """Clear the apply lock held by RUN_ID, a run that is gone.
+
+    A run whose holder provably died on this host (or whose PostgreSQL session ended) is
+    taken over by the next apply without this command. It refuses a holder that still
+    runs unless --force.
+    """
+    import getpass
+
+    from csrules.store.base import LockAlive
+
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, "text")
     with _store(compiled) as store:
-        cleared = store.unlock(run_id)
+        try:
+            cleared = store.unlock(run_id, force=force, by=by or getpass.getuser())
+        except LockAlive as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise SystemExit(1) from None
+        if cleared is None:
+            holder = store.lock_holder()
     if cleared is None:
-        click.echo(f"error: no lock is held by run {run_id}", err=True)
+        now = f"; the lock is held by {holder.describe()}" if holder else "; the lock is free"
+        click.echo(f"error: no lock is held by run {run_id}{now}", err=True)
         raise SystemExit(1)
-    click.echo(
-        f"cleared the lock of run {run_id} (host {cleared.host}, pid {cleared.pid}, started {cleared.started_at.isoformat()})"
-    )
+    how = " (forced: it was still running)" if cleared.forced else ""
+    click.echo(f"cleared the lock of {cleared.holder.describe()}{how}: {cleared.reason}")
 
 
 @click.group("audit")

@@ -1,4 +1,4 @@
-"""``csrules state``: commands on the state store itself (``migrate``).
+"""``csrules state``: commands on the state store itself (``migrate``, ``runs``, ``rewind``).
 
 ``state migrate`` is, besides ``apply``, the only command that writes the schema. Run
 by the schema's owner, it can also grant the two roles of a shared PostgreSQL state
@@ -13,12 +13,17 @@ from pathlib import Path
 import click
 
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.recover import rewind_command, runs_command
 from csrules.cli.runtime import load_compiled
 
 
 @click.group("state")
 def state_group() -> None:
-    """Create, migrate and grant the state store."""
+    """Create, migrate and grant the state store; list its runs; rewind it."""
+
+
+state_group.add_command(runs_command)
+state_group.add_command(rewind_command)
 
 
 @state_group.command("migrate")

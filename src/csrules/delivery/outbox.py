@@ -45,9 +45,25 @@ class RetryPolicy:
 
 @dataclass
 class DeliveryReport:
+    """What one pass over the outbox did; filled as it goes, so a caller still knows what
+    happened when the pass stopped early (a signal) or failed (the state store)."""
+
     sent: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     dead: list[tuple[str, str]] = field(default_factory=list)
+    due: list[str] = field(default_factory=list)  # every action due when the pass began
+    in_flight: str | None = None  # being delivered; its outcome not recorded yet
+    stopped: bool = False  # ``stop`` asked to end the pass before every due action
+
+    @property
+    def attempted(self) -> int:
+        return len(self.sent) + len(self.retrying) + len(self.dead)
+
+    @property
+    def untried(self) -> list[str]:
+        """Due actions this pass did not attempt (nor start): still pending."""
+        done = {*self.sent, *self.retrying, *(a for a, _ in self.dead)}
+        return [a for a in self.due if a not in done and a != self.in_flight]
 
     @property
     def ok(self) -> bool:
@@ -75,17 +91,29 @@ def deliver_due(
     run_id: str | None,
     policy: RetryPolicy | None = None,
     progress: Callable[[int, int], None] | None = None,
+    report: DeliveryReport | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Deliver every due action once; record each outcome durably."""
+    """Deliver every due action once; record each outcome durably.
+
+    ``report`` (a fresh one by default) is filled as deliveries are recorded. ``stop``
+    is asked before each delivery; when it says so the pass ends there, the rest
+    staying pending for the next run.
+    """
     rules = policy or RetryPolicy()
-    report = DeliveryReport()
+    report = DeliveryReport() if report is None else report
     due = store.due_actions(now)
+    report.due = [a.id for a in due]
     for position, action in enumerate(due, start=1):
+        if stop is not None and stop():
+            report.stopped = True
+            break
         connector = connectors.get(action.connector)
         if connector is None:
             result = DeliveryResult("failed", f"connector '{action.connector}' is not configured")
         else:
             store.mark_in_flight(action.id, now)
+            report.in_flight = action.id
             try:
                 result = connector.deliver(_outgoing(action))
             except Exception as exc:  # a connector bug must not lose the action
@@ -110,6 +138,7 @@ def deliver_due(
                 action.id, status=final, detail=detail, at=now, retry_at=None, run_id=run_id
             )
             report.dead.append((action.id, detail))
+        report.in_flight = None
         log.info(
             "delivery",
             action=action.id,

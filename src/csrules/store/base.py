@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 from csrules.cases.model import Action, Case, CaseState, Plan
 from csrules.errors import CsrulesError
+from csrules.store import holders
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first audit event: the chain has to start somewhere fixed."""
@@ -74,16 +74,139 @@ class RunRecord:
     revision: dict[str, Any]
     snapshot: dict[str, Any]
     counts: dict[str, int]
+    took_over: dict[str, Any] | None = None  # the dead holder whose lock this run took over
 
 
 @dataclass(frozen=True)
 class LockInfo:
-    """Who holds (or wants) the apply lock, so a blocked run can say who blocks it."""
+    """Who holds (or wants) the apply lock, so a blocked run can say who blocks it.
+
+    ``boot_id``, ``pid_ns`` and ``proc_start`` tell the holder's process apart from a
+    later process that reuses its pid (see :mod:`csrules.store.holders`);
+    ``backend_pid`` is the PostgreSQL session that holds the lock. All four are None
+    where unknown (no /proc, SQLite, or a lock written by an older csrules).
+    """
 
     run_id: str
     host: str
     pid: int
     started_at: datetime
+    boot_id: str | None = None
+    pid_ns: str | None = None
+    proc_start: int | None = None
+    backend_pid: int | None = None
+
+    @classmethod
+    def for_this_process(cls, run_id: str, *, now: datetime | None = None) -> LockInfo:
+        """The holder information of a run in this process."""
+        me = holders.this_process()
+        return cls(
+            run_id=run_id,
+            host=me.host,
+            pid=me.pid,
+            started_at=now or datetime.now(UTC),
+            boot_id=me.boot_id,
+            pid_ns=me.pid_ns,
+            proc_start=me.proc_start,
+        )
+
+    def describe(self) -> str:
+        """``run r-… (host h, pid n, started …)``, for messages."""
+        session = f", PostgreSQL session {self.backend_pid}" if self.backend_pid else ""
+        return (
+            f"run {self.run_id} (host {self.host}, pid {self.pid}{session}, "
+            f"started {iso_seconds(self.started_at)})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The holder as audit data."""
+        return {
+            "run": self.run_id,
+            "host": self.host,
+            "pid": self.pid,
+            "started_at": self.started_at,
+            "backend_pid": self.backend_pid,
+        }
+
+
+@dataclass(frozen=True)
+class LockTakeover:
+    """A lock taken over from a holder that provably no longer runs.
+
+    ``reason`` says how it is known to be gone; ``in_flight`` lists the actions whose
+    delivery it started without recording the outcome (the new run delivers them again,
+    with the same ids); ``run_recorded`` tells whether its plan had been committed.
+    """
+
+    holder: LockInfo
+    reason: str
+    in_flight: list[str]
+    run_recorded: bool
+
+    def message(self) -> str:
+        what = (
+            f"; {len(self.in_flight)} action(s) it left in flight are delivered again, with the same ids"
+            if self.in_flight
+            else ""
+        )
+        return (
+            f"took over the apply lock of {self.holder.describe()}: {self.reason}, so that "
+            f"run is gone{what}"
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as ``csrules state runs`` lists it: the record and how the run ended.
+
+    ``status`` is ``running`` (recorded, not finished: delivering, or it died),
+    ``completed``, ``interrupted`` (stopped by a signal), ``failed`` (stopped by an
+    error), ``crashed`` (found dead by a later run that took its lock over), or
+    ``None`` for runs recorded by a csrules that did not keep it.
+    """
+
+    id: str
+    as_of: datetime
+    started_at: datetime
+    host: str
+    pid: int
+    status: str | None
+    ended_at: datetime | None
+    outcome: dict[str, Any]
+    took_over: dict[str, Any] | None
+    superseded_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "as_of": iso(self.as_of),
+            "started_at": iso(self.started_at),
+            "host": self.host,
+            "pid": self.pid,
+            "status": self.status,
+            "ended_at": iso(self.ended_at) if self.ended_at else None,
+            "outcome": self.outcome,
+            "took_over": self.took_over,
+            "superseded_by": self.superseded_by,
+        }
+
+
+@dataclass(frozen=True)
+class RewindReport:
+    """What ``csrules state rewind`` moved back (or would, with ``--dry-run``).
+
+    ``superseded`` lists the runs later than ``to`` (id and as-of), which the guards no
+    longer read; ``cases``, ``actions`` and ``scores`` count the rows whose times were
+    later than ``to`` and now are ``to``; ``last_run`` is the run the guards read next.
+    """
+
+    id: str
+    to: datetime
+    superseded: list[tuple[str, datetime]]
+    cases: int
+    actions: int
+    scores: int
+    last_run: RunRecord | None
 
 
 @dataclass(frozen=True)
@@ -166,27 +289,67 @@ class StateOutdated(StoreError):
 
 
 class LockHeld(StoreError):
-    """Another run holds the apply lock. Never stolen: a stale one is only reported."""
+    """Another run holds the apply lock, and it may still be running.
 
-    def __init__(self, holder: LockInfo, *, stale: bool, reason: str = "") -> None:
+    ``verdict`` is ``alive`` (its process or PostgreSQL session still exists) or
+    ``unknown`` (another host or PID namespace: nothing can be checked from here). A
+    holder that is provably gone is never reported: its lock is taken over.
+    """
+
+    def __init__(
+        self, holder: LockInfo, *, verdict: str, reason: str, now: datetime, stale_after: float
+    ) -> None:
         self.holder = holder
-        self.stale = stale
-        where = (
-            f"run {holder.run_id} (host {holder.host}, pid {holder.pid}, "
-            f"started {iso_seconds(holder.started_at)})"
+        self.verdict = verdict
+        self.reason = reason
+        self.held_for = (utc(now) - utc(holder.started_at)).total_seconds()
+        self.stale = self.held_for > stale_after
+        where = f"the state is locked by {holder.describe()}"
+        old = (
+            f"; it has held the lock for {int(self.held_for)} s, more than {int(stale_after)} s"
+            if self.stale
+            else ""
         )
-        if stale:
-            why = f" ({reason})" if reason else ""
+        if verdict == "alive":
             message = (
-                f"the state is locked by {where}; the lock looks stale{why}. If that run is "
-                f"gone, clear the lock with `csrules unlock {holder.run_id}` and run again"
+                f"{where}, which is still running ({reason}){old}; wait for it to finish and "
+                "run again"
             )
+            if self.stale:
+                message += (
+                    f". If it hangs, stop it (kill {holder.pid} on {holder.host}): its lock "
+                    "is then taken over by the next run"
+                )
         else:
             message = (
-                f"the state is locked by {where}, which is still running; wait for it to "
-                "finish and run again"
+                f"{where}: {reason}{old}. If that run is gone, clear the lock with "
+                f"`csrules unlock {holder.run_id}` and run again; if it still runs, wait for it"
             )
         super().__init__(message)
+
+
+class LockAlive(StoreError):
+    """``csrules unlock`` of a holder whose process or session still exists."""
+
+    def __init__(self, holder: LockInfo, reason: str) -> None:
+        self.holder = holder
+        self.reason = reason
+        super().__init__(
+            f"not clearing the lock of {holder.describe()}: it is still running ({reason}). "
+            "Wait for it to finish, or stop it; `csrules unlock --force "
+            f"{holder.run_id}` clears it anyway (recorded in the audit log), and a second "
+            "run may then deliver alongside it"
+        )
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """A lock cleared by ``csrules unlock``: whose, and what was known about it."""
+
+    holder: LockInfo
+    verdict: str
+    reason: str
+    forced: bool
 
 
 class StateStore(ABC):
@@ -203,12 +366,24 @@ class StateStore(ABC):
         """The most recent applied run, or None on a fresh state."""
 
     @abstractmethod
-    def acquire_lock(self, info: LockInfo, *, timeout: float, stale_after: float = 3600.0) -> None:
+    def acquire_lock(
+        self,
+        info: LockInfo,
+        *,
+        timeout: float,
+        stale_after: float = 3600.0,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> LockTakeover | None:
         """Take the apply lock, polling up to ``timeout`` seconds; then raise :class:`LockHeld`.
 
-        A lock is stale when its holder started more than ``stale_after`` seconds ago or
-        its pid is dead on this host. A stale lock is reported, never taken over: only a
-        person (``csrules unlock RUN_ID``) may decide the other run is really gone.
+        A holder that provably no longer runs (SQLite: same host, and its boot is over
+        or its pid is gone or another process; PostgreSQL: its session, and so its
+        advisory lock, no longer exists) is taken over at once: the returned
+        :class:`LockTakeover` names it, a ``takeover`` audit event records it and its
+        run, if recorded, is marked ``crashed``. A holder that may still run is never
+        taken over. ``stale_after`` only words the message (a holder older than that is
+        called out). ``while_waiting`` is called between attempts and may raise to stop
+        waiting (a signal).
         """
 
     @abstractmethod
@@ -216,9 +391,52 @@ class StateStore(ABC):
         """Release the lock if ``run_id`` holds it (a no-op otherwise)."""
 
     @abstractmethod
-    def unlock(self, run_id: str) -> LockInfo | None:
-        """``csrules unlock RUN_ID``: clear the lock only if that run holds it; the holder
-        that was cleared, or None. Recorded in the audit log."""
+    def lock_holder(self) -> LockInfo | None:
+        """Who holds the apply lock now, or None."""
+
+    @abstractmethod
+    def unlock(self, run_id: str, *, force: bool = False, by: str | None = None) -> Unlocked | None:
+        """``csrules unlock RUN_ID``: clear the lock only if that run holds it; None otherwise.
+
+        Raises :class:`LockAlive` when the holder's process (SQLite, same host) or
+        session (PostgreSQL) still exists, unless ``force``; a forced unlock of a live
+        PostgreSQL holder ends its session. Recorded as an ``unlock`` audit event.
+        """
+
+    @abstractmethod
+    def finish_run(
+        self, run_id: str, *, status: str, at: datetime, outcome: dict[str, Any]
+    ) -> None:
+        """Record how run ``run_id`` ended: ``completed``, ``interrupted`` or ``failed``.
+
+        The run row (when its plan was recorded) gets the status, end time and
+        ``outcome``; an interrupted or failed run also gets an audit event of that kind
+        with ``outcome`` as its data, recorded or not.
+        """
+
+    @abstractmethod
+    def runs(self, *, limit: int = 20) -> list[RunSummary]:
+        """The latest ``limit`` runs, newest (by as-of) first, superseded ones included."""
+
+    @abstractmethod
+    def rewind(
+        self,
+        to: datetime,
+        *,
+        rewind_id: str,
+        reason: str,
+        by: str,
+        at: datetime,
+        dry_run: bool = False,
+    ) -> RewindReport:
+        """Bring the state back to ``to``, in one transaction (rolled back if ``dry_run``).
+
+        Runs later than ``to`` are marked superseded (the guards read the latest run
+        at or before ``to``), and every case, outbox and score time later than ``to`` is
+        set to ``to``: cooldowns, resolutions and retries are not stuck in the future.
+        Nothing already delivered is undone. Recorded as a ``rewind`` audit event naming
+        the superseded runs. StoreError when no run is later than ``to``.
+        """
 
     @abstractmethod
     def commit_plan(self, run: RunRecord, plan: Plan) -> None:
@@ -398,28 +616,3 @@ def event_hash(
         fields["recorded_at"] = iso(recorded_at)
     body = canonical_json(fields)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
-
-
-def stale_reason(holder: LockInfo, *, now: datetime, stale_after: float) -> str:
-    """Why ``holder``'s lock looks abandoned, or "" when it looks alive."""
-    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
-        return f"pid {holder.pid} is not running on this host"
-    age = (utc(now) - utc(holder.started_at)).total_seconds()
-    if age > stale_after:
-        return f"held for {int(age)} s, more than {int(stale_after)} s"
-    return ""
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host (signal 0 probes, sends nothing)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return False
-    return True

@@ -151,6 +151,29 @@ def _v1(dialect: Dialect) -> list[str]:
     return [sql.format(**types) for sql in _V1_TABLES] + _V1_GUARDS[dialect]
 
 
+_V2_COLUMNS = [
+    # How each run ended (running, completed, interrupted, failed, crashed), when, and
+    # what it left behind; the dead holder it took the lock over from; the rewind that
+    # superseded it (the guards then read the latest run not superseded).
+    "ALTER TABLE runs ADD COLUMN status TEXT",
+    "ALTER TABLE runs ADD COLUMN ended_at {ts}",
+    "ALTER TABLE runs ADD COLUMN outcome {json}",
+    "ALTER TABLE runs ADD COLUMN took_over {json}",
+    "ALTER TABLE runs ADD COLUMN superseded_by TEXT",
+    # Who holds the lock, precisely enough to prove it gone: the boot, PID namespace and
+    # start time of its process (a reused pid is another process), its PostgreSQL session.
+    "ALTER TABLE locks ADD COLUMN boot_id TEXT",
+    "ALTER TABLE locks ADD COLUMN pid_ns TEXT",
+    "ALTER TABLE locks ADD COLUMN proc_start BIGINT",
+    "ALTER TABLE locks ADD COLUMN backend_pid INTEGER",
+]
+
+
+def _v2(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V2_COLUMNS]
+
+
 _V3_CLOCKS = [
     "ALTER TABLE audit ADD COLUMN as_of {ts}",
     "ALTER TABLE audit ADD COLUMN recorded_at {ts}",
@@ -213,6 +236,7 @@ class Migration:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "runs, cases, actions (outbox), rotation, scores, locks, audit", _v1),
+    Migration(2, "run status and outcome, lock takeover, rewinds; lock holder identity", _v2),
     Migration(
         3,
         "audit clocks (as_of, recorded_at); no TRUNCATE of the audit log or runs; "

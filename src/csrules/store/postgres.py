@@ -9,9 +9,13 @@ without that lock, so that :meth:`load` sees one consistent state and a reader n
 waits for a writer; a connection opened for reading is read-only as a whole
 (``default_transaction_read_only``), so it needs nothing but ``SELECT`` rights.
 ``[state] lock_timeout`` and ``statement_timeout`` become the session's
-``lock_timeout`` and ``statement_timeout``. The apply lock itself is a row in ``locks``
-(inserted with ``ON CONFLICT DO NOTHING``), so it survives a crash and names its
-holder, exactly as with SQLite.
+``lock_timeout`` and ``statement_timeout``.
+
+The apply lock's authority is a session-level advisory lock (:data:`APPLY_LOCK_KEY`)
+held by the run's connection for the whole run: the server drops it when that session
+ends, however it ends (a crash, kill -9, a lost host once TCP keepalives give up), so
+a later run that gets it knows the previous holder is gone and takes its row over. The
+row in ``locks`` only names the holder, for messages and the audit log.
 """
 
 from __future__ import annotations
@@ -27,16 +31,32 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from csrules.store.base import Access, StoreError, Timeouts, canonical_json, utc
+from csrules.store import holders
+from csrules.store.base import Access, LockInfo, StoreError, Timeouts, canonical_json, utc
 from csrules.store.migrations import Dialect
 from csrules.store.sql import Params, Row, SqlStore
 
 WRITE_LOCK_KEY = 0x637372756C657301
 """The advisory lock key that serialises csrules writers ("csrules\\x01")."""
 
+APPLY_LOCK_KEY = 0x637372756C657302
+"""The session-level advisory lock that makes the apply lock exclusive ("csrules\\x02")."""
+
 CONNECT_TIMEOUT = 10
 APPLICATION_NAME = "csrules"
 """How csrules' connections show in ``pg_stat_activity`` (unless the url sets one)."""
+KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
+"""While a run holds the apply lock the server probes its client: a scheduler host that
+vanished (power cut, network partition) loses its session, and so the lock, after about
+a minute instead of the system default of two hours. Ignored on Unix-socket connections."""
+TERMINATE_WAIT_MS = 5000
+
+_LOCK_SESSIONS = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+    "AND classid::bigint = ? AND objid::bigint = ? "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "ORDER BY pid"
+)
 
 
 def _placeholders(sql: str) -> str:
@@ -69,6 +89,7 @@ class PostgresStore(SqlStore):
     """State in a PostgreSQL database (``postgresql://...``)."""
 
     dialect: Dialect = "postgres"
+    _holds_apply_lock: bool = False
 
     def __init__(
         self,
@@ -117,6 +138,11 @@ class PostgresStore(SqlStore):
         return bool(rows and rows[0][0])
 
     def _hint(self, exc: BaseException) -> str:
+        if isinstance(exc, psycopg.errors.DiskFull):
+            return (
+                "the PostgreSQL server's disk is full: have its administrator free space, "
+                "then run again"
+            )
         if isinstance(exc, psycopg.errors.LockNotAvailable):
             return (
                 f"another csrules command kept the state locked longer than [state] "
@@ -191,6 +217,75 @@ class PostgresStore(SqlStore):
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.Error,)
+
+    # --- the apply lock: a session-level advisory lock --------------------------------
+
+    def _claim_authority(self) -> tuple[bool, bool]:
+        if self._holds_apply_lock:
+            return True, False
+        (got,) = self._query("SELECT pg_try_advisory_lock(?)", (APPLY_LOCK_KEY,))[0]
+        if got:
+            self._holds_apply_lock = True
+            for name, value in KEEPALIVES.items():
+                self._exec(f"SET {name} = {int(value)}")
+        return bool(got), bool(got)
+
+    def _drop_authority(self) -> None:
+        if self._holds_apply_lock:
+            self._holds_apply_lock = False  # first: never retried on a dead connection
+            self._query("SELECT pg_advisory_unlock(?)", (APPLY_LOCK_KEY,))
+
+    def _session_id(self) -> int | None:
+        return int(self._conn.info.backend_pid)
+
+    def _lock_sessions(self) -> list[int]:
+        """The sessions holding the apply lock's advisory lock in this database (0 or 1)."""
+        key = APPLY_LOCK_KEY
+        return [int(r[0]) for r in self._query(_LOCK_SESSIONS, (key >> 32, key & 0xFFFFFFFF))]
+
+    def _judge_holder(self, holder: LockInfo, *, claimed: bool) -> holders.Judgement:
+        session = holder.backend_pid
+        if claimed:
+            if session is not None and session == self._session_id():
+                return holders.Judgement("alive", "this very connection holds the lock")
+            exists = session is not None and bool(
+                self._query("SELECT 1 FROM pg_stat_activity WHERE pid = ?", (session,))
+            )
+            if exists:
+                return holders.Judgement(
+                    "dead", f"its PostgreSQL session (backend {session}) let go of the lock"
+                )
+            what = f"its PostgreSQL session (backend {session})" if session else "its session"
+            return holders.Judgement("dead", f"{what} has ended")
+        sessions = self._lock_sessions()
+        if not sessions:
+            return holders.Judgement("dead", "no PostgreSQL session holds the lock any more")
+        return holders.Judgement(
+            "alive", f"PostgreSQL session {sessions[0]} holds the lock's advisory lock"
+        )
+
+    def _holder_is_leaving(self, holder: LockInfo) -> bool:
+        local = holders.judge(
+            holder.host,
+            holder.pid,
+            boot=holder.boot_id,
+            pid_ns=holder.pid_ns,
+            proc_start=holder.proc_start,
+        )
+        return local.dead
+
+    def _end_holder(self, holder: LockInfo) -> None:
+        for session in self._lock_sessions():
+            (ended,) = self._query(
+                "SELECT pg_terminate_backend(?, ?)", (session, TERMINATE_WAIT_MS)
+            )[0]
+            if not ended:
+                raise StoreError(
+                    f"{self._describe()}: could not end PostgreSQL session {session}, which "
+                    "holds the apply lock, within "
+                    f"{TERMINATE_WAIT_MS // 1000} s; ask the database administrator to end it "
+                    "(pg_terminate_backend)"
+                )
 
     def close(self) -> None:
         self._conn.close()

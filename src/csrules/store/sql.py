@@ -16,37 +16,38 @@ READ``), so ``cases`` or ``audit verify`` never wait for an ``apply``.
 from __future__ import annotations
 
 import json
-import time
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from csrules.cases.model import Action, Case, CaseState, Plan
-from csrules.store import migrations
+from csrules.store import holders, lock, migrations
+from csrules.store import rewind as state_rewind
 from csrules.store.base import (
     DETAIL_LIMIT,
     GENESIS_HASH,
-    LOCK_NAME,
     Access,
     AuditEvent,
     Clock,
-    LockHeld,
     LockInfo,
+    LockTakeover,
+    RewindReport,
     RunRecord,
+    RunSummary,
     SchemaVersionError,
     StateMissing,
     StateOutdated,
     StateStore,
     StoreError,
     Timeouts,
+    Unlocked,
     VerifyResult,
     canonical_json,
     event_hash,
     iso_seconds,
-    stale_reason,
     utc,
 )
 
@@ -89,7 +90,31 @@ ACTION_COLUMNS = (
     "rule_hash",
     "in_flight_at",
 )
-RUN_COLUMNS = ("id", "as_of", "started_at", "host", "pid", "revision", "snapshot", "counts")
+RUN_COLUMNS = (
+    "id",
+    "as_of",
+    "started_at",
+    "host",
+    "pid",
+    "revision",
+    "snapshot",
+    "counts",
+    "took_over",
+)
+RUN_SUMMARY_COLUMNS = (
+    "id",
+    "as_of",
+    "started_at",
+    "host",
+    "pid",
+    "status",
+    "ended_at",
+    "outcome",
+    "took_over",
+    "superseded_by",
+)
+RUN_ENDINGS = ("completed", "interrupted", "failed")
+
 AUDIT_COLUMNS = (
     "seq",
     "at",
@@ -388,6 +413,22 @@ class SqlStore(StateStore):
             revision=dict(self._from_json(r["revision"])),
             snapshot=dict(self._from_json(r["snapshot"])),
             counts={str(k): int(v) for k, v in self._from_json(r["counts"]).items()},
+            took_over=None if r["took_over"] is None else dict(self._from_json(r["took_over"])),
+        )
+
+    def _run_summary(self, row: Row) -> RunSummary:
+        r = dict(zip(RUN_SUMMARY_COLUMNS, row, strict=True))
+        return RunSummary(
+            id=r["id"],
+            as_of=self._from_ts(r["as_of"]),
+            started_at=self._from_ts(r["started_at"]),
+            host=r["host"],
+            pid=int(r["pid"]),
+            status=r["status"],
+            ended_at=self._opt_from_ts(r["ended_at"]),
+            outcome={} if r["outcome"] is None else dict(self._from_json(r["outcome"])),
+            took_over=None if r["took_over"] is None else dict(self._from_json(r["took_over"])),
+            superseded_by=r["superseded_by"],
         )
 
     @property
@@ -420,7 +461,8 @@ class SqlStore(StateStore):
 
     def _last_run(self) -> RunRecord | None:
         rows = self._query(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY as_of DESC, started_at DESC LIMIT 1"
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE superseded_by IS NULL "
+            "ORDER BY as_of DESC, started_at DESC LIMIT 1"
         )
         return self._run(rows[0]) if rows else None
 
@@ -735,8 +777,8 @@ class SqlStore(StateStore):
                 )
             accounts = run.snapshot.get("accounts")
             self._exec(
-                "INSERT INTO runs (id, as_of, started_at, host, pid, revision, snapshot, counts, accounts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, as_of, started_at, host, pid, revision, snapshot, counts, "
+                "accounts, status, took_over) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
                 (
                     run.id,
                     self._ts(run.as_of),
@@ -747,6 +789,7 @@ class SqlStore(StateStore):
                     self._json(run.snapshot),
                     self._json(run.counts),
                     accounts if isinstance(accounts, int) else None,
+                    None if run.took_over is None else self._json(run.took_over),
                 ),
             )
             for case in plan.cases:
@@ -769,7 +812,8 @@ class SqlStore(StateStore):
                         "revision": run.revision,
                         "snapshot": run.snapshot,
                         "counts": run.counts,
-                    },
+                    }
+                    | ({"took_over": run.took_over} if run.took_over else {}),
                 )
             ]
             for t in plan.transitions:
@@ -1025,59 +1069,101 @@ class SqlStore(StateStore):
             case.acknowledged_by = by
             return case
 
-    # --- the apply lock ---------------------------------------------------------------
+    # --- the apply lock (csrules.store.lock) -----------------------------------------
 
-    def _lock_holder(self) -> LockInfo | None:
-        rows = self._query(
-            "SELECT run_id, host, pid, started_at FROM locks WHERE name = ?", (LOCK_NAME,)
-        )
-        if not rows:
-            return None
-        run_id, host, pid, started_at = rows[0]
-        return LockInfo(
-            run_id=run_id, host=host, pid=int(pid), started_at=self._from_ts(started_at)
+    def _audit_one(self, kind: str, at: datetime, run_id: str | None, data: dict[str, Any]) -> None:
+        """Append one audit event about a run (no case, account or rule)."""
+        self._append_audit([_Pending(kind, at, run_id, None, None, None, None, data)])
+
+    # What makes the lock exclusive differs by backend. SQLite: the row itself, written
+    # under BEGIN IMMEDIATE; its holder is judged from its process. PostgreSQL overrides
+    # these hooks with a session-level advisory lock and its sessions.
+
+    def _claim_authority(self) -> tuple[bool, bool]:
+        """Take the lock's authority beyond the row: (held now, newly taken by this call)."""
+        return True, False
+
+    def _drop_authority(self) -> None:
+        """Let go of what :meth:`_claim_authority` took (nothing for SQLite)."""
+
+    def _session_id(self) -> int | None:
+        """This connection's server session (PostgreSQL backend pid), or None."""
+        return None
+
+    def _judge_holder(self, holder: LockInfo, *, claimed: bool) -> holders.Judgement:
+        """Whether ``holder`` provably no longer runs, seen from here (``claimed``: this
+        connection holds the authority)."""
+        return holders.judge(
+            holder.host,
+            holder.pid,
+            boot=holder.boot_id,
+            pid_ns=holder.pid_ns,
+            proc_start=holder.proc_start,
         )
 
-    def acquire_lock(self, info: LockInfo, *, timeout: float, stale_after: float = 3600.0) -> None:
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:
-            with self._transaction(write=True, action="take the apply lock"):
-                taken = self._exec(
-                    "INSERT INTO locks (name, run_id, host, pid, started_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    (LOCK_NAME, info.run_id, info.host, info.pid, self._ts(info.started_at)),
-                )
-                holder = None if taken else self._lock_holder()
-            if holder is None or holder.run_id == info.run_id:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                reason = stale_reason(holder, now=datetime.now(UTC), stale_after=stale_after)
-                raise LockHeld(holder, stale=bool(reason), reason=reason)
-            time.sleep(min(self.poll_interval, remaining))
+    def _holder_is_leaving(self, holder: LockInfo) -> bool:
+        """Whether a holder that is going away deserves a short wait past the timeout."""
+        return False
+
+    def _end_holder(self, holder: LockInfo) -> None:
+        """A forced unlock of a live holder: PostgreSQL ends its session; SQLite cannot."""
+
+    def acquire_lock(
+        self,
+        info: LockInfo,
+        *,
+        timeout: float,
+        stale_after: float = 3600.0,
+        while_waiting: Callable[[], None] | None = None,
+    ) -> LockTakeover | None:
+        return lock.acquire(
+            self, info, timeout=timeout, stale_after=stale_after, while_waiting=while_waiting
+        )
 
     def release_lock(self, run_id: str) -> None:
-        with self._transaction(write=True, action="release the apply lock"):
-            self._exec("DELETE FROM locks WHERE name = ? AND run_id = ?", (LOCK_NAME, run_id))
+        lock.release(self, run_id)
 
-    def unlock(self, run_id: str) -> LockInfo | None:
-        with self._transaction(write=True, action="clear the apply lock"):
-            holder = self._lock_holder()
-            if holder is None or holder.run_id != run_id:
-                return None
-            self._exec("DELETE FROM locks WHERE name = ? AND run_id = ?", (LOCK_NAME, run_id))
-            self._append_audit(
-                [
-                    _Pending(
-                        "unlock",
-                        datetime.now(UTC),
-                        run_id,
-                        None,
-                        None,
-                        None,
-                        None,
-                        {"host": holder.host, "pid": holder.pid, "started_at": holder.started_at},
-                    )
-                ]
+    def lock_holder(self) -> LockInfo | None:
+        with self._transaction(write=False, action="read the apply lock"):
+            return lock.read_holder(self)
+
+    def unlock(self, run_id: str, *, force: bool = False, by: str | None = None) -> Unlocked | None:
+        return lock.unlock(self, run_id, force=force, by=by)
+
+    # --- how runs end, and rewinding (csrules.store.rewind) -----------------------------
+
+    def finish_run(
+        self, run_id: str, *, status: str, at: datetime, outcome: dict[str, Any]
+    ) -> None:
+        if status not in RUN_ENDINGS:
+            raise ValueError(f"a run ends as one of {', '.join(RUN_ENDINGS)}, not {status!r}")
+        with self._transaction(write=True, action=f"record the end of run {run_id}"):
+            self._exec(
+                "UPDATE runs SET status = ?, ended_at = ?, outcome = ? WHERE id = ?",
+                (status, self._ts(at), self._json(outcome), run_id),
             )
-            return holder
+            if status != "completed":
+                self._audit_one(status, at, run_id, dict(outcome))
+
+    def runs(self, *, limit: int = 20) -> list[RunSummary]:
+        with self._transaction(write=False, action="list the runs"):
+            rows = self._query(
+                f"SELECT {', '.join(RUN_SUMMARY_COLUMNS)} FROM runs "
+                "ORDER BY as_of DESC, started_at DESC LIMIT ?",
+                (int(limit),),
+            )
+        return [self._run_summary(r) for r in rows]
+
+    def rewind(
+        self,
+        to: datetime,
+        *,
+        rewind_id: str,
+        reason: str,
+        by: str,
+        at: datetime,
+        dry_run: bool = False,
+    ) -> RewindReport:
+        return state_rewind.rewind(
+            self, to, rewind_id=rewind_id, reason=reason, by=by, at=at, dry_run=dry_run
+        )

@@ -144,6 +144,11 @@ class SqliteStore(SqlStore):
         )
 
     def _hint(self, exc: BaseException) -> str:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return (
+                f"the file system holding {self.path} is full: free space on it (or move "
+                "[state] url elsewhere), then run again"
+            )
         text = str(exc)
         if "statement timeout" in text:
             return (
