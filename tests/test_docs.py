@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 from csrules.cli.docgen import render_cli_docs
 from csrules.hooks import hookspecs
@@ -67,3 +69,58 @@ def test_every_command_is_in_the_user_docs() -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     for command in ("init", "validate", "schema"):
         assert f"## csrules {command}" in text
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    found: set[str] = set()
+    in_code = False
+    for line in path.read_text().splitlines():
+        found.update(re.findall(r'<a id="([^"]+)"', line))
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and line.startswith("#"):
+            base = _slug(line.lstrip("#"))
+            anchor, n = base, 0
+            while anchor in found:
+                n += 1
+                anchor = f"{base}-{n}"
+            found.add(anchor)
+    return found
+
+
+def test_every_link_between_the_docs_lands_on_a_heading() -> None:
+    link = re.compile(r"\]\(([^)\s]+)\)")
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in link.findall(page.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            name, _, anchor = target.partition("#")
+            file = (page.parent / name).resolve() if name else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
+
+
+def test_every_limit_and_guard_setting_is_in_the_limits_page() -> None:
+    from csrules.model.project import ApplySettings, Limits, StateSettings
+
+    page = (REPO / "docs" / "limits.md").read_text()
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in (Limits, ApplySettings, StateSettings)
+        for name in model.model_fields
+        if name != "url" and f"`{name}`" not in page
+    ]
+    assert missing == []
+    for name, field in Limits.model_fields.items():
+        assert f"{name} = {field.default}" in page, name  # the defaults, as written
