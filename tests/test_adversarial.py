@@ -956,6 +956,47 @@ def test_two_schedulers_with_different_host_names(state_root: Path) -> None:
         assert code == 1 and "another host (sched-b)" in stderr and "csrules unlock" in stderr
 
 
+def test_a_read_only_state_folder_is_said_plainly_and_still_read(
+    reference_copy: Path, tmp_path: Path
+) -> None:
+    """A state folder on a read-only file system: apply and ack say the state cannot be
+    written (not that the database is damaged) and touch nothing; cases and audit verify
+    still read it."""
+    if not can_mount(tmp_path):
+        pytest.skip("needs unshare and mount (root in a container that allows mount namespaces)")
+    first = run_cli("apply", "--playbooks", str(reference_copy), "--as-of", "2026-11-01T09:00:00Z")
+    assert first.exit_code == 0, first.stderr
+    state = reference_copy / ".csrules"
+    before = {p.name: p.read_bytes() for p in state.iterdir()}
+    cli = f"'{sys.executable}' -m csrules"
+    pb = f"--playbooks '{reference_copy}'"
+    script = "\n".join(
+        [
+            f"mount --bind '{state}' '{state}'",
+            f"mount -o remount,bind,ro '{state}'",
+            "set +e",
+            f'{cli} apply {pb} --as-of 2026-11-02T09:00:00Z; echo "apply=$?"',
+            f'{cli} ack power_user_quiet:acc-0117 {pb}; echo "ack=$?"',
+            f'{cli} cases --open {pb} --format json > /dev/null; echo "cases=$?"',
+            f'{cli} audit verify {pb}; echo "verify=$?"',
+        ]
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-ec", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout + done.stderr
+    for expected in ("apply=1", "ack=1", "cases=0", "verify=0", "audit log intact"):
+        assert expected in out, out
+    assert "is on a read-only file system. Nothing was recorded or delivered" in out
+    assert "not a usable csrules state database" not in out
+    assert "Traceback" not in out
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == before
+
+
 # (end of runs)
 
 

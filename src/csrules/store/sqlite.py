@@ -15,6 +15,7 @@ such setting of its own.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +43,43 @@ PROGRESS_OPCODES = 10_000
 """How often (in virtual machine steps) a running statement checks its deadline."""
 
 
+def unwritable(path: Path) -> str | None:
+    """Why the state file at ``path`` cannot be written here, or None when it can.
+
+    SQLite says only "unable to open database file" or "attempt to write a readonly
+    database", which reads like a damaged file. The usual causes are a read-only file
+    system and a folder or file the user running csrules may not write (WAL mode
+    creates ``-wal`` and ``-shm`` files beside the database, so the folder must be
+    writable too)."""
+    folder = path.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"its folder {folder} is on a read-only file system"
+    except OSError:
+        return None
+    for target, what in ((folder, "folder"), (path, "file")):
+        if target.exists() and not os.access(target, os.W_OK):
+            user = _user()
+            return f"the user running csrules ({user}) may not write its {what} {target}"
+    return None
+
+
+def _read_only_file_system(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.geteuid())
+
+
 class SqliteStore(SqlStore):
     """State in a SQLite file (or ``:memory:`` for tests and ``csrules test``)."""
 
@@ -67,9 +105,13 @@ class SqliteStore(SqlStore):
             )
         try:
             if access == "read" and not memory:
-                # read-only, and never created: a reader must not leave a file behind
+                # read-only, and never created: a reader must not leave a file behind.
+                # On a read-only file system nobody can write the file, and SQLite cannot
+                # create the -shm file WAL readers need: the file is read as immutable.
+                resolved = Path(self.path).resolve()
+                frozen = "&immutable=1" if _read_only_file_system(resolved) else ""
                 self._conn = sqlite3.connect(
-                    f"{Path(self.path).resolve().as_uri()}?mode=ro",
+                    f"{resolved.as_uri()}?mode=ro{frozen}",
                     uri=True,
                     timeout=busy_ms / 1000,
                     isolation_level=None,
@@ -98,6 +140,19 @@ class SqliteStore(SqlStore):
             self._prepare(access, migrate_to)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            why = None if memory else unwritable(Path(self.path))
+            if why is not None and access != "read":
+                raise StoreError(
+                    f"{self._describe()}: cannot write the state: {why}. Nothing was "
+                    "recorded or delivered. Make it writable for this user, or point "
+                    "[state] url in csrules.toml at a writable place, and run again"
+                ) from exc
+            if why is not None:
+                raise StoreError(
+                    f"{self._describe()}: cannot read the state: {why}, and SQLite needs "
+                    "to create its -shm file beside the database to read it. Give this "
+                    "user write access to the folder, or copy the state elsewhere to read it"
+                ) from exc
             raise StoreError(
                 f"{self._describe()}: not a usable csrules state database: {exc}"
             ) from exc
