@@ -84,14 +84,29 @@ class Server:
             command, capture_output=True, text=True, timeout=timeout, cwd=self.base
         )
 
-    def start(self) -> str:
-        """Initialise and start; "" on success, else why not."""
+    def start(self, *, password: str | None = None) -> str:
+        """Initialise and start; "" on success, else why not.
+
+        With ``password``, connections over TCP must authenticate (SCRAM) and the
+        ``postgres`` superuser has that password; the local socket stays trusted.
+        """
+        auth = ["-A", "trust"]
+        if password is not None:
+            pwfile = self.base / "pwfile"
+            pwfile.write_text(password + "\n")
+            if self.as_root:
+                account = pwd.getpwnam("postgres")
+                os.chown(pwfile, account.pw_uid, account.pw_gid)
+            auth = [
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ]
         init = self.run(
             "initdb",
             "-D",
             str(self.data),
-            "-A",
-            "trust",
+            *auth,
             "-U",
             "postgres",
             "-E",

@@ -780,6 +780,59 @@ def test_a_password_never_reaches_an_error(tmp_path: Path) -> None:
         no_traceback(result)
 
 
+def test_a_server_that_checks_passwords(tmp_path: Path) -> None:
+    """On a server that really checks passwords: PGPASSWORD, a .pgpass file and
+    ${VAR} in the url all log in; no password and a wrong one fail with the server's
+    reason, and no password ever shows."""
+    bindir = pgserver.find_bindir()
+    if bindir is None or pgserver.unavailable_reason():
+        pytest.skip(f"no PostgreSQL server binaries: {pgserver.unavailable_reason()}")
+    password = "scram-pw-5d4c3b"
+    server = pgserver.Server(bindir)
+    why = server.start(password=password)
+    if why:
+        server.stop()
+        pytest.fail(why)
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
+        root = make_playbook(tmp_path, url)
+        refused = csrules(root, "apply", "--as-of", ts(), env={"PGPASSWORD": ""})
+        assert refused.returncode == 1
+        assert "password" in refused.stderr.lower() and "cannot connect" in refused.stderr
+        no_traceback(refused)
+
+        by_env = csrules(root, "apply", "--as-of", ts(), env={"PGPASSWORD": password})
+        assert by_env.returncode == 0, by_env.stderr
+
+        pgpass = tmp_path / "pgpass"
+        pgpass.write_text(f"127.0.0.1:{server.port}:*:postgres:{password}\n")
+        pgpass.chmod(0o600)
+        by_file = csrules(root, "cases", env={"PGPASSFILE": str(pgpass), "PGPASSWORD": ""})
+        assert by_file.returncode == 0, by_file.stderr
+
+        (tmp_path / "templated").mkdir()
+        templated = make_playbook(
+            tmp_path / "templated",
+            f"postgresql://postgres:${{CSRULES_TEST_PGPASSWORD}}@127.0.0.1:{server.port}/postgres",
+        )
+        wrong = "wrong-pw-0a9b8c"
+        outputs = []
+        for given, expected in ((password, 0), (wrong, 1)):
+            result = csrules(
+                templated,
+                "audit",
+                "verify",
+                env={"CSRULES_TEST_PGPASSWORD": given, "PGPASSWORD": ""},
+            )
+            assert result.returncode == expected, result.stderr
+            outputs.append(result.stdout + result.stderr)
+        assert "password authentication failed" in outputs[1]
+        for text in (*outputs, refused.stderr, by_env.stdout + by_env.stderr):
+            assert password not in text and wrong not in text
+    finally:
+        server.stop()
+
+
 def test_validate_refuses_a_password_written_in_the_url(tmp_path: Path) -> None:
     password = "written-pw-77aa"
     root = make_playbook(tmp_path, f"postgresql://cs:{password}@db.example.com/csrules")
