@@ -192,6 +192,34 @@ class StoreContract:
 
     # load / commit ---------------------------------------------------------------------
 
+    def test_the_score_log_keeps_each_change_and_rebuilds_what_a_run_read(
+        self, store: SqlStore
+    ) -> None:
+        runs = [make_run(T0 + i * HOUR) for i in range(4)]
+        scores = [
+            {"a": 80.0, "b": 60.0},
+            {"a": 80.0, "b": 55.5},  # only b moved
+            {"a": 80.0, "b": 55.5},  # nothing moved: nothing logged
+            {"b": 40.0},  # a lost its score
+        ]
+        for run, these in zip(runs, scores, strict=True):
+            store.commit_plan(run, Plan(now=run.as_of, scores=dict(these)))
+        history = store.score_history()
+        assert [(p.account, p.run_id, p.score) for p in history] == [
+            ("a", runs[0].id, 80.0),
+            ("b", runs[0].id, 60.0),
+            ("b", runs[1].id, 55.5),
+            ("a", runs[3].id, None),
+            ("b", runs[3].id, 40.0),
+        ]
+        assert store.scores_before(runs[0].id) == {}
+        assert store.scores_before(runs[1].id) == {"a": 80.0, "b": 60.0}
+        assert store.scores_before(runs[3].id) == {"a": 80.0, "b": 55.5}
+        assert [p.run_id for p in store.score_history(accounts=["a"])] == [runs[0].id, runs[3].id]
+        assert [p.score for p in store.score_history(since=runs[2].as_of)] == [None, 40.0]
+        with pytest.raises(KeyError):
+            store.scores_before("r-unknown")
+
     def test_a_fresh_store_is_empty(self, store: SqlStore) -> None:
         state = store.load()
         assert (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,6 +153,25 @@ class LockTakeover:
             f"took over the apply lock of {self.holder.describe()}: {self.reason}, so that "
             f"run is gone{what}"
         )
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    """One change of one account's health score, made by one run (``score`` is None
+    when the account had a score and the run found none)."""
+
+    account: str
+    run_id: str
+    as_of: datetime
+    score: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "run": self.run_id,
+            "as_of": iso(self.as_of),
+            "score": self.score,
+        }
 
 
 @dataclass(frozen=True)
@@ -413,6 +432,18 @@ class StateStore(ABC):
         ``outcome``; an interrupted or failed run also gets an audit event of that kind
         with ``outcome`` as its data, recorded or not.
         """
+
+    @abstractmethod
+    def scores_before(self, run_id: str) -> dict[str, float]:
+        """The scores run ``run_id`` read as previous (``health.previous``): each
+        account's latest logged score from the runs before it. KeyError for an unknown run."""
+
+    @abstractmethod
+    def score_history(
+        self, *, accounts: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[ScorePoint]:
+        """Every logged change of a score, oldest first, optionally for some accounts and
+        from a time on (the score log keeps only changes)."""
 
     @abstractmethod
     def runs(self, *, limit: int = 20) -> list[RunSummary]:

@@ -22,7 +22,7 @@ from csrules.store.base import StateStore, StoreError
 
 RoleKind = Literal["apply", "auditor"]
 
-STATE_TABLES = ("runs", "cases", "actions", "rotation", "scores", "locks")
+STATE_TABLES = ("runs", "cases", "actions", "rotation", "scores", "score_log", "locks")
 """Rows that runs insert and update (``locks`` is deleted from too: releasing the lock)."""
 DELETABLE = ("locks",)
 AUDIT_LOG = "audit"

@@ -225,6 +225,28 @@ def _v3(dialect: Dialect) -> list[str]:
     return [sql.format(**types) for sql in _V3_CLOCKS] + _V3_GUARDS[dialect]
 
 
+_V4_SCORE_LOG = [
+    # Every change of an account's score, with the run that made it: the scores a run
+    # read as previous (health.previous, health.delta) can be rebuilt for any run, and
+    # they give each account's score history. Only changes are written, so an hourly
+    # run in which nothing moved adds no rows.
+    """CREATE TABLE score_log (
+        account TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        as_of {ts} NOT NULL,
+        score {real},
+        PRIMARY KEY (account, run_id)
+    )""",
+    "CREATE INDEX score_log_run ON score_log (run_id)",
+    "CREATE INDEX score_log_as_of ON score_log (as_of)",
+]
+
+
+def _v4(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V4_SCORE_LOG]
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: ``statements(dialect)`` takes version-1 to ``version``."""
@@ -243,6 +265,7 @@ MIGRATIONS: list[Migration] = [
         "the audit head only moves forward",
         _v3,
     ),
+    Migration(4, "score log: every change of a score, per run", _v4),
 ]
 """Every migration, in order. Append only: a released migration is never edited."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from csrules.store.base import (
     RunRecord,
     RunSummary,
     SchemaVersionError,
+    ScorePoint,
     StateMissing,
     StateOutdated,
     StateStore,
@@ -883,6 +884,7 @@ class SqlStore(StateStore):
                     "ON CONFLICT (tier) DO UPDATE SET next_index = excluded.next_index",
                     (tier, int(position)),
                 )
+            self._log_scores(run, plan.scores)
             for account, score in plan.scores.items():
                 self._exec(
                     "INSERT INTO scores (account, score, as_of) VALUES (?, ?, ?) "
@@ -890,6 +892,72 @@ class SqlStore(StateStore):
                     (account, float(score), self._ts(run.as_of)),
                 )
             self._append_audit(events)
+
+    def _log_scores(self, run: RunRecord, scores: Mapping[str, float]) -> None:
+        """Append the scores this run changed to the score log (``None``: the account
+        had a score and has none now)."""
+        previous = {str(a): float(v) for a, v in self._query("SELECT account, score FROM scores")}
+        changed: list[tuple[str, float | None]] = [
+            (account, float(score))
+            for account, score in scores.items()
+            if previous.get(account) != float(score)
+        ]
+        changed += [(account, None) for account in previous if account not in scores]
+        if changed:
+            self._exec_many(
+                "INSERT INTO score_log (account, run_id, as_of, score) VALUES (?, ?, ?, ?)",
+                [(account, run.id, self._ts(run.as_of), score) for account, score in changed],
+            )
+
+    def scores_before(self, run_id: str) -> dict[str, float]:
+        """The scores run ``run_id`` read as previous: each account's latest logged score
+        from the runs recorded before it (superseded runs left out)."""
+        with self._transaction(write=False, action=f"read the scores before run {run_id}"):
+            found = self._query("SELECT as_of, started_at FROM runs WHERE id = ?", (run_id,))
+            if not found:
+                raise KeyError(run_id)
+            as_of, started = found[0]
+            rows = self._query(
+                "SELECT l.account, l.score FROM score_log l JOIN runs r ON r.id = l.run_id "
+                "WHERE r.superseded_by IS NULL AND (r.as_of < ? OR (r.as_of = ? AND r.started_at < ?)) "
+                "ORDER BY r.as_of, r.started_at",
+                (as_of, as_of, started),
+            )
+        latest: dict[str, float | None] = {}
+        for account, score in rows:
+            latest[str(account)] = None if score is None else float(score)
+        return {a: s for a, s in latest.items() if s is not None}
+
+    def score_history(
+        self, *, accounts: Sequence[str] | None = None, since: datetime | None = None
+    ) -> list[ScorePoint]:
+        """Every logged change of a score (``None``: the score went missing), oldest first."""
+        where = ["r.superseded_by IS NULL"]
+        params: list[Any] = []
+        if since is not None:
+            where.append("l.as_of >= ?")
+            params.append(self._ts(since))
+        if accounts is not None:
+            if not accounts:
+                return []
+            where.append(f"l.account IN ({', '.join('?' * len(accounts))})")
+            params.extend(accounts)
+        with self._transaction(write=False, action="read the score history"):
+            rows = self._query(
+                "SELECT l.account, l.run_id, l.as_of, l.score FROM score_log l "
+                f"JOIN runs r ON r.id = l.run_id WHERE {' AND '.join(where)} "
+                "ORDER BY r.as_of, r.started_at, l.account",
+                params,
+            )
+        return [
+            ScorePoint(
+                account=str(a),
+                run_id=str(run),
+                as_of=self._from_ts(at),
+                score=None if score is None else float(score),
+            )
+            for a, run, at, score in rows
+        ]
 
     def _upsert_case(self, case: Case, run_id: str) -> None:
         values = (
