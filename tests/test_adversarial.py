@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -290,17 +289,6 @@ def can_mount(tmp_path: Path) -> bool:
     return done.returncode == 0
 
 
-@pytest.fixture
-def world_readable() -> Iterator[Path]:
-    """A folder another user can read (pytest's own tmp folders are private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="csrules-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder)
-
-
 def previous_output(folder: Path) -> Path:
     out = folder / "results.csv"
     out.write_text("the previous good output\n", encoding="utf-8")
@@ -371,28 +359,28 @@ def test_output_on_a_full_disk_keeps_the_previous_output(
     ]
 
 
-def test_output_without_permission(csv_project: Path, world_readable: Path) -> None:
+def test_output_without_permission(csv_project: Path, tmp_path: Path) -> None:
+    """A folder the user may not write. Tests run as root here, which ignores file
+    permissions: the CLI runs as root without the capabilities that override them."""
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.geteuid() != 0:
-        pytest.skip("needs root and setpriv to run the CLI as the user nobody")
-    playbooks = world_readable / "pb"
-    shutil.copytree(csv_project, playbooks)
-    folder = world_readable / "out"
+        pytest.skip("needs root and setpriv to drop the capabilities that bypass permissions")
+    folder = tmp_path / "out"
     folder.mkdir()
     out = previous_output(folder)
-    for path in (world_readable, playbooks, folder):
-        path.chmod(0o755)
-    for path in playbooks.iterdir():
-        path.chmod(0o644)
-    done = run_csrules(
-        "evaluate",
-        "--playbooks",
-        str(playbooks),
-        "--output",
-        str(out),
-        cwd=world_readable,
-        wrap=[setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
-    )
+    folder.chmod(0o555)
+    try:
+        done = run_csrules(
+            "evaluate",
+            "--playbooks",
+            str(csv_project),
+            "--output",
+            str(out),
+            cwd=tmp_path,
+            wrap=[setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"],
+        )
+    finally:
+        folder.chmod(0o755)
     assert done.returncode == 2, done.stderr
     assert f"cannot write --output '{out}': permission denied" in done.stderr
     assert "Traceback" not in done.stderr
