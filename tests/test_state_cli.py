@@ -36,34 +36,13 @@ from typing import Any
 import pytest
 
 from tests import pgserver
+from tests.test_apply import RULES  # the same playbook as the apply tests
 
 T0 = datetime(2026, 3, 1, 9, 0)
 WAIT = 90  # seconds: generous bounds that only prove nothing hangs
 HOOK_SECRET = "state-cli-hook-secret-0123456789"
 WRITE_LOCK_KEY = 0x637372756C657301  # csrules.store.postgres.WRITE_LOCK_KEY
 
-RULES = """
-[[tier]]
-id = "all"
-rank = 1
-when = "true"
-coverage = "dedicated"
-escalation = "standard"
-
-[[playbook]]
-id = "quiet"
-when = "account.logins < 5"
-[[playbook.action]]
-connector = "team"
-text = "{{ account.id }} is quiet"
-
-[[escalation]]
-id = "standard"
-[[escalation.step]]
-after = "24h"
-connector = "team"
-text = "24h: {{ case.id }}"
-"""
 
 LOG_CONNECTOR = """
 [connectors.team]
