@@ -11,6 +11,7 @@ from csrules.cli.check import check_command
 from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
+from csrules.cli.history import history_command
 from csrules.cli.init import init_command
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
@@ -35,6 +36,7 @@ BUILTIN_COMMANDS = (
     evaluate_command,
     explain_command,
     diff_command,
+    history_command,
     plan_command,
     apply_command,
     ack_command,
