@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from csrules.engine.kernel import Kernel
+from csrules.engine.lineage import Decision, decisions
 from csrules.engine.reference import ReferenceKernel
 from csrules.engine.templates import CompiledTemplate, compile_template
 from csrules.expr.functions import FunctionSpec
@@ -84,6 +85,8 @@ class CompiledPlaybook:
     silences: list[Silence] = field(default_factory=list)
     invariants: list[CompiledInvariant] = field(default_factory=list)
     loaded: LoadedPlaybook | None = None
+    #: per playbook id: its content hash and what its decisions depend on (lineage.py)
+    decisions: dict[str, Decision] = field(default_factory=dict)
 
     def kernel(self, source: str) -> Kernel:
         """A kernel for an ad-hoc expression (explain's sub-expressions, tests)."""
@@ -121,6 +124,7 @@ def compile_loaded(
         spec=SnapshotSpec.from_settings(loaded.project.snapshot, loaded.project.limits),
         functions=functions,
         loaded=loaded,
+        decisions=decisions(loaded),
     )
     for agg in loaded.aggregates:
         rule = agg.item
