@@ -13,6 +13,7 @@ from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.history import history_command
 from csrules.cli.init import init_command
+from csrules.cli.replay import replay_command
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
     ack_command,
@@ -42,6 +43,7 @@ BUILTIN_COMMANDS = (
     ack_command,
     cases_command,
     audit_group,
+    replay_command,
     unlock_command,
     state_group,
     schema_command,

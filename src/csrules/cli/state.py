@@ -265,6 +265,8 @@ def _apply(
         except CsrulesError as exc:  # a guard refused the run, the lock is held, a signal
             click.echo(f"error: {exc.message}", err=True)
             raise SystemExit(exc.exit_code) from None
+        with _reported():
+            head_seq, head_hash = store.audit_head()
     report = outcome.delivery
     assert report is not None
     if fmt == "json":
@@ -274,6 +276,7 @@ def _apply(
             "retrying": report.retrying,
             "dead": [{"action": a, "detail": d} for a, d in report.dead],
             "took_over": outcome.run.took_over,
+            "audit_head": {"seq": head_seq, "hash": head_hash},
         }
         click.echo(json.dumps(payload, indent=2, default=str))
     else:
@@ -281,6 +284,8 @@ def _apply(
         click.echo(
             f"run {outcome.run.id}: delivered {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}"
         )
+        # for the scheduler's own log: `audit verify --expect-head` checks it later
+        click.echo(f"audit head {head_seq} {head_hash}")
         for action, detail in report.dead:
             click.echo(f"  dead: {action}: {detail}", err=True)
     raise SystemExit(1 if report.dead or batch.rejected else 0)
