@@ -146,6 +146,20 @@ _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _ACTION_SELECT = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
 
 
+def stored_data(text: str, canon: str | None) -> Any:
+    """An event's ``data`` as it was hashed. JCS writes a double such as ``1e16`` as the
+    integer ``10000000000000000``; read back, an integer beyond 2**53 in a JCS event can
+    only have been such a double (JCS refuses larger integers), so it is one again."""
+    if canon != JCS:
+        return json.loads(text)
+    return json.loads(text, parse_int=_jcs_int)
+
+
+def _jcs_int(digits: str) -> int | float:
+    value = int(digits)
+    return value if abs(value) <= 2**53 else float(value)
+
+
 @dataclass
 class _Pending:
     """One audit event waiting to be chained and written."""
@@ -741,7 +755,7 @@ class SqlStore(StateStore):
                             "differs): a record was deleted, inserted or reordered",
                         )
                     try:
-                        data = json.loads(r["data"])
+                        data = stored_data(r["data"], r.get("canon"))
                         digest = event_hash(
                             seq=seq,
                             at=self._from_ts(r["at"]),
