@@ -9,7 +9,7 @@ log="$1"; want="${2:-}"
 jq -r '
   # an RFC 8785 number: the shortest digits, written as ECMAScript writes them
   def num: tostring
-    | capture("^(?<sg>-?)(?<i>[0-9]+)(\\.(?<f>[0-9]+))?([eE](?<e>[-+]?[0-9]+))?$") as $m
+    | capture("^(?<sg>-?)(?<i>[0-9]+)(\\.(?<f>[0-9]+))?((e|E)(?<e>[-+]?[0-9]+))?$") as $m
     | ($m.i + ($m.f // "")) as $raw | ($raw | sub("^0+"; "")) as $lead
     | ($lead | sub("0+$"; "")) as $d | ($d | length) as $k
     | (($m.e // "0" | tonumber) + ($m.i | length) - ($raw | length) + ($lead | length)) as $n
