@@ -38,7 +38,9 @@ def test_filters_combine(root: Path) -> None:
     assert quiet and {e["rule"] for e in quiet} == {"quiet"}
     assert {e["kind"] for e in quiet} >= {"transition", "action", "delivery"}
     mine = _show(root, "--rule", "quiet", "--account", "b", "--kind", "transition")
-    assert [e["data"]["to"] for e in mine] == ["pending", "open"] and {e["account"] for e in mine} == {"b"}
+    assert [e["data"]["to"] for e in mine] == ["pending", "open"] and {
+        e["account"] for e in mine
+    } == {"b"}
     case = mine[0]["case"]
     assert {e["case"] for e in _show(root, "--case", case)} == {case}
     second = _show(root, "--run", runs[1], "--kind", "action")
