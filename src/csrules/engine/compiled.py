@@ -85,8 +85,16 @@ class CompiledPlaybook:
     silences: list[Silence] = field(default_factory=list)
     invariants: list[CompiledInvariant] = field(default_factory=list)
     loaded: LoadedPlaybook | None = None
-    #: per playbook id: its content hash and what its decisions depend on (lineage.py)
-    decisions: dict[str, Decision] = field(default_factory=dict)
+    _decisions: dict[str, Decision] | None = field(default=None, repr=False)
+
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        """Per playbook id: its content hash and what its decisions depend on
+        (``lineage.py``), computed when first asked for (by reconcile): evaluating alone
+        never pays for it."""
+        if self._decisions is None:
+            self._decisions = decisions(self.loaded) if self.loaded is not None else {}
+        return self._decisions
 
     def kernel(self, source: str) -> Kernel:
         """A kernel for an ad-hoc expression (explain's sub-expressions, tests)."""
@@ -124,7 +132,6 @@ def compile_loaded(
         spec=SnapshotSpec.from_settings(loaded.project.snapshot, loaded.project.limits),
         functions=functions,
         loaded=loaded,
-        decisions=decisions(loaded),
     )
     for agg in loaded.aggregates:
         rule = agg.item

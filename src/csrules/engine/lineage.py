@@ -36,16 +36,14 @@ from typing import Any
 from csrules.expr.ast import (
     Binary,
     Comprehension,
-    ExprSyntaxError,
     Ident,
     Index,
     Literal,
     Node,
     Select,
-    parse,
 )
 from csrules.expr.templates import TemplateHole, TemplateSyntaxError, split_template
-from csrules.load.canonical import RuleVersion, rule_versions
+from csrules.load.canonical import RuleVersion, rule_versions, syntax_tree
 from csrules.load.playbook import LoadedPlaybook
 from csrules.model.rules import Action
 
@@ -105,11 +103,9 @@ class _Reads:
         self.refs: set[Ref] = set()
 
     def expression(self, source: str) -> None:
-        try:
-            tree = parse(source, max_length=max(4096, len(source)))
-        except ExprSyntaxError:
-            return
-        self._tree(tree)
+        tree = syntax_tree(source)
+        if tree is not None:
+            self._tree(tree)
 
     def template(self, text: str) -> None:
         try:

@@ -19,6 +19,7 @@ hashes every case and action records); ``gitrev.rules`` compares two sets of ver
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -33,7 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from csrules.expr.ast import ExprSyntaxError, parse, to_cel
+from csrules.expr.ast import ExprSyntaxError, Node, parse, to_cel
 from csrules.expr.templates import TemplateHole, TemplateSyntaxError, split_template
 from csrules.load.playbook import LoadedPlaybook
 from csrules.model.durations import format_duration
@@ -116,12 +117,22 @@ def _expr_kind(info: FieldInfo) -> ExprKind | None:
     return found
 
 
+@functools.lru_cache(maxsize=8192)
+def syntax_tree(source: str) -> Node | None:
+    """The expression's syntax tree, or None when it does not parse. Cached: ``history``
+    meets the same expressions in every version of a file, and the lineage of a compiled
+    playbook reads the trees its content hashes were made from."""
+    try:
+        return parse(source, max_length=max(4096, len(source)))
+    except ExprSyntaxError:
+        return None
+
+
+@functools.lru_cache(maxsize=8192)
 def canonical_expression(source: str) -> str:
     """The expression as its syntax tree prints it; the collapsed text if it does not parse."""
-    try:
-        return to_cel(parse(source, max_length=max(4096, len(source))))
-    except ExprSyntaxError:
-        return " ".join(source.split())
+    tree = syntax_tree(source)
+    return " ".join(source.split()) if tree is None else to_cel(tree)
 
 
 def canonical_template(text: str) -> str:
