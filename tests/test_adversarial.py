@@ -1248,3 +1248,58 @@ def test_a_huge_file_in_a_revision_is_reported_not_read(
 
 
 # (end of pull-request diff)
+
+
+# --- auditors: hostile history, run ids and export targets --------------------------------
+
+
+def test_history_never_follows_a_link_and_notes_a_file_that_does_not_parse(
+    tmp_path: Path,
+) -> None:
+    from csrules.gitrev.git import repository
+    from csrules.gitrev.history import rule_history
+    from tests.git_helpers import reference_repo
+
+    top, root = reference_repo(tmp_path)
+    (root / "secrets.toml").symlink_to("/etc/passwd")
+    commit_all(top, "a link to a file outside")
+    (root / "tiers.toml").write_bytes(b"\xff\xfe[[tier]]\nid = \x00\n")
+    commit_all(top, "binary garbage in tiers.toml")
+    history = rule_history(repository(root))
+    subjects = [e.commit.subject for e in history.entries]
+    assert subjects == ["reference playbooks"]  # neither commit changed a rule
+    text = run_cli("history", "--format", "json", "--playbooks", str(root)).output
+    assert "root:" not in text  # /etc/passwd was never read
+
+
+def test_replay_and_explain_of_a_hostile_run_id(tmp_path: Path) -> None:
+    root = apply_tests.make_root(tmp_path)
+    assert apply_tests.apply(root, apply_tests.ts()) == 0
+    for hostile in ("r-1' OR '1'='1", "--format", "../../etc/passwd", "\x1b[2J"):
+        done = run_cli("replay", hostile, "--playbooks", str(root))
+        assert done.exit_code == 2, (hostile, done.stderr)
+        assert "Traceback" not in done.stderr
+    explained = run_cli("explain", "a", "--run", "r-1' OR '1'='1", "--playbooks", str(root))
+    assert explained.exit_code == 2 and "no run" in explained.stderr
+
+
+def test_audit_export_onto_a_folder_or_a_missing_folder(tmp_path: Path) -> None:
+    root = apply_tests.make_root(tmp_path)
+    assert apply_tests.apply(root, apply_tests.ts()) == 0
+    for target in (tmp_path, tmp_path / "missing" / "audit.jsonl"):
+        done = run_cli("audit", "export", "--output", str(target), "--playbooks", str(root))
+        assert done.exit_code in (1, 2) and "Traceback" not in done.stderr, done.stderr
+    parquet = run_cli(
+        "audit",
+        "export",
+        "--format",
+        "parquet",
+        "--output",
+        str(tmp_path / "no" / "a.parquet"),
+        "--playbooks",
+        str(root),
+    )
+    assert parquet.exit_code == 1 and "cannot write" in parquet.stderr
+
+
+# (end of auditors)

@@ -25,6 +25,7 @@ from typing import Any
 import pluggy
 import structlog
 
+from csrules.archive import archive_record, snapshot_blob, state_blob
 from csrules.cases.model import CaseState, Plan
 from csrules.cases.reconcile import reconcile
 from csrules.delivery.instances import build_connectors
@@ -40,6 +41,7 @@ from csrules.model.durations import format_duration
 from csrules.revision import revision
 from csrules.snapshot.batch import AccountBatch
 from csrules.store.base import (
+    ArchivedBlob,
     LockInfo,
     LockTakeover,
     RunRecord,
@@ -169,6 +171,32 @@ def make_plan(
     return evaluation, reconcile(evaluation, compiled, state, now)
 
 
+def lineage(compiled: CompiledPlaybook) -> dict[str, Any]:
+    """The run record's part of the revision an auditor matches cases and actions with:
+    each playbook's content hash, the hash of everything its decisions read and the
+    rules that makes (``kind:id``), and the content hash of each of those rules."""
+    rules: dict[str, str] = {}
+    decisions: dict[str, Any] = {}
+    for playbook, decision in compiled.decisions.items():
+        rules.update(decision.depends)
+        decisions[playbook] = {
+            "rule_hash": decision.rule_hash,
+            "depends_hash": decision.depends_hash,
+            "depends": sorted(decision.depends),
+        }
+    return {"rules": dict(sorted(rules.items())), "decisions": decisions}
+
+
+def archived_inputs(
+    compiled: CompiledPlaybook, batch: AccountBatch, state: CaseState
+) -> tuple[list[ArchivedBlob], dict[str, str] | None]:
+    """What ``[archive] snapshots`` keeps of a run (nothing when it is off)."""
+    if not compiled.project.archive.snapshots:
+        return [], None
+    blobs = [snapshot_blob(batch), state_blob(state)]
+    return blobs, archive_record(blobs[0], blobs[1], state.scores)
+
+
 def new_run_id() -> str:
     return f"r-{uuid.uuid4().hex[:12]}"
 
@@ -182,20 +210,24 @@ def run_record(
     *,
     run_id: str,
     took_over: LockTakeover | None = None,
+    archive: dict[str, str] | None = None,
 ) -> RunRecord:
+    snapshot: dict[str, Any] = {
+        "source": batch.source,
+        "sha256": batch.sha256,
+        "accounts": len(batch),
+        "skipped": len(batch.rejected) + len(batch.duplicates),
+    }
+    if archive is not None:
+        snapshot["archive"] = archive
     return RunRecord(
         id=run_id,
         as_of=now,
         started_at=datetime.now(UTC),
         host=socket.gethostname(),
         pid=os.getpid(),
-        revision=revision(compiled.root),
-        snapshot={
-            "source": batch.source,
-            "sha256": batch.sha256,
-            "accounts": len(batch),
-            "skipped": len(batch.rejected) + len(batch.duplicates),
-        },
+        revision=revision(compiled.root) | lineage(compiled),
+        snapshot=snapshot,
         counts={
             "accounts": len(evaluation.accounts),
             "errors": evaluation.error_count,
@@ -310,14 +342,24 @@ def apply(
         state = store.load()
         check_guards(batch, state, now, max_shrink=max_shrink, allow_shrink=allow_shrink)
         evaluation, plan = make_plan(compiled, batch, state, now)
+        blobs, archived = archived_inputs(compiled, batch, state)
         record = run_record(
-            compiled, batch, now, plan, evaluation, run_id=run.run_id, took_over=took_over
+            compiled,
+            batch,
+            now,
+            plan,
+            evaluation,
+            run_id=run.run_id,
+            took_over=took_over,
+            archive=archived,
         )
+        keep = compiled.project.archive.keep
+        prune_before = now - keep if keep > timedelta(0) else None
         run.phase = "record"
         log.info("apply.phase", run=run.run_id, phase=run.phase)
         with requests.deferred():
             crash_point("before-commit")
-            store.commit_plan(record, plan)
+            store.commit_plan(record, plan, archive=blobs, prune_before=prune_before)
             run.recorded = True
             crash_point("after-commit")
         run.phase = "deliver"

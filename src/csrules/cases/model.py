@@ -51,8 +51,9 @@ class Case:
     tier: str | None = None
     escalation: str | None = None
     steps_fired: list[int] = field(default_factory=list)
-    rule_hash: str = ""
+    rule_hash: str = ""  # the playbook's content hash when the case last moved
     acknowledged_by: str | None = None  # who acknowledged it (``csrules ack``, a connector)
+    depends_hash: str = ""  # everything that decision read (engine/lineage.py)
 
     def to_json(self) -> dict[str, Any]:
         def ts(value: datetime | None) -> str | None:
@@ -74,6 +75,7 @@ class Case:
             "escalation": self.escalation,
             "steps_fired": list(self.steps_fired),
             "rule_hash": self.rule_hash,
+            "depends_hash": self.depends_hash,
         }
 
 
@@ -100,6 +102,7 @@ class Action:
     last_error: str | None = None
     rule_hash: str = ""
     in_flight_at: datetime | None = None  # a delivery started and its outcome was never recorded
+    depends_hash: str = ""  # everything the decision to send it read (engine/lineage.py)
 
     def to_json(self) -> dict[str, Any]:
         """The ``plan --format json`` action shape (spec section 5)."""
@@ -124,6 +127,7 @@ class Transition:
     from_status: CaseStatus | None
     to_status: CaseStatus
     rule_hash: str = ""
+    depends_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,6 @@ from typing import Any
 
 from celpy import celtypes
 
-from csrules.cases.hashing import rule_hash
 from csrules.cases.model import (
     ACTIVE,
     Action,
@@ -57,6 +56,10 @@ class _Context:
     plan: Plan
     rotation: dict[str, int]
     templates: dict[str, CompiledTemplate] = field(default_factory=dict)
+
+    def depends_hash(self, playbook: str) -> str:
+        decision = self.compiled.decisions.get(playbook)
+        return decision.depends_hash if decision is not None else ""
 
     def silence_for(self, playbook: str, account: str) -> str | None:
         for silence, playbooks in self.silences.get(account, []):
@@ -202,14 +205,26 @@ def _emit(
             status="held" if held_by else "pending",
             held_by=held_by,
             rule_hash=r_hash,
+            depends_hash=ctx.depends_hash(case.playbook),
         )
         (ctx.plan.held if held_by else ctx.plan.deliver).append(action)
         ctx.plan.warnings.extend(_cut_warning(action, key, b) for key, b in cut.items())
 
 
 def _transition(ctx: _Context, case: Case, before: str | None) -> None:
+    decision = ctx.compiled.decisions.get(case.playbook)
+    if decision is not None:  # the rule version that made this move
+        case.rule_hash, case.depends_hash = decision.rule_hash, decision.depends_hash
     ctx.plan.transitions.append(
-        Transition(case.id, case.account, case.playbook, before, case.status, case.rule_hash)  # type: ignore[arg-type]
+        Transition(
+            case.id,
+            case.account,
+            case.playbook,
+            before,  # type: ignore[arg-type]
+            case.status,
+            case.rule_hash,
+            case.depends_hash,
+        )
     )
 
 
@@ -310,7 +325,8 @@ def reconcile(
     accounts = [r.key for r in evaluation.accounts]
     for pb in compiled.playbooks:
         rule = pb.rule
-        r_hash = rule_hash(rule)
+        decision = compiled.decisions.get(rule.id)
+        r_hash = decision.rule_hash if decision is not None else ""
         known = {account for (playbook, account) in state.cases if playbook == rule.id}
         order = accounts + sorted(
             known - set(accounts)

@@ -134,14 +134,67 @@ def _finish(result: AccountResult, batch: AccountBatch) -> NoReturn:
     raise SystemExit(1 if result.errors or snapshot_status(batch) else 0)
 
 
+def _previous_scores(compiled: CompiledPlaybook) -> dict[str, float]:
+    """The scores the next apply would read as ``health.previous`` (read only; none
+    without a state)."""
+    from csrules.cli.state import state_timeouts
+    from csrules.store import StateMissing, StoreError, open_store
+
+    try:
+        with open_store(
+            compiled.project.state.url,
+            base_dir=compiled.root,
+            access="read",
+            timeouts=state_timeouts(compiled),
+        ) as store:
+            return store.load().scores
+    except StateMissing:
+        return {}
+    except StoreError as exc:
+        click.echo(f"warning: previous scores not read ({exc.message})", err=True)
+        return {}
+
+
+def _past_run(
+    run_id: str, root: Path, fmt: str
+) -> tuple[CompiledPlaybook, AccountBatch, datetime, dict[str, float], str]:
+    """The rules, snapshot, as-of and previous scores of a recorded run."""
+    from csrules.cli.state import _reader, _reported
+    from csrules.replay import ReplayRefused, inputs
+
+    current = load_compiled(root, fmt)  # where the state is
+    with _reader(current) as store:
+        if store is None:
+            raise click.UsageError("there is no state yet: no run was recorded")
+        with _reported():
+            try:
+                given = inputs(store, run_id, root)
+            except ReplayRefused as exc:
+                raise click.UsageError(exc.message) from None
+    note = f"as decided by run {given.run.id}, rules from {given.rules_from}"
+    return given.compiled, given.batch, given.run.as_of, given.state.scores, note
+
+
 @click.command("explain")
 @click.argument("account")
 @playbooks_option
 @click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
 @click.option("--as-of", "as_of", help="Evaluate as of this time (RFC 3339, default now, UTC).")
+@click.option(
+    "--run",
+    "run_id",
+    metavar="RUN_ID",
+    help="Explain the decision a recorded run made: its rules, archived snapshot, as-of "
+    "and previous scores (needs [archive] snapshots; not with --snapshot or --as-of).",
+)
 @format_option("text", "json")
 def explain_command(
-    account: str, playbooks: Path | None, snapshot: str | None, as_of: str | None, fmt: str
+    account: str,
+    playbooks: Path | None,
+    snapshot: str | None,
+    as_of: str | None,
+    run_id: str | None,
+    fmt: str,
 ) -> None:
     """Explain one account: score and drivers, segments, tier, ADKAR, playbooks.
 
@@ -154,16 +207,30 @@ def explain_command(
     skipped (listed on stderr; aggregates leave them out), the snapshot was not read to
     its end, or the account itself was skipped as invalid (its line and the reasons are
     printed); 2 when the account is not in the snapshot or the snapshot cannot be read.
+
+    The previous score (health.previous, health.delta) is the one the next apply would
+    read from the state; with --run, the one that run read.
     """
     root = resolve_playbooks(playbooks)
-    compiled = load_compiled(root, fmt)
-    now = parse_as_of(as_of)
-    batch = load_snapshot(compiled, snapshot)
+    note: str | None = None
+    if run_id is not None:
+        if snapshot is not None or as_of is not None:
+            raise click.UsageError(
+                "--run explains a recorded run with its own snapshot and as-of: leave out "
+                "--snapshot and --as-of"
+            )
+        compiled, batch, now, previous, note = _past_run(run_id, root, fmt)
+    else:
+        compiled = load_compiled(root, fmt)
+        now = parse_as_of(as_of)
+        batch = load_snapshot(compiled, snapshot)
+        previous = _previous_scores(compiled)
     if batch.record(account) is None:
         _not_evaluated(account, batch)
     # Aggregates need the whole portfolio; the other stages only this account.
     portfolio = {k: v for k, v in portfolio_of(compiled, batch, now).items() if v is not None}
-    evaluation = evaluate(compiled, batch.subset([account]), now, portfolio=portfolio)
+    prior = {account: previous[account]} if account in previous else {}
+    evaluation = evaluate(compiled, batch.subset([account]), now, prior, portfolio=portfolio)
     result = evaluation.accounts[0]
     activation = evaluation.activations[0]
 
@@ -180,6 +247,9 @@ def explain_command(
     if fmt == "json":
         payload = result.to_json()
         payload["as_of"] = now.isoformat()
+        payload["run"] = run_id
+        payload["previous"] = result.previous
+        payload["delta"] = result.delta
         payload["measures"] = [
             {
                 "measure": m.id,
@@ -216,6 +286,8 @@ def explain_command(
 
     name = batch.record(account) or {}
     lines = [f"Account {account} ({name.get('name', '')}) as of {now:%Y-%m-%dT%H:%M:%SZ}", ""]
+    if note is not None:
+        lines[1:1] = [note]
     lines.extend(_health_lines(result, compiled))
     lines.append("")
     lines.append(f"Segments: {', '.join(result.segments) or 'none'}")

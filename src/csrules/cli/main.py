@@ -11,7 +11,9 @@ from csrules.cli.check import check_command
 from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
+from csrules.cli.history import history_command
 from csrules.cli.init import init_command
+from csrules.cli.replay import replay_command
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
     ack_command,
@@ -35,11 +37,13 @@ BUILTIN_COMMANDS = (
     evaluate_command,
     explain_command,
     diff_command,
+    history_command,
     plan_command,
     apply_command,
     ack_command,
     cases_command,
     audit_group,
+    replay_command,
     unlock_command,
     state_group,
     schema_command,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from csrules.errors import CsrulesError
 
 if TYPE_CHECKING:
     from csrules.interrupts import StopRequests
-    from csrules.store.base import Access, Clock, StateStore, Timeouts
+    from csrules.store.base import Access, AuditEvent, Clock, StateStore, Timeouts
 
 
 @contextmanager
@@ -265,6 +266,8 @@ def _apply(
         except CsrulesError as exc:  # a guard refused the run, the lock is held, a signal
             click.echo(f"error: {exc.message}", err=True)
             raise SystemExit(exc.exit_code) from None
+        with _reported():
+            head_seq, head_hash = store.audit_head()
     report = outcome.delivery
     assert report is not None
     if fmt == "json":
@@ -274,6 +277,7 @@ def _apply(
             "retrying": report.retrying,
             "dead": [{"action": a, "detail": d} for a, d in report.dead],
             "took_over": outcome.run.took_over,
+            "audit_head": {"seq": head_seq, "hash": head_hash},
         }
         click.echo(json.dumps(payload, indent=2, default=str))
     else:
@@ -281,6 +285,8 @@ def _apply(
         click.echo(
             f"run {outcome.run.id}: delivered {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}"
         )
+        # for the scheduler's own log: `audit verify --expect-head` checks it later
+        click.echo(f"audit head {head_seq} {head_hash}")
         for action, detail in report.dead:
             click.echo(f"  dead: {action}: {detail}", err=True)
     raise SystemExit(1 if report.dead or batch.rejected else 0)
@@ -390,41 +396,116 @@ def audit_group() -> None:
     """Query and verify the tamper-evident audit log."""
 
 
+_EVENT_KINDS = (
+    "run",
+    "transition",
+    "action",
+    "delivery",
+    "ack",
+    "interrupted",
+    "failed",
+    "takeover",
+    "unlock",
+    "rewind",
+)
+
+
+def _audit_filters(func: Callable[..., None]) -> Callable[..., None]:
+    """The filters ``audit show`` and ``audit export`` share."""
+    options = [
+        click.option("--account", help="Only this account's events."),
+        click.option("--case", help="Only this case's events."),
+        click.option("--rule", help="Only the events of this playbook (its id)."),
+        click.option("--run", "run_id", metavar="RUN_ID", help="Only the events of this run."),
+        click.option(
+            "--kind",
+            "kinds",
+            multiple=True,
+            type=click.Choice(_EVENT_KINDS),
+            help="Only events of this kind (repeatable).",
+        ),
+        click.option(
+            "--since",
+            help="Only events at or after this time (RFC 3339), on the clock that --clock names.",
+        ),
+        click.option("--until", help="Only events before this time (RFC 3339), on the same clock."),
+        click.option(
+            "--clock",
+            type=click.Choice(["recorded", "as-of"]),
+            default="recorded",
+            show_default=True,
+            help="What --since and --until compare with: recorded_at (the wall clock when "
+            "the event was written) or as_of (the as-of time of its run).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _events(
+    compiled: CompiledPlaybook,
+    *,
+    account: str | None,
+    case: str | None,
+    rule: str | None,
+    run_id: str | None,
+    kinds: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    clock: Clock,
+) -> list[AuditEvent]:
+    begin = parse_as_of(since) if since else None
+    end = parse_as_of(until) if until else None
+    with _reader(compiled) as store:
+        if store is None:
+            return []
+        with _reported():
+            return store.audit_events(
+                account=account,
+                case=case,
+                since=begin,
+                clock=clock,
+                rule=rule,
+                until=end,
+                run=run_id,
+                kinds=list(kinds) or None,
+            )
+
+
 @audit_group.command("show")
 @playbooks_option
-@click.option("--account")
-@click.option("--case")
-@click.option(
-    "--since",
-    help="Only events at or after this time (RFC 3339), on the clock that --clock names.",
-)
-@click.option(
-    "--clock",
-    type=click.Choice(["recorded", "as-of"]),
-    default="recorded",
-    show_default=True,
-    help="What --since compares with: recorded_at (the wall clock when the event was "
-    "written) or as_of (the as-of time of its run).",
-)
+@_audit_filters
 @format_option("text", "json")
 def audit_show(
     playbooks: Path | None,
     account: str | None,
     case: str | None,
+    rule: str | None,
+    run_id: str | None,
+    kinds: tuple[str, ...],
     since: str | None,
+    until: str | None,
     clock: Clock,
     fmt: str,
 ) -> None:
-    """Show audit events: runs, case transitions, deliveries, acknowledgements."""
+    """Show audit events: runs, case transitions, deliveries, acknowledgements.
+
+    The filters combine (all must hold). --format json prints one event per line.
+    """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
-    when = parse_as_of(since) if since else None
-    with _reader(compiled) as store:
-        events = (
-            []
-            if store is None
-            else store.audit_events(account=account, case=case, since=when, clock=clock)
-        )
+    events = _events(
+        compiled,
+        account=account,
+        case=case,
+        rule=rule,
+        run_id=run_id,
+        kinds=kinds,
+        since=since,
+        until=until,
+        clock=clock,
+    )
     if fmt == "json":
         for e in events:
             click.echo(
@@ -440,10 +521,13 @@ def audit_show(
                         "account": e.account,
                         "rule": e.rule,
                         "rule_hash": e.rule_hash,
+                        "depends_hash": e.data.get("depends_hash"),
                         "data": e.data,
+                        "prev_hash": e.prev_hash,
                         "hash": e.hash,
                     },
                     default=str,
+                    ensure_ascii=False,
                 )
             )
         return
@@ -455,11 +539,105 @@ def audit_show(
         )
 
 
+@audit_group.command("export")
+@playbooks_option
+@_audit_filters
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "parquet"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one event per line, every field as hashed (what the verifier of "
+    "docs/auditing.md reads); parquet: one row per event, data as JSON text.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file (default: stdout; parquet needs a file).",
+)
+def audit_export(
+    playbooks: Path | None,
+    account: str | None,
+    case: str | None,
+    rule: str | None,
+    run_id: str | None,
+    kinds: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    clock: Clock,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Export the audit log for an auditor's own tools.
+
+    Every field of every event, exactly as hashed (timestamps as written, data as
+    stored), so the chain can be checked without csrules (docs/auditing.md). Filters
+    as for audit show; an export that starts after the first event still verifies
+    from its first event's prev_hash on.
+    """
+    root = resolve_playbooks(playbooks)
+    compiled = load_compiled(root, "text")
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
+    events = _events(
+        compiled,
+        account=account,
+        case=case,
+        rule=rule,
+        run_id=run_id,
+        kinds=kinds,
+        since=since,
+        until=until,
+        clock=clock,
+    )
+    from csrules.store.export import write_jsonl, write_parquet
+
+    try:
+        if fmt == "parquet":
+            assert output is not None
+            write_parquet(events, output)
+        elif output is not None:
+            with output.open("w", encoding="utf-8") as handle:
+                write_jsonl(events, handle)
+        else:
+            write_jsonl(events, sys.stdout)
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    if output is not None:
+        click.echo(f"exported {len(events)} event(s) to {output}", err=True)
+
+
+def _expected_head(value: str) -> str:
+    """``HASH``, ``SEQ:HASH`` or ``SEQ HASH`` (as apply prints it): the hash."""
+    found = re.fullmatch(r"\s*(?:\d+[\s:])?\s*([0-9a-fA-F]{64})\s*", value)
+    if found is None:
+        raise click.BadParameter(
+            f"'{value}' is not a head hash: give the 64 hex digits apply printed after "
+            "'audit head SEQ' (SEQ:HASH works too)",
+            param_hint="--expect-head",
+        )
+    return found.group(1).lower()
+
+
 @audit_group.command("verify")
 @playbooks_option
-def audit_verify(playbooks: Path | None) -> None:
+@click.option(
+    "--expect-head",
+    "expect_heads",
+    multiple=True,
+    metavar="HASH",
+    help="A head hash recorded outside the state (each apply prints 'audit head SEQ "
+    "HASH'): it must be an event of the intact chain, so cutting the newest events "
+    "and rewriting the head is caught. Repeatable.",
+)
+def audit_verify(playbooks: Path | None, expect_heads: tuple[str, ...]) -> None:
     """Recompute the hash chain and check every recorded run has its events; exit 1 and
-    say what is broken (the first broken record, or the runs missing from the log)."""
+    say what is broken (the first broken record, the runs missing from the log, or an
+    expected head that is not in it)."""
+    heads = [_expected_head(h) for h in expect_heads]
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, "text")
     with _reader(compiled) as store:
@@ -467,6 +645,6 @@ def audit_verify(playbooks: Path | None) -> None:
             click.echo("no audit log to verify: there is no state at this url yet")
             raise SystemExit(1)
         with _reported():
-            result = store.verify_audit()
+            result = store.verify_audit(expect_heads=heads)
     click.echo(result.message)
     raise SystemExit(0 if result.ok else 1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from csrules.engine.kernel import Kernel
+from csrules.engine.lineage import Decision, decisions
 from csrules.engine.reference import ReferenceKernel
 from csrules.engine.templates import CompiledTemplate, compile_template
 from csrules.expr.functions import FunctionSpec
@@ -84,6 +85,16 @@ class CompiledPlaybook:
     silences: list[Silence] = field(default_factory=list)
     invariants: list[CompiledInvariant] = field(default_factory=list)
     loaded: LoadedPlaybook | None = None
+    _decisions: dict[str, Decision] | None = field(default=None, repr=False)
+
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        """Per playbook id: its content hash and what its decisions depend on
+        (``lineage.py``), computed when first asked for (by reconcile): evaluating alone
+        never pays for it."""
+        if self._decisions is None:
+            self._decisions = decisions(self.loaded) if self.loaded is not None else {}
+        return self._decisions
 
     def kernel(self, source: str) -> Kernel:
         """A kernel for an ad-hoc expression (explain's sub-expressions, tests)."""

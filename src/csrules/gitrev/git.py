@@ -263,3 +263,158 @@ def _write_blobs(repo: Repository, wanted: list[tuple[str, str]], dest: Path) ->
                         left -= len(chunk)
                 process.stdout.read(1)  # the newline after each blob
             process.stdout.read()
+
+
+# ------------------------------------------------------------------ many commits
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One ``*.toml`` file of the playbook directory changed by a commit.
+
+    ``path`` is relative to the playbook directory; ``oid`` is the new blob (``None``
+    when the file was deleted, or is no longer a regular file).
+    """
+
+    path: str
+    oid: str | None
+
+
+@dataclass(frozen=True)
+class CommitChanges:
+    """A commit that touched the playbook directory, and the files it changed."""
+
+    commit: str
+    parent: str | None
+    author: str
+    email: str
+    date: str  # author date, ISO 8601 as git writes it
+    subject: str
+    files: tuple[FileChange, ...]
+
+
+def _tracked(relative: str) -> bool:
+    """Whether the loader would read this path: ``*.toml`` outside hidden folders."""
+    return relative.endswith(".toml") and not any(
+        part.startswith(".") for part in relative.split("/")[:-1]
+    )
+
+
+def log_changes(
+    repo: Repository, *, base: str | None = None, head: str = "HEAD"
+) -> list[CommitChanges]:
+    """Every commit of ``head``'s first-parent history that changed a ``*.toml`` file of
+    the playbook directory, oldest first, with those files: one ``git log --raw``.
+
+    With ``base``, only the commits after it (``base..head``). Merges are compared with
+    their first parent, so a merged branch shows as one change, when it landed.
+    """
+    tip = resolve(repo, head)
+    walk = tip if base is None else f"{resolve(repo, base)}..{tip}"
+    args = [
+        "log",
+        "--first-parent",
+        "--reverse",
+        "-z",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x01%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s",
+        walk,
+        "--",
+        f":(literal){repo.prefix}" if repo.prefix else ".",
+    ]
+    done = _git(repo.top, *args)
+    if done.returncode != 0:
+        raise RevisionError(f"git log failed: {_stderr(done)}")
+    commits: list[CommitChanges] = []
+    for chunk in done.stdout.split(b"\x01")[1:]:
+        header, _, rest = chunk.partition(b"\x00")
+        fields = header.decode("utf-8", errors="replace").split("\x1f", 5)
+        commit, parents, author, email, date, subject = (fields + [""] * 6)[:6]
+        items = rest.lstrip(b"\n").split(b"\x00")
+        files: list[FileChange] = []
+        for meta, raw_path in zip(items[0::2], items[1::2], strict=False):
+            if not meta.startswith(b":"):
+                continue
+            _old_mode, new_mode, _old, new_oid, status = meta[1:].decode("ascii").split()[:5]
+            path = raw_path.decode("utf-8", errors="surrogateescape")
+            if not path.startswith(repo.prefix):
+                continue
+            relative = path[len(repo.prefix) :]
+            if not _tracked(relative):
+                continue
+            gone = status.startswith("D") or new_mode in ("120000", "160000")
+            files.append(FileChange(relative, None if gone else new_oid))
+        if files:
+            first = parents.split()[0] if parents.split() else None
+            commits.append(
+                CommitChanges(commit, first, author, email, date, subject.strip(), tuple(files))
+            )
+    return commits
+
+
+def list_tree(repo: Repository, commit: str) -> dict[str, str]:
+    """The ``*.toml`` blobs of the playbook directory at ``commit``: path -> blob id."""
+    args = ["ls-tree", "-r", "-z", commit]
+    if repo.prefix:
+        args += ["--", f":(literal){repo.prefix}"]
+    done = _git(repo.top, *args)
+    if done.returncode != 0:
+        raise RevisionError(f"git ls-tree {short(commit)} failed: {_stderr(done)}")
+    files: dict[str, str] = {}
+    for entry in done.stdout.split(b"\x00"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        mode, kind, oid = meta.decode("ascii").split()[:3]
+        path = raw_path.decode("utf-8", errors="surrogateescape")
+        relative = path[len(repo.prefix) :] if path.startswith(repo.prefix) else path
+        if kind == "blob" and mode != "120000" and _tracked(relative):
+            files[relative] = oid
+    return files
+
+
+def read_blobs(
+    repo: Repository, oids: list[str], *, max_bytes: int = MAX_BLOB_BYTES
+) -> dict[str, bytes | int]:
+    """The content of each blob, through one ``git cat-file --batch`` process; a blob
+    over ``max_bytes`` is skipped unread and given as its size instead."""
+    out: dict[str, bytes | int] = {}
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return out
+    with tempfile.TemporaryFile() as ids:
+        ids.write("".join(f"{oid}\n" for oid in wanted).encode("ascii"))
+        ids.seek(0)
+        env = {**os.environ, "LC_ALL": "C"}
+        with subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo.top,
+            stdin=ids,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        ) as process:
+            assert process.stdout is not None
+            for oid in wanted:
+                header = process.stdout.readline().decode("ascii", errors="replace").split()
+                if len(header) != 3 or header[0] != oid or header[1] != "blob":
+                    process.kill()
+                    raise RevisionError(
+                        f"git cat-file could not read blob {oid} ({' '.join(header) or 'no output'})"
+                    )
+                left = int(header[2])
+                keep = left <= max_bytes
+                parts: list[bytes] = []
+                while left:
+                    chunk = process.stdout.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise RevisionError(f"git cat-file stopped while reading blob {oid}")
+                    if keep:
+                        parts.append(chunk)
+                    left -= len(chunk)
+                process.stdout.read(1)
+                out[oid] = b"".join(parts) if keep else int(header[2])
+            process.stdout.read()
+    return out

@@ -147,6 +147,24 @@ class ApplySettings(StrictModel):
     )
 
 
+class ArchiveSettings(StrictModel):
+    """``[archive]``: keep what each ``apply`` read, so that ``csrules replay`` and
+    ``explain --run`` can re-run any of its decisions exactly."""
+
+    snapshots: bool = Field(
+        default=False,
+        description="Archive, in the state store, the exact snapshot each apply read "
+        "(compressed Parquet) and the case state it started from, content-addressed (an "
+        "unchanged snapshot is stored once).",
+    )
+    keep: Duration = Field(
+        default=timedelta(0),
+        description="How long an archived snapshot is kept after the last run that read "
+        "it (measured on the runs' as-of); each apply deletes older ones. 0s keeps them "
+        "forever.",
+    )
+
+
 class Limits(StrictModel):
     """``[limits]``: bounds that keep one bad rule, template or record from hanging or
     exhausting a run. Every limit names itself in the error it causes, so the fix is
@@ -247,6 +265,7 @@ class ProjectFile(StrictModel):
     snapshot: SnapshotSettings
     state: StateSettings = StateSettings()
     apply: ApplySettings = ApplySettings()
+    archive: ArchiveSettings = ArchiveSettings()
     limits: Limits = Limits()
     report: ReportSettings = ReportSettings()
     connectors: dict[RuleId, ConnectorInstance] = Field(default_factory=dict)

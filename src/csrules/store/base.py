@@ -22,9 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import rfc8785
+
 from csrules.cases.model import Action, Case, CaseState, Plan
 from csrules.errors import CsrulesError
 from csrules.store import holders
+
+JCS = "jcs"
+"""The ``canon`` of an audit event hashed over its RFC 8785 (JCS) form."""
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first audit event: the chain has to start somewhere fixed."""
@@ -257,9 +262,11 @@ class AuditEvent:
     hash: str
     as_of: datetime | None = None
     recorded_at: datetime | None = None
+    canon: str | None = None  # "jcs", or None: hashed over Python's JSON (older events)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``audit show --format json`` shape (keys may be added, never renamed)."""
+        """Every field as hashed: the shape ``audit export`` writes and the independent
+        verifier reads (keys may be added, never renamed)."""
         return {
             "seq": self.seq,
             "at": iso(self.at),
@@ -274,7 +281,22 @@ class AuditEvent:
             "data": self.data,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "canon": self.canon,
         }
+
+
+@dataclass(frozen=True)
+class ArchivedBlob:
+    """One entry of the archive: ``digest`` is the sha256 of ``data``, ``kind``
+    ``snapshot`` (Parquet, zstd) or ``state`` (the case state read, JSON, zlib)."""
+
+    digest: str
+    kind: str
+    data: bytes
+
+    @classmethod
+    def of(cls, kind: str, data: bytes) -> ArchivedBlob:
+        return cls(hashlib.sha256(data).hexdigest(), kind, data)
 
 
 @dataclass(frozen=True)
@@ -470,8 +492,36 @@ class StateStore(ABC):
         """
 
     @abstractmethod
-    def commit_plan(self, run: RunRecord, plan: Plan) -> None:
+    def run_record(self, run_id: str) -> RunSummary | None:
+        """One run by id (superseded ones too), or None."""
+
+    @abstractmethod
+    def run_detail(self, run_id: str) -> RunRecord | None:
+        """The full record of one run (revision, snapshot, counts), or None."""
+
+    @abstractmethod
+    def audit_head(self) -> tuple[int, str]:
+        """The seq and hash of the newest audit event (0 and the genesis hash when empty):
+        what ``apply`` prints for the scheduler's logs and ``audit verify --expect-head``
+        checks later."""
+
+    @abstractmethod
+    def archived(self, digest: str) -> bytes | None:
+        """The archived bytes with that sha256, or None (never archived, or pruned)."""
+
+    @abstractmethod
+    def commit_plan(
+        self,
+        run: RunRecord,
+        plan: Plan,
+        *,
+        archive: Sequence[ArchivedBlob] = (),
+        prune_before: datetime | None = None,
+    ) -> None:
         """Record a run and everything its plan decided, in ONE transaction.
+
+        ``archive`` is stored with it (content-addressed: an entry already there is only
+        marked used by this run); entries no run used since ``prune_before`` are deleted.
 
         The run row, case upserts, new outbox rows (``pending`` for ``plan.deliver``,
         ``held`` for ``plan.held``), released (held → pending) and cancelled actions,
@@ -535,16 +585,25 @@ class StateStore(ABC):
         case: str | None = None,
         since: datetime | None = None,
         clock: Clock = "recorded",
+        rule: str | None = None,
+        until: datetime | None = None,
+        run: str | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[AuditEvent]:
-        """Audit events in log order, filtered by account, case and time: ``since`` is
-        compared with ``recorded_at`` (the wall clock) or, with ``clock="as-of"``, with
-        ``as_of`` (the run's clock); an event written before these fields existed is
-        compared by its ``at``."""
+        """Audit events in log order, filtered by account, case, rule (the playbook id),
+        run, kind and time: ``since`` (inclusive) and ``until`` (exclusive) are compared
+        with ``recorded_at`` (the wall clock) or, with ``clock="as-of"``, with ``as_of``
+        (the run's clock); an event written before these fields existed is compared by
+        its ``at``."""
 
     @abstractmethod
-    def verify_audit(self) -> VerifyResult:
+    def verify_audit(self, *, expect_heads: Sequence[str] = ()) -> VerifyResult:
         """Recompute the hash chain; detects an edited, deleted or reordered record, and
-        a run recorded in ``runs`` that has no event in the log (an emptied log)."""
+        a run recorded in ``runs`` that has no event in the log (an emptied log).
+
+        ``expect_heads`` are head hashes recorded outside the store (printed by each
+        apply): each must be the hash of an event of the intact chain, so cutting the
+        newest events and rewriting the head to match is detected too."""
 
     @abstractmethod
     def close(self) -> None:
@@ -623,12 +682,16 @@ def event_hash(
     prev_hash: str,
     as_of: datetime | None = None,
     recorded_at: datetime | None = None,
+    canon: str | None = None,
 ) -> str:
     """``sha256(prev_hash + canonical JSON of the event without its hash)``.
 
     An event stamped with the two clocks (``recorded_at`` set) hashes them too; one
     written before they existed hashes without them, so an old log still verifies, and
-    clearing the stamps of a new event breaks its hash.
+    clearing the stamps of a new event breaks its hash. With ``canon="jcs"`` the
+    canonical JSON is RFC 8785 (JCS) of the fields plus ``"canon": "jcs"`` (see
+    docs/auditing.md for the recipe that checks it without csrules); without it,
+    Python's sorted-keys JSON (events written before schema version 5).
     """
     fields: dict[str, Any] = {
         "seq": seq,
@@ -645,5 +708,29 @@ def event_hash(
     if recorded_at is not None:
         fields["as_of"] = None if as_of is None else iso(as_of)
         fields["recorded_at"] = iso(recorded_at)
-    body = canonical_json(fields)
+    if canon == JCS:
+        fields["canon"] = JCS
+        body = jcs(fields)
+    else:
+        body = canonical_json(fields)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def jcs(value: object) -> str:
+    """RFC 8785 (JSON Canonicalization Scheme) text of a JSON value (datetimes as
+    :func:`iso`); :class:`ValueError` for what JCS cannot hold (an integer beyond
+    2**53, NaN)."""
+    plain = json.loads(canonical_json(value))
+    try:
+        return rfc8785.dumps(plain).decode("utf-8")
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def fits_jcs(value: object) -> bool:
+    """Whether :func:`jcs` can write ``value`` (every integer within 2**53)."""
+    try:
+        jcs(value)
+    except ValueError:
+        return False
+    return True

@@ -22,9 +22,19 @@ from csrules.store.base import StateStore, StoreError
 
 RoleKind = Literal["apply", "auditor"]
 
-STATE_TABLES = ("runs", "cases", "actions", "rotation", "scores", "score_log", "locks")
-"""Rows that runs insert and update (``locks`` is deleted from too: releasing the lock)."""
-DELETABLE = ("locks",)
+STATE_TABLES = (
+    "runs",
+    "cases",
+    "actions",
+    "rotation",
+    "scores",
+    "score_log",
+    "locks",
+    "archive",
+)
+"""Rows that runs insert and update (``locks`` is deleted from too: releasing the lock;
+``archive`` too: pruning it to ``[archive] keep``)."""
+DELETABLE = ("locks", "archive")
 AUDIT_LOG = "audit"
 AUDIT_HEAD = "audit_head"
 SCHEMA_TABLE = "schema_version"

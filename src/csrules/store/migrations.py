@@ -24,8 +24,8 @@ from typing import Literal
 Dialect = Literal["sqlite", "postgres"]
 
 TYPES: dict[Dialect, dict[str, str]] = {
-    "sqlite": {"ts": "TEXT", "json": "TEXT", "real": "REAL"},
-    "postgres": {"ts": "TIMESTAMPTZ", "json": "JSONB", "real": "DOUBLE PRECISION"},
+    "sqlite": {"ts": "TEXT", "json": "TEXT", "real": "REAL", "blob": "BLOB"},
+    "postgres": {"ts": "TIMESTAMPTZ", "json": "JSONB", "real": "DOUBLE PRECISION", "blob": "BYTEA"},
 }
 
 _V1_TABLES = [
@@ -247,6 +247,35 @@ def _v4(dialect: Dialect) -> list[str]:
     return [sql.format(**types) for sql in _V4_SCORE_LOG]
 
 
+_V5_AUDITORS = [
+    # What each case and action decided from: the hash of every rule the decision read
+    # (engine/lineage.py), besides the playbook's own content hash.
+    "ALTER TABLE cases ADD COLUMN depends_hash TEXT",
+    "ALTER TABLE actions ADD COLUMN depends_hash TEXT",
+    # How an audit event was hashed: 'jcs' (RFC 8785, reproducible in any language) for
+    # every event written from this version on; NULL for older ones (Python's JSON).
+    "ALTER TABLE audit ADD COLUMN canon TEXT",
+    # The opt-in archive of what each apply read ([archive] snapshots): its snapshot as
+    # compressed Parquet and its case state as compressed JSON, content-addressed (the
+    # sha256 of the stored bytes, which the run's hash-chained event names), kept until
+    # no run newer than [archive] keep uses them.
+    """CREATE TABLE archive (
+        digest TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        data {blob} NOT NULL,
+        size BIGINT NOT NULL,
+        stored_at {ts} NOT NULL,
+        last_used {ts} NOT NULL
+    )""",
+    "CREATE INDEX archive_last_used ON archive (last_used)",
+]
+
+
+def _v5(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V5_AUDITORS]
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: ``statements(dialect)`` takes version-1 to ``version``."""
@@ -266,6 +295,12 @@ MIGRATIONS: list[Migration] = [
         _v3,
     ),
     Migration(4, "score log: every change of a score, per run", _v4),
+    Migration(
+        5,
+        "dependency hashes of cases and actions; RFC 8785 audit hashes; the archive of "
+        "what each run read",
+        _v5,
+    ),
 ]
 """Every migration, in order. Append only: a released migration is never edited."""
 

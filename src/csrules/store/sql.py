@@ -29,7 +29,9 @@ from csrules.store import rewind as state_rewind
 from csrules.store.base import (
     DETAIL_LIMIT,
     GENESIS_HASH,
+    JCS,
     Access,
+    ArchivedBlob,
     AuditEvent,
     Clock,
     LockInfo,
@@ -49,6 +51,7 @@ from csrules.store.base import (
     canonical_json,
     event_hash,
     iso_seconds,
+    jcs,
     utc,
 )
 
@@ -72,6 +75,7 @@ CASE_COLUMNS = (
     "escalation",
     "steps_fired",
     "rule_hash",
+    "depends_hash",
 )
 ACTION_COLUMNS = (
     "id",
@@ -90,6 +94,7 @@ ACTION_COLUMNS = (
     "last_error",
     "rule_hash",
     "in_flight_at",
+    "depends_hash",
 )
 RUN_COLUMNS = (
     "id",
@@ -132,11 +137,27 @@ AUDIT_COLUMNS = (
 AUDIT_CLOCK_COLUMNS = ("as_of", "recorded_at")
 """Added by schema version 3 (:data:`CLOCKS_VERSION`)."""
 CLOCKS_VERSION = 3
+CANON_VERSION = 5
+"""The schema version from which audit events have a ``canon`` (RFC 8785 hashing)."""
 DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
 VERIFY_PAGE = 5000
 
 _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
 _ACTION_SELECT = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
+
+
+def stored_data(text: str, canon: str | None) -> Any:
+    """An event's ``data`` as it was hashed. JCS writes a double such as ``1e16`` as the
+    integer ``10000000000000000``; read back, an integer beyond 2**53 in a JCS event can
+    only have been such a double (JCS refuses larger integers), so it is one again."""
+    if canon != JCS:
+        return json.loads(text)
+    return json.loads(text, parse_int=_jcs_int)
+
+
+def _jcs_int(digits: str) -> int | float:
+    value = int(digits)
+    return value if abs(value) <= 2**53 else float(value)
 
 
 @dataclass
@@ -168,6 +189,7 @@ class SqlStore(StateStore):
         self.migrated: list[migrations.Migration] = []
         """The migrations this store applied when it was opened."""
         self._clocks = True  # the audit table has as_of and recorded_at (version 3)
+        self._canon = True  # the audit table has canon (version 5)
 
     # --- primitives -------------------------------------------------------------------
 
@@ -302,6 +324,7 @@ class SqlStore(StateStore):
             self._migrate(target)
             applied = applied | {m.version for m in self.migrated}
         self._clocks = CLOCKS_VERSION in applied
+        self._canon = CANON_VERSION in applied
 
     def _check_not_newer(self, found: int) -> None:
         known = migrations.current_version()
@@ -380,6 +403,7 @@ class SqlStore(StateStore):
             steps_fired=[int(s) for s in self._from_json(r["steps_fired"])],
             rule_hash=r["rule_hash"],
             acknowledged_by=r["acknowledged_by"],
+            depends_hash=r["depends_hash"] or "",
         )
 
     def _action(self, row: Row) -> Action:
@@ -401,6 +425,7 @@ class SqlStore(StateStore):
             last_error=r["last_error"],
             rule_hash=r["rule_hash"],
             in_flight_at=self._opt_from_ts(r["in_flight_at"]),
+            depends_hash=r["depends_hash"] or "",
         )
 
     def _run(self, row: Row) -> RunRecord:
@@ -434,7 +459,11 @@ class SqlStore(StateStore):
 
     @property
     def _audit_columns(self) -> tuple[str, ...]:
-        return AUDIT_COLUMNS + (AUDIT_CLOCK_COLUMNS if self._clocks else ())
+        return (
+            AUDIT_COLUMNS
+            + (AUDIT_CLOCK_COLUMNS if self._clocks else ())
+            + (("canon",) if self._canon else ())
+        )
 
     @property
     def _audit_select(self) -> str:
@@ -456,6 +485,7 @@ class SqlStore(StateStore):
             hash=r["hash"],
             as_of=self._opt_from_ts(r.get("as_of")),
             recorded_at=self._opt_from_ts(r.get("recorded_at")),
+            canon=r.get("canon"),
         )
 
     # --- reads ------------------------------------------------------------------------
@@ -563,9 +593,22 @@ class SqlStore(StateStore):
         case: str | None = None,
         since: datetime | None = None,
         clock: Clock = "recorded",
+        rule: str | None = None,
+        until: datetime | None = None,
+        run: str | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[AuditEvent]:
         where: list[str] = []
         params: list[Any] = []
+        if rule is not None:
+            where.append("rule = ?")
+            params.append(rule)
+        if run is not None:
+            where.append("run_id = ?")
+            params.append(run)
+        if kinds is not None:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})" if kinds else "1 = 0")
+            params.extend(kinds)
         if account is not None:
             where.append("account = ?")
             params.append(account)
@@ -577,6 +620,10 @@ class SqlStore(StateStore):
             # events older than the two clocks have only `at`
             where.append(f"COALESCE({column}, at) >= ?" if self._clocks else "at >= ?")
             params.append(self._ts(since))
+        if until is not None:
+            column = "recorded_at" if clock == "recorded" else "as_of"
+            where.append(f"COALESCE({column}, at) < ?" if self._clocks else "at < ?")
+            params.append(self._ts(until))
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._transaction(write=False, action="read the audit log"):
             rows = self._query(f"{self._audit_select}{clause} ORDER BY seq", params)
@@ -615,6 +662,12 @@ class SqlStore(StateStore):
         for event in events:
             seq += 1
             data = json.loads(canonical_json(event.data))  # what is stored is what is hashed
+            canon: str | None = None
+            stored = canonical_json(data)
+            if self._canon:
+                # an integer beyond 2**53 cannot be written by JCS: hashed the older way
+                with suppress(ValueError):
+                    stored, canon = jcs(data), JCS
             as_of: datetime | None = None
             if recorded_at is not None:
                 if event.run_id not in as_of_by_run:
@@ -633,6 +686,7 @@ class SqlStore(StateStore):
                 prev_hash=prev,
                 as_of=as_of,
                 recorded_at=recorded_at,
+                canon=canon,
             )
             row: Row = (
                 seq,
@@ -643,12 +697,14 @@ class SqlStore(StateStore):
                 event.account,
                 event.rule,
                 event.rule_hash,
-                canonical_json(data),
+                stored,
                 prev,
                 digest,
             )
             if recorded_at is not None:
                 row += (self._opt_ts(as_of), self._ts(recorded_at))
+            if self._canon:
+                row += (canon,)
             rows.append(row)
             prev = digest
         columns = self._audit_columns
@@ -667,10 +723,12 @@ class SqlStore(StateStore):
         for row in rows:
             self._exec(sql, row)
 
-    def verify_audit(self) -> VerifyResult:
+    def verify_audit(self, *, expect_heads: Sequence[str] = ()) -> VerifyResult:
         checked = 0
         expected = 1
         prev = GENESIS_HASH
+        wanted = {h.strip().lower() for h in expect_heads if h.strip()}
+        found: dict[str, int] = {}
         with self._transaction(write=False, action="verify the audit log"):
             while True:
                 page = self._query(
@@ -697,7 +755,7 @@ class SqlStore(StateStore):
                             "differs): a record was deleted, inserted or reordered",
                         )
                     try:
-                        data = json.loads(r["data"])
+                        data = stored_data(r["data"], r.get("canon"))
                         digest = event_hash(
                             seq=seq,
                             at=self._from_ts(r["at"]),
@@ -711,6 +769,7 @@ class SqlStore(StateStore):
                             prev_hash=r["prev_hash"],
                             as_of=self._opt_from_ts(r.get("as_of")),
                             recorded_at=self._opt_from_ts(r.get("recorded_at")),
+                            canon=r.get("canon"),
                         )
                     except (ValueError, TypeError, StoreError):
                         digest = ""
@@ -722,6 +781,8 @@ class SqlStore(StateStore):
                             f"audit event {seq} was altered: its hash does not match its contents",
                         )
                     prev = r["hash"]
+                    if prev in wanted:
+                        found[prev] = seq
                     checked += 1
                     expected += 1
                 if len(page) < VERIFY_PAGE:
@@ -729,6 +790,18 @@ class SqlStore(StateStore):
             head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
             unlogged = self._runs_without_events()
         last = expected - 1
+        missing = sorted(wanted - set(found) - {GENESIS_HASH})
+        if missing:
+            shown = ", ".join(h[:16] for h in missing)
+            return VerifyResult(
+                False,
+                checked,
+                last + 1,
+                f"the audit log does not contain the head recorded outside the state "
+                f"({shown}): its chain of {checked} events is intact and ends at event "
+                f"{last}, so the newest events were cut (or the log rewritten) after that "
+                "head was printed, and its head record rewritten to match",
+            )
         head_seq, head_hash = (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
         if head_seq != last or head_hash != prev:
             if head_seq > last:
@@ -754,7 +827,14 @@ class SqlStore(StateStore):
                 "after them",
                 tuple(run_id for run_id, _ in unlogged),
             )
-        return VerifyResult(True, checked, None, f"audit log intact: {checked} events verified")
+        anchored = (
+            f"; the {len(found)} recorded head(s) are in it (newest: event {max(found.values())})"
+            if found
+            else ""
+        )
+        return VerifyResult(
+            True, checked, None, f"audit log intact: {checked} events verified{anchored}"
+        )
 
     def _runs_without_events(self) -> list[tuple[str, datetime]]:
         """Runs in ``runs`` whose ``run`` event is not in the log, oldest first: a chain
@@ -768,8 +848,16 @@ class SqlStore(StateStore):
 
     # --- writes -----------------------------------------------------------------------
 
-    def commit_plan(self, run: RunRecord, plan: Plan) -> None:
+    def commit_plan(
+        self,
+        run: RunRecord,
+        plan: Plan,
+        *,
+        archive: Sequence[ArchivedBlob] = (),
+        prune_before: datetime | None = None,
+    ) -> None:
         with self._transaction(write=True, action=f"record run {run.id}"):
+            self._archive(archive, run.as_of, prune_before)
             last = self._last_run()
             if last is not None and utc(run.as_of) < last.as_of:
                 raise StoreError(
@@ -827,7 +915,8 @@ class SqlStore(StateStore):
                         t.account,
                         t.playbook,
                         t.rule_hash,
-                        {"from": t.from_status, "to": t.to_status},
+                        {"from": t.from_status, "to": t.to_status}
+                        | ({"depends_hash": t.depends_hash} if t.depends_hash else {}),
                     )
                 )
 
@@ -874,7 +963,8 @@ class SqlStore(StateStore):
                             "change": change,
                             "held_by": action.held_by if status == "held" else None,
                             "params": action.params,
-                        },
+                        }
+                        | ({"depends_hash": action.depends_hash} if action.depends_hash else {}),
                     )
                 )
 
@@ -893,40 +983,116 @@ class SqlStore(StateStore):
                 )
             self._append_audit(events)
 
+    def _archive(
+        self, blobs: Sequence[ArchivedBlob], used_at: datetime, prune_before: datetime | None
+    ) -> None:
+        """Store what a run read (content-addressed: a blob already there is only marked
+        used again), then drop what no run used since ``prune_before``."""
+        for blob in blobs:
+            if not self._exec(
+                "UPDATE archive SET last_used = ? WHERE digest = ?",
+                (self._ts(used_at), blob.digest),
+            ):
+                self._exec(
+                    "INSERT INTO archive (digest, kind, data, size, stored_at, last_used) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        blob.digest,
+                        blob.kind,
+                        self._blob(blob.data),
+                        len(blob.data),
+                        self._ts(datetime.now(UTC)),
+                        self._ts(used_at),
+                    ),
+                )
+        if prune_before is not None:
+            self._exec("DELETE FROM archive WHERE last_used < ?", (self._ts(prune_before),))
+
+    def _blob(self, data: bytes) -> Any:
+        """Bytes as the driver stores them in a BLOB/BYTEA column."""
+        return data
+
+    def archived(self, digest: str) -> bytes | None:
+        with self._transaction(write=False, action=f"read archived {digest[:12]}"):
+            rows = self._query("SELECT data FROM archive WHERE digest = ?", (digest,))
+        return bytes(rows[0][0]) if rows else None
+
+    def audit_head(self) -> tuple[int, str]:
+        with self._transaction(write=False, action="read the audit head"):
+            head = self._query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        return (int(head[0][0]), str(head[0][1])) if head else (0, GENESIS_HASH)
+
+    def run_record(self, run_id: str) -> RunSummary | None:
+        with self._transaction(write=False, action=f"read run {run_id}"):
+            rows = self._query(
+                f"SELECT {', '.join(RUN_SUMMARY_COLUMNS)} FROM runs WHERE id = ?", (run_id,)
+            )
+        return self._run_summary(rows[0]) if rows else None
+
+    def run_detail(self, run_id: str) -> RunRecord | None:
+        with self._transaction(write=False, action=f"read run {run_id}"):
+            rows = self._query(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,))
+        return self._run(rows[0]) if rows else None
+
     def _log_scores(self, run: RunRecord, scores: Mapping[str, float]) -> None:
         """Append the scores this run changed to the score log (``None``: the account
-        had a score and has none now)."""
+        had a score and has none now, logged once)."""
         previous = {str(a): float(v) for a, v in self._query("SELECT account, score FROM scores")}
         changed: list[tuple[str, float | None]] = [
             (account, float(score))
             for account, score in scores.items()
             if previous.get(account) != float(score)
         ]
-        changed += [(account, None) for account in previous if account not in scores]
+        gone = [account for account in previous if account not in scores]
+        changed += [(account, None) for account in self._still_scored(gone)]
         if changed:
             self._exec_many(
                 "INSERT INTO score_log (account, run_id, as_of, score) VALUES (?, ?, ?, ?)",
                 [(account, run.id, self._ts(run.as_of), score) for account, score in changed],
             )
 
-    def scores_before(self, run_id: str) -> dict[str, float]:
-        """The scores run ``run_id`` read as previous: each account's latest logged score
-        from the runs recorded before it (superseded runs left out)."""
-        with self._transaction(write=False, action=f"read the scores before run {run_id}"):
-            found = self._query("SELECT as_of, started_at FROM runs WHERE id = ?", (run_id,))
-            if not found:
-                raise KeyError(run_id)
-            as_of, started = found[0]
+    def _still_scored(self, accounts: Sequence[str]) -> list[str]:
+        """Those of ``accounts`` whose latest logged score is not already "none"."""
+        if not accounts:
+            return []
+        latest: dict[str, float | None] = {}
+        for start in range(0, len(accounts), 500):
+            chunk = accounts[start : start + 500]
             rows = self._query(
                 "SELECT l.account, l.score FROM score_log l JOIN runs r ON r.id = l.run_id "
-                "WHERE r.superseded_by IS NULL AND (r.as_of < ? OR (r.as_of = ? AND r.started_at < ?)) "
-                "ORDER BY r.as_of, r.started_at",
-                (as_of, as_of, started),
+                f"WHERE l.account IN ({', '.join('?' * len(chunk))}) ORDER BY r.started_at",
+                chunk,
             )
-        latest: dict[str, float | None] = {}
+            latest.update({str(a): None if v is None else float(v) for a, v in rows})
+        return [a for a in accounts if a not in latest or latest[a] is not None]
+
+    def scores_before(self, run_id: str) -> dict[str, float]:
+        """The scores run ``run_id`` read as previous: what the ``scores`` table held when
+        it ran, i.e. each account's latest logged score, in the order runs were recorded
+        (their ``run`` audit event; superseded runs count: a rewind keeps their scores),
+        an account whose score went missing keeping its last one."""
+        with self._transaction(write=False, action=f"read the scores before run {run_id}"):
+            found = self._query(
+                "SELECT seq FROM audit WHERE kind = 'run' AND run_id = ?", (run_id,)
+            )
+            if not found:
+                if not self._query("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
+                    raise KeyError(run_id)
+                raise StoreError(
+                    f"{self._describe()}: run {run_id} has no run event in the audit log; "
+                    "run `csrules audit verify`"
+                )
+            rows = self._query(
+                "SELECT l.account, l.score FROM score_log l "
+                "JOIN audit a ON a.run_id = l.run_id AND a.kind = 'run' "
+                "WHERE a.seq < ? ORDER BY a.seq",
+                (found[0][0],),
+            )
+        latest: dict[str, float] = {}
         for account, score in rows:
-            latest[str(account)] = None if score is None else float(score)
-        return {a: s for a, s in latest.items() if s is not None}
+            if score is not None:
+                latest[str(account)] = float(score)
+        return latest
 
     def score_history(
         self, *, accounts: Sequence[str] | None = None, since: datetime | None = None
@@ -977,6 +1143,7 @@ class SqlStore(StateStore):
             case.escalation,
             self._json(list(case.steps_fired)),
             case.rule_hash,
+            case.depends_hash or None,
             run_id,
         )
         columns = (*CASE_COLUMNS, "updated_run")
@@ -1011,6 +1178,7 @@ class SqlStore(StateStore):
                     None,
                     action.rule_hash,
                     None,
+                    action.depends_hash or None,
                     run_id,
                 ),
             )
@@ -1079,7 +1247,8 @@ class SqlStore(StateStore):
                             "outcome": status,
                             "detail": detail,
                             "retry_at": next_at,
-                        },
+                        }
+                        | ({"depends_hash": action.depends_hash} if action.depends_hash else {}),
                     )
                 ]
             )
@@ -1128,7 +1297,8 @@ class SqlStore(StateStore):
                         case.account,
                         case.playbook,
                         case.rule_hash,
-                        {"by": by, "from": case.status, "to": "acknowledged"},
+                        {"by": by, "from": case.status, "to": "acknowledged"}
+                        | ({"depends_hash": case.depends_hash} if case.depends_hash else {}),
                     )
                 ]
             )

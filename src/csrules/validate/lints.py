@@ -12,15 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from csrules.errors import Diagnostic, Severity
+from csrules.load.canonical import SECRET_KEY as _SECRET_KEY
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.model.durations import format_duration
 from csrules.validate.owners import unguarded_owners
 from csrules.validate.references import did_you_mean
 from csrules.validate.stateurl import state_url_password
 
-_SECRET_KEY = re.compile(
-    r"(token|secret|password|passwd|api_key|apikey|webhook_url|signing_key|private_key)", re.I
-)
 _WHOLE_PLACEHOLDER = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
