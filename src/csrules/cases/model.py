@@ -100,6 +100,7 @@ class Action:
     last_error: str | None = None
     rule_hash: str = ""
     in_flight_at: datetime | None = None  # a delivery started and its outcome was never recorded
+    sent_at: datetime | None = None  # when it was delivered (the run's as-of), read from the store
 
     def to_json(self) -> dict[str, Any]:
         """The ``plan --format json`` action shape (spec section 5)."""

@@ -12,6 +12,7 @@ from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.init import init_command
+from csrules.cli.report import report_command
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
     ack_command,
@@ -35,6 +36,7 @@ BUILTIN_COMMANDS = (
     evaluate_command,
     explain_command,
     diff_command,
+    report_command,
     plan_command,
     apply_command,
     ack_command,
