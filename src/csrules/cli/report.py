@@ -60,6 +60,10 @@ def render(report: PortfolioReport, fmt: str) -> str:
     return text_report(report)
 
 
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 @click.command("report")
 @playbooks_option
 @click.option(
@@ -121,15 +125,16 @@ def report_command(
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
-        if no_state:
-            view, note, failed = None, "not read (--no-state)", False
-        else:
+        view: StateView | None = None
+        note: str | None = "not read (--no-state)"
+        failed = False
+        if not no_state:
             view, note, failed = read_state_view(compiled)
         report = build_report(compiled, batch, now, view, state_note=note)
         text = render(report, fmt)
         if pending is not None:
             try:
-                pending.commit(lambda path: path.write_text(text, encoding="utf-8"))
+                pending.commit(lambda path: _write(path, text))
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
             click.echo(f"wrote the report to {output}", err=True)

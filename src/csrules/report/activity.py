@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -216,9 +217,9 @@ def time_to_action(
     first_sent: dict[str, datetime] = {}
     for action in actions:
         if action.step == 0 and action.sent_at is not None:
-            sent = utc(action.sent_at)
-            if action.case not in first_sent or sent < first_sent[action.case]:
-                first_sent[action.case] = sent
+            delivered = utc(action.sent_at)
+            if action.case not in first_sent or delivered < first_sent[action.case]:
+                first_sent[action.case] = delivered
     now = utc(now)
     goal_h = goal.total_seconds() / HOUR
     rows: list[dict[str, Any]] = []
@@ -226,7 +227,7 @@ def time_to_action(
         if c.opened_at is None:
             continue
         found, opened = utc(c.first_true_at), utc(c.opened_at)
-        sent = first_sent.get(c.id)
+        sent: datetime | None = first_sent.get(c.id)
         acked = utc(c.acknowledged_at) if c.acknowledged_at is not None else None
         rows.append(
             {
@@ -295,10 +296,7 @@ def schedule_warnings(
     if len(live) < 2:
         return None, warnings
     gaps = pl.Series(
-        [
-            (utc(b.as_of) - utc(a.as_of)).total_seconds() / HOUR
-            for a, b in zip(live, live[1:], strict=False)
-        ],
+        [(utc(b.as_of) - utc(a.as_of)).total_seconds() / HOUR for a, b in pairwise(live)],
         dtype=pl.Float64,
     )
     median = float(gaps.median())  # type: ignore[arg-type]

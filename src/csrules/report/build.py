@@ -104,7 +104,7 @@ def build_report(
 ) -> PortfolioReport:
     """The report of ``batch`` as of ``now``; ``state`` None: no state store was read."""
     settings = compiled.project.report
-    prior = None
+    prior: dict[str, float] | None = None
     if state is not None and state.points:
         prior = {}
         for point in state.points:  # oldest first: the last one wins
