@@ -7,6 +7,7 @@ import sys
 import click
 
 from csrules import __version__
+from csrules.cli.backtest import backtest_command
 from csrules.cli.check import check_command
 from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
@@ -37,6 +38,7 @@ BUILTIN_COMMANDS = (
     explain_command,
     diff_command,
     report_command,
+    backtest_command,
     plan_command,
     apply_command,
     ack_command,

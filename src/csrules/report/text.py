@@ -36,7 +36,7 @@ def hours(value: float | None) -> str:
     return f"{value:.1f}h"
 
 
-def _table(title: str, columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Group:
+def titled_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Group:
     """A heading line over the table (a table's own title wraps to the table's width)."""
     table = Table()
     for i, column in enumerate(columns):
@@ -67,7 +67,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         return f"{c.accounts} / {money(c.arr)}" if money_shown else str(c.accounts)
 
     console.print(
-        _table(
+        titled_table(
             "Accounts" + (" / ARR" if money_shown else "") + " by tier and health band",
             ["tier", *p.bands, "total"],
             [
@@ -91,7 +91,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         )
     )
     console.print(
-        _table(
+        titled_table(
             "Segments",
             ["segment", "accounts", *(["ARR"] if money_shown else [])],
             [
@@ -101,7 +101,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         )
     )
     console.print(
-        _table(
+        titled_table(
             "CSM capacity (accounts_per_csm)",
             [
                 "tier",
@@ -131,7 +131,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         )
     )
     console.print(
-        _table(
+        titled_table(
             "ADKAR barrier (first failing element)",
             ["tier", *p.barrier_ids],
             [[t, *(p.barriers_by_tier.get((t, b), 0) for b in p.barrier_ids)] for t in p.tiers]
@@ -140,7 +140,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
     )
     width_bin = 100 // len(p.scores.bins)
     console.print(
-        _table(
+        titled_table(
             f"Health score (mean {_num(p.scores.mean)}, median {_num(p.scores.median)})",
             ["score", "accounts"],
             [[f"{i * width_bin}-{(i + 1) * width_bin}", n] for i, n in enumerate(p.scores.bins)]
@@ -149,7 +149,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
     )
     if p.renewals is not None:
         console.print(
-            _table(
+            titled_table(
                 f"Renewals in the next {p.renewal_window_days:g} days by band",
                 ["band", "accounts", *(["ARR"] if money_shown else [])],
                 [
@@ -164,7 +164,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
             f"gross margin {percent(r.gross_margin)}" if r.margin_given else "revenue, no margin"
         )
         console.print(
-            _table(
+            titled_table(
                 f"Revenue retention ({r.cohort_accounts} accounts with a starting ARR)",
                 ["figure", "value"],
                 [
@@ -187,7 +187,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
     else:
         a = report.activity
         console.print(
-            _table(
+            titled_table(
                 f"Open cases by age ({a.ageing.open} open, {a.ageing.past_sla} past their SLA, "
                 f"{a.ageing.acknowledged} acknowledged)",
                 ["age", "within SLA", "past SLA", "no SLA", "acknowledged"],
@@ -199,7 +199,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         )
         goal = hours(report.goal_hours)
         console.print(
-            _table(
+            titled_table(
                 f"Time to action (goal: first true to first delivery within {goal})",
                 [
                     "playbook",
@@ -230,7 +230,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         )
         if a.trend:
             console.print(
-                _table(
+                titled_table(
                     f"Score over the last {len(a.trend)} recorded runs",
                     [
                         "run as of",
