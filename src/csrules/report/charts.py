@@ -224,8 +224,9 @@ def line_chart(
     shown = {0, count - 1} | (set(range(0, count, max(1, count // 6))) if count > 2 else set())
     for i in sorted(shown):
         if 0 <= i < count and x_labels[i]:
+            anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
             parts.append(
-                f'<text x="{xs[i]:.1f}" y="{bottom + 16}" text-anchor="middle">'
+                f'<text x="{xs[i]:.1f}" y="{bottom + 16}" text-anchor="{anchor}">'
                 f"{escape(x_labels[i])}</text>"
             )
     marks = 0

@@ -37,6 +37,7 @@ h2 { font-size: 17px; margin: 28px 0 10px; border-bottom: 1px solid #d5d9de; pad
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 14px; }
 figure.chart { background: #fff; border: 1px solid #dde1e5; border-radius: 6px; margin: 0;
   padding: 10px 12px; break-inside: avoid; page-break-inside: avoid; }
+section > figure.chart { max-width: 720px; margin-top: 14px; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 svg text { fill: #333; }
 svg text.value { fill: #5a6570; font-size: 11px; }
