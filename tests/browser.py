@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,7 @@ def chromium(binary: str) -> Iterator[Browser]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=child_fds,  # noqa: PLW1509 - the only way to place the two fds
+        preexec_fn=child_fds,  # the one way to place the two fds at 3 and 4
         pass_fds=(3, 4),  # kept open after child_fds placed the pipes there
         start_new_session=True,
     )
@@ -189,10 +189,8 @@ def chromium(binary: str) -> Iterator[Browser]:
         browser.open_page()
         yield browser
     finally:
-        try:
+        with suppress(BrowserError, OSError):
             browser.call("Browser.close", session=False)
-        except (BrowserError, OSError):
-            pass
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
