@@ -65,7 +65,7 @@ def _summary(b: Backtest) -> str:
 
 def text_backtest(b: Backtest, *, width: int = 120) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False)
     console.print(f"{b.project}: backtest of the health score")
     console.print(_summary(b))
     console.print(f"ROC AUC of the score: {_interval(b, 'score')}")

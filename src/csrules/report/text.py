@@ -48,7 +48,7 @@ def titled_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[obj
 
 def text_report(report: PortfolioReport, *, width: int = 120) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, no_color=True, highlight=False)
+    console = Console(file=buffer, width=width, no_color=True, highlight=False, markup=False)
     p = report.portfolio
     money_shown = p.arr is not None
     console.print(
