@@ -61,7 +61,8 @@ class CaseAgeing:
     """Open and acknowledged cases as of ``now``, by age and by playbook.
 
     ``buckets`` rows: ``age``, ``within_sla`` (open, younger than its SLA),
-    ``past_sla`` (open, older than its SLA), ``no_sla`` (open, its ladder unknown),
+    ``past_sla`` (open, its SLA reached: the ladder's first step is due, as ``csrules
+    cases`` says OVER SLA), ``no_sla`` (open, its ladder unknown),
     ``acknowledged``. ``playbooks`` rows: per playbook the same counts, the SLA and
     the oldest open case's age in hours.
     """
@@ -106,10 +107,10 @@ def case_ageing(compiled: CompiledPlaybook, cases: Sequence[Case], now: datetime
     )
     is_open = pl.col("status") == "open"
     frame = frame.with_columns(
-        (is_open & pl.col("sla_h").is_not_null() & (pl.col("age_h") <= pl.col("sla_h"))).alias(
+        (is_open & pl.col("sla_h").is_not_null() & (pl.col("age_h") < pl.col("sla_h"))).alias(
             "within"
         ),
-        (is_open & pl.col("sla_h").is_not_null() & (pl.col("age_h") > pl.col("sla_h"))).alias(
+        (is_open & pl.col("sla_h").is_not_null() & (pl.col("age_h") >= pl.col("sla_h"))).alias(
             "past"
         ),
         (is_open & pl.col("sla_h").is_null()).alias("unknown"),
