@@ -237,3 +237,22 @@ def test_text_and_html_say_the_same(tmp_path: Path) -> None:
     assert run_cli(*args, "--format", "html", "--output", str(html_path)).exit_code == 0
     html = html_path.read_text()
     assert html.startswith("<!DOCTYPE html>") and "0.667" in html and "<script" not in html
+
+
+def test_the_measure_values_are_the_same_on_both_backends() -> None:
+    from polars.testing import assert_frame_equal
+
+    from csrules.engine.evaluate import evaluate
+    from csrules.runtime import compile_playbook
+    from csrules.snapshot.batch import AccountBatch
+
+    compiled = compile_playbook(REFERENCE)
+    lines = (REFERENCE / "data" / "accounts.jsonl").read_text().splitlines()[:60]
+    batch = AccountBatch.from_records([json.loads(x) for x in lines], compiled.spec, source="sample")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    ids = [m.rule.id for m in compiled.measures]
+    columnar = evaluate(compiled, batch, now, backend="columnar").measures_frame(ids)
+    reference = evaluate(compiled, batch, now, backend="reference").measures_frame(ids)
+    assert columnar.columns == ["account", *ids]
+    assert_frame_equal(columnar, reference)
+    assert columnar.get_column("support_sentiment").null_count() > 0  # no data stays null

@@ -159,3 +159,11 @@ def test_the_output_is_never_the_snapshot(applied: Path) -> None:
     assert result.exit_code == 2
     assert "the snapshot being read" in result.stderr
     assert snapshot.read_bytes() == before
+
+
+def test_every_report_setting_is_in_the_report_docs() -> None:
+    from csrules.model.project import ReportSettings
+    from tests.conftest import REPO
+
+    page = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
+    assert [name for name in ReportSettings.model_fields if f"| `{name}` |" not in page] == []
