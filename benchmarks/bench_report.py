@@ -9,7 +9,7 @@ that peak RSS is its own:
 - ``csrules evaluate --snapshot F --output R.parquet`` (the baseline);
 - ``csrules report --snapshot F --format json --no-state`` (every portfolio figure);
 - ``csrules report --snapshot F --format html --no-state`` (the same, drawn);
-- ``csrules backtest --history DIR --format json --bootstrap 200``.
+- ``csrules backtest --history DIR --format json`` (500 bootstrap replicates, the default).
 
 Each time is the best of ``--repeat`` runs (3), measured inside the process (the
 interpreter's start is left out), each peak RSS the largest.
@@ -131,8 +131,6 @@ def commands(snapshot: Path, history: Path, output: Path) -> dict[str, list[str]
             str(history),
             "--format",
             "json",
-            "--bootstrap",
-            "200",
         ],
     }
 

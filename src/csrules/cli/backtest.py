@@ -62,7 +62,7 @@ def _write(path: Path, text: str) -> None:
     "--bootstrap",
     "replicates",
     type=click.IntRange(min=0, max=100_000),
-    default=1000,
+    default=500,
     show_default=True,
     help="Bootstrap replicates for the AUC's 95% interval (0: no interval).",
 )

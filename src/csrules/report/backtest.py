@@ -247,7 +247,7 @@ def run_backtest(
     read: Callable[[DatedSnapshot], AccountBatch],
     *,
     horizon: timedelta,
-    replicates: int = 1000,
+    replicates: int = 500,
     seed: int = 0,
 ) -> Backtest:
     observed, read_info = _observations(compiled, snapshots, read)

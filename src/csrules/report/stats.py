@@ -8,10 +8,9 @@ the average ranks of the positives. One sort, no loop over accounts.
 The interval is a percentile bootstrap that resamples *accounts*, not observations: a
 backtest sees the same account on every snapshot date, and its observations rise and
 fall together, so resampling them one by one would give an interval far too narrow.
-Each replicate gives every account a Poisson(1) weight (the Poisson bootstrap, which
-approximates drawing the accounts with replacement) that all its observations carry;
-the weighted AUC is then a cumulative sum over the distinct risk values, so a
-replicate costs one pass over the observations. Risks are rounded to
+Each replicate draws as many accounts as there are, with replacement; an account drawn
+k times weighs k in all its observations, and the weighted AUC is a cumulative sum
+over the distinct risk values, so a replicate costs one pass over the observations. Risks are rounded to
 ``BOOTSTRAP_DECIMALS`` for the replicates only; the point estimate is exact.
 """
 
@@ -105,14 +104,14 @@ def auc_with_interval(
     cluster_of = frame.get_column("cluster").rank("dense").cast(pl.Int64).to_numpy() - 1
     levels = int(level_of.max()) + 1
     clusters_n = int(cluster_of.max()) + 1
-    y = frame.get_column("y").to_numpy()
+    cell = level_of * 2 + frame.get_column("y").cast(pl.Int64).to_numpy()  # (level, outcome)
     rng = np.random.default_rng(seed)
     samples = np.empty(replicates)
     for i in range(replicates):
-        weight = rng.poisson(1.0, clusters_n)[cluster_of].astype(np.float64)
-        pos = np.bincount(level_of, weights=weight * y, minlength=levels)
-        neg = np.bincount(level_of, weights=weight * ~y, minlength=levels)
-        samples[i] = _auc_of_levels(pos, neg)
+        drawn = np.bincount(rng.integers(0, clusters_n, clusters_n), minlength=clusters_n)
+        weight = drawn.astype(np.float64)[cluster_of]
+        counts = np.bincount(cell, weights=weight, minlength=2 * levels).reshape(levels, 2)
+        samples[i] = _auc_of_levels(counts[:, 1], counts[:, 0])
     samples = samples[~np.isnan(samples)]
     if samples.size == 0:
         return Auc(value, None, None, positives, negatives, replicates)
