@@ -248,7 +248,9 @@ def test_the_measure_values_are_the_same_on_both_backends() -> None:
 
     compiled = compile_playbook(REFERENCE)
     lines = (REFERENCE / "data" / "accounts.jsonl").read_text().splitlines()[:60]
-    batch = AccountBatch.from_records([json.loads(x) for x in lines], compiled.spec, source="sample")
+    batch = AccountBatch.from_records(
+        [json.loads(x) for x in lines], compiled.spec, source="sample"
+    )
     now = datetime(2026, 11, 1, tzinfo=UTC)
     ids = [m.rule.id for m in compiled.measures]
     columnar = evaluate(compiled, batch, now, backend="columnar").measures_frame(ids)
