@@ -258,3 +258,16 @@ def test_the_measure_values_are_the_same_on_both_backends() -> None:
     assert columnar.columns == ["account", *ids]
     assert_frame_equal(columnar, reference)
     assert columnar.get_column("support_sentiment").null_count() > 0  # no data stays null
+
+
+def test_the_output_is_never_a_file_of_the_history(tmp_path: Path) -> None:
+    root = small_playbook(tmp_path / "pb")
+    history = _small_history(tmp_path / "history", OUTCOMES)
+    for victim in (history / "outcomes.csv", history / "2026-01-01.jsonl"):
+        before = victim.read_bytes()
+        result = run_cli(
+            "backtest", "--playbooks", str(root), "--history", str(history), "--output", str(victim)
+        )
+        assert result.exit_code == 2
+        assert "of the history" in result.stderr or "the outcomes file" in result.stderr
+        assert victim.read_bytes() == before

@@ -167,3 +167,25 @@ def test_every_report_setting_is_in_the_report_docs() -> None:
 
     page = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
     assert [name for name in ReportSettings.model_fields if f"| `{name}` |" not in page] == []
+
+
+def test_html_writes_the_page_beside_any_format(applied: Path, tmp_path: Path) -> None:
+    page = tmp_path / "portfolio.html"
+    result = run_cli(
+        "report",
+        "--playbooks",
+        str(applied),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--html",
+        str(page),
+    )
+    assert result.exit_code == 0
+    assert result.json()["portfolio"]["accounts"] == 8  # stdout is still the JSON
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    refused = run_cli(
+        "report", "--playbooks", str(applied), "--html", str(applied / "accounts.jsonl")
+    )
+    assert refused.exit_code == 2 and "the snapshot being read" in refused.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from csrules.cli.options import playbooks_option, resolve_playbooks
-from csrules.cli.output import OutputError, PendingOutput
+from csrules.cli.output import OutputError, PendingOutput, refuse_input_as_output
 from csrules.cli.runtime import load_compiled
 from csrules.model.durations import parse_duration
 from csrules.report.backtest import Backtest, run_backtest
@@ -135,7 +135,12 @@ def backtest_command(
     with ExitStack() as cleanup:
         pending: PendingOutput | None = None
         if output is not None:
+            inputs = {
+                snap.path: f"a snapshot of the history ({snap.path.name})" for snap in snapshots
+            }
+            inputs[outcomes.path] = f"the outcomes file ({outcomes.path.name})"
             try:
+                refuse_input_as_output(output, inputs)
                 pending = cleanup.enter_context(PendingOutput(output))
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None

@@ -86,6 +86,13 @@ def _write(path: Path, text: str) -> None:
     "into place).",
 )
 @click.option(
+    "--html",
+    "html_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the HTML page to this file (with any --format).",
+)
+@click.option(
     "--no-state",
     is_flag=True,
     help="Do not read the state store (no open cases, time to action, run schedule or "
@@ -97,6 +104,7 @@ def report_command(
     as_of: str | None,
     fmt: str,
     output: Path | None,
+    html_file: Path | None,
     no_state: bool,
 ) -> None:
     """Show the portfolio: accounts and ARR by tier, band and segment, CSM capacity
@@ -118,12 +126,17 @@ def report_command(
     now = parse_as_of(as_of)
     with ExitStack() as cleanup:
         pending: PendingOutput | None = None
-        if output is not None:
-            try:
-                refuse_input_as_output(output, snapshot_inputs(compiled, snapshot))
+        page: PendingOutput | None = None
+        try:
+            inputs = snapshot_inputs(compiled, snapshot)
+            if output is not None:
+                refuse_input_as_output(output, inputs)
                 pending = cleanup.enter_context(PendingOutput(output))
-            except OutputError as exc:
-                raise click.UsageError(exc.message) from None
+            if html_file is not None:
+                refuse_input_as_output(html_file, inputs)
+                page = cleanup.enter_context(PendingOutput(html_file))
+        except OutputError as exc:
+            raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
         view: StateView | None = None
         note: str | None = "not read (--no-state)"
@@ -132,6 +145,13 @@ def report_command(
             view, note, failed = read_state_view(compiled)
         report = build_report(compiled, batch, now, view, state_note=note)
         text = render(report, fmt)
+        if page is not None:
+            html = text if fmt == "html" else render(report, "html")
+            try:
+                page.commit(lambda path: _write(path, html))
+            except OutputError as exc:
+                raise click.UsageError(exc.message) from None
+            click.echo(f"wrote the HTML report to {html_file}", err=True)
         if pending is not None:
             try:
                 pending.commit(lambda path: _write(path, text))
