@@ -206,6 +206,10 @@ def frame(count: int, seed: int = 7) -> pl.DataFrame:
         (arr > 0) & (r.random(n) < 0.08), np.round(arr * r.uniform(0.05, 0.3, n) / 10) * 10.0, 0.0
     )
 
+    # as the sample: about half the disengaged accounts left; the flag is missing in 30%
+    churn_draw = r.random(n)
+    churned = (e < 0.25) & (churn_draw < 0.35) & (arr > 0)
+
     width = max(4, len(str(n)))
     ids = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)
     names = (
@@ -273,6 +277,9 @@ def frame(count: int, seed: int = 7) -> pl.DataFrame:
             pl.DataFrame(adkar).to_struct("adkar"),
             pl.Series("expansion_arr", expansion),
             pl.Series("contraction_arr", contraction),
-            pl.Series("churned", np.zeros(n, dtype=bool)).set(pl.Series(r.random(n) >= 0.7), None),
+            pl.Series("starting_arr", arr - expansion + contraction).set(
+                pl.Series((start_ago < 365) | (arr <= 0)), None
+            ),
+            pl.Series("churned", churned).set(pl.Series(churn_draw >= 0.7), None),
         ]
     )

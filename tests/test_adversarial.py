@@ -16,6 +16,7 @@ import re
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,8 @@ from tests.git_helpers import AS_OF as DIFF_AS_OF
 from tests.git_helpers import commit_all as commit_all
 from tests.git_helpers import edit as edit
 from tests.git_helpers import reference_repo as reference_repo
+from tests.report_helpers import AS_OF as REPORT_AS_OF
+from tests.report_helpers import small_playbook as small_playbook
 from tests.test_cli_engine import csv_snapshot, sample_records
 
 # --- snapshots and outputs: oversized CSV cell, output onto input ------------------------
@@ -1303,3 +1306,116 @@ def test_audit_export_onto_a_folder_or_a_missing_folder(tmp_path: Path) -> None:
 
 
 # (end of auditors)
+
+
+# --- portfolio report and backtest: hostile names, FIFOs, a busy or unreachable state ----
+
+
+def test_report_names_are_text_never_markup(tmp_path: Path) -> None:
+    root = small_playbook(tmp_path / "pb")
+    toml = root / "csrules.toml"
+    hostile = "<script>alert(1)</script> [bold red]Acme[/] <img src=x onerror=alert(2)>"
+    toml.write_text(toml.read_text().replace('name = "small"', f"name = {json.dumps(hostile)}"))
+    html_path = tmp_path / "r.html"
+    args = ("report", "--playbooks", str(root), "--as-of", REPORT_AS_OF, "--no-state")
+    assert run_cli(*args, "--format", "html", "--output", str(html_path)).exit_code == 0
+    html = html_path.read_text()
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    text = run_cli(*args).output
+    assert "[bold red]Acme[/]" in text  # printed as written, not as terminal markup
+
+
+def test_backtest_skips_fifos_and_devices_instead_of_hanging(tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    os.mkfifo(history / "2026-01-01.jsonl")
+    os.mkfifo(history / "outcomes.csv")
+    (history / "2026-02-01.jsonl").symlink_to("/dev/zero")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "csrules",
+            "backtest",
+            "--playbooks",
+            str(REFERENCE),
+            "--history",
+            str(history),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "holds no dated snapshot" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_backtest_bounds_what_it_echoes_of_a_hostile_outcomes_file(tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    (history / "2026-01-01.jsonl").write_text((REFERENCE / "data" / "accounts.jsonl").read_text())
+    rows = ["account,date,outcome"] + [f"acc-0001,2027-01-01,{'x' * 100_000}"] * 500
+    (history / "outcomes.csv").write_text("\n".join(rows) + "\n")
+    result = run_cli(
+        "backtest", "--playbooks", str(REFERENCE), "--history", str(history), "--bootstrap", "0"
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 25 and max(len(line) for line in lines) < 400
+    assert "... and 480 more bad rows" in result.stderr
+
+
+def test_report_reads_a_state_another_command_is_writing(tmp_path: Path) -> None:
+    root = small_playbook(tmp_path / "pb")
+    assert run_cli("apply", "--playbooks", str(root), "--as-of", REPORT_AS_OF).exit_code == 0
+    writer = sqlite3.connect(root / ".csrules" / "state.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a write transaction left open, as mid-apply
+        writer.execute("UPDATE runs SET host = host")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "csrules",
+                "report",
+                "--playbooks",
+                str(root),
+                "--as-of",
+                REPORT_AS_OF,
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"]["cases"]["open"] > 0
+
+
+def test_an_unreachable_state_never_shows_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = small_playbook(tmp_path / "pb")
+    toml = root / "csrules.toml"
+    toml.write_text(
+        toml.read_text()
+        + '\n[state]\nurl = "postgresql://csrules:${CS_REPORT_PW}@127.0.0.1:9/cs"\n'
+        + 'lock_timeout = "1s"\n'
+    )
+    monkeypatch.setenv("CS_REPORT_PW", "pw-report-77aa")
+    for fmt in ("text", "json", "html"):
+        result = run_cli(
+            "report", "--playbooks", str(root), "--as-of", REPORT_AS_OF, "--format", fmt
+        )
+        assert result.exit_code == 1
+        assert "the state store cannot be read" in result.stderr
+        assert "pw-report-77aa" not in result.output + result.stderr
+
+
+# (end of portfolio report and backtest)

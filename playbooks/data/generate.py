@@ -253,8 +253,16 @@ class Generator:
             rec["contraction_arr"] = round(arr * r.uniform(0.05, 0.3) / 10) * 10.0
         else:
             rec["contraction_arr"] = 0.0
-        if r.random() < 0.7:
-            rec["churned"] = False
+        # Revenue movements over the last 12 months (csrules report: NRR, GRR, CLV).
+        # Customers for more than a year have a starting ARR (today's ARR before this
+        # year's expansion and contraction); newer ones were not customers a year ago.
+        if arr > 0 and start_ago >= 365:
+            rec["starting_arr"] = arr - rec["expansion_arr"] + rec["contraction_arr"]
+        # About half the disengaged accounts have left (or given notice); the flag is
+        # missing in 30% of the records, which reads as "not churned".
+        u = r.random()
+        if u < 0.7:
+            rec["churned"] = bool(e < 0.25 and u < 0.35 and arr > 0)
         return rec
 
 
@@ -287,6 +295,7 @@ def generate(count: int = 400, seed: int = SEED) -> list[dict]:
         active_users_prev_30d=140, exports_30d=0, exports_prev_30d=95,
         events_30d={"api_call": 5200}, csm=None,
     )
+    globex["starting_arr"] = 64000.0 - globex["expansion_arr"] + globex["contraction_arr"]
     return accounts
 
 

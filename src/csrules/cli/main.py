@@ -7,6 +7,7 @@ import sys
 import click
 
 from csrules import __version__
+from csrules.cli.backtest import backtest_command
 from csrules.cli.check import check_command
 from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
@@ -14,6 +15,7 @@ from csrules.cli.explain import explain_command
 from csrules.cli.history import history_command
 from csrules.cli.init import init_command
 from csrules.cli.replay import replay_command
+from csrules.cli.report import report_command
 from csrules.cli.schema import schema_command
 from csrules.cli.state import (
     ack_command,
@@ -38,6 +40,8 @@ BUILTIN_COMMANDS = (
     explain_command,
     diff_command,
     history_command,
+    report_command,
+    backtest_command,
     plan_command,
     apply_command,
     ack_command,

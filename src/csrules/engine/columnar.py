@@ -1309,6 +1309,13 @@ class ColumnarResult:
             .collect(engine=ENGINE)
         )
 
+    def measures_frame(self) -> pl.DataFrame:
+        """The account key and each measure's normalized value, by measure id."""
+        return self.df.select(
+            pl.col(KEY).cast(pl.String).alias("account"),
+            *(pl.col(f"{P}m{i}.n").alias(m.rule.id) for i, m in enumerate(self.measures)),
+        )
+
     # -- per account
 
     def activations(self) -> list[acts.Activation]:

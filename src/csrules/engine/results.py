@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -103,6 +103,13 @@ class ResultSource(Protocol):
     def frame(self) -> pl.DataFrame: ...
 
 
+@runtime_checkable
+class MeasureSource(Protocol):
+    """A result source that also holds each measure's normalized value as a column."""
+
+    def measures_frame(self) -> pl.DataFrame: ...
+
+
 class Evaluation:
     """The whole batch evaluated at ``now``.
 
@@ -179,6 +186,25 @@ class Evaluation:
             else:
                 self._frame = results_frame(self.accounts)
         return self._frame
+
+    def measures_frame(self, measure_ids: list[str]) -> pl.DataFrame:
+        """``account`` and one Float64 column per measure id: the measure's normalized
+        value in [0, 1], null where it has no data or failed (``backtest`` weighs what
+        each measure says about outcomes)."""
+        source = self._source
+        if self._accounts is None and isinstance(source, MeasureSource):
+            return source.measures_frame()
+        values: dict[str, list[float | None]] = {m: [] for m in measure_ids}
+        for result in self.accounts:
+            normalized = {m.id: m.normalized for m in result.measures}
+            for m in measure_ids:
+                values[m].append(normalized.get(m))
+        return pl.DataFrame(
+            {
+                "account": pl.Series([r.key for r in self.accounts], dtype=pl.String),
+                **{m: pl.Series(v, dtype=pl.Float64) for m, v in values.items()},
+            }
+        )
 
 
 def results_frame(results: list[AccountResult]) -> pl.DataFrame:

@@ -226,8 +226,9 @@ class Limits(StrictModel):
 class ReportSettings(StrictModel):
     """``[report]``: which snapshot fields play which role in portfolio views.
 
-    ``diff`` reads them today (ARR moved by a rule change, account names in its
-    lists); portfolio reports read the same table. Each names a field of
+    ``diff`` reads the ARR, name and CSM fields (ARR moved by a rule change, account
+    names in its lists); ``report`` reads them all (NRR, GRR and CLV from the revenue
+    fields, renewals from the renewal date). Each ``*_field`` names a field of
     ``[snapshot.fields]``; ``validate`` checks that it exists and has the right type.
     """
 
@@ -240,6 +241,57 @@ class ReportSettings(StrictModel):
     )
     csm_field: str | None = Field(
         default=None, description="The field holding an account's CSM (string)."
+    )
+    starting_arr_field: str | None = Field(
+        default=None,
+        description="report: the field holding an account's ARR at the start of the period "
+        "the revenue movements cover (int or double; an account without it was not a "
+        "customer then and is left out of NRR and GRR). Not set: arr_field is read as the "
+        "starting ARR.",
+    )
+    expansion_field: str | None = Field(
+        default=None,
+        description="report: the field holding the ARR an account gained over the period "
+        "(int or double, 0 or more): upsells, cross-sells, price increases.",
+    )
+    contraction_field: str | None = Field(
+        default=None,
+        description="report: the field holding the ARR an account lost over the period "
+        "without leaving (int or double, 0 or more): downgrades, fewer seats.",
+    )
+    churned_field: str | None = Field(
+        default=None,
+        description="report: the field saying an account left (bool: true when it churned; "
+        "or a timestamp: the date it churned, missing when it did not). A churned account "
+        "loses its whole starting ARR.",
+    )
+    renewal_field: str | None = Field(
+        default=None,
+        description="report: the field holding an account's next renewal date (timestamp): "
+        "the ARR up for renewal in the next renewal_window, by health band.",
+    )
+    renewal_window: Duration = Field(
+        default=timedelta(days=90),
+        description="report: how far ahead renewals are counted.",
+    )
+    gross_margin: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="report: the gross margin applied to revenue in CLV (0 to 1). Not set: "
+        "CLV is the revenue lifetime value (a margin of 1).",
+    )
+    time_to_action_goal: Duration = Field(
+        default=timedelta(hours=24),
+        description="report: the goal for the time from a problem (a playbook's condition "
+        "first true) to its first delivered action; the report gives the share of cases "
+        "within it.",
+    )
+    trend_runs: int = Field(
+        default=12,
+        gt=0,
+        le=1000,
+        description="report: how many of the latest recorded runs the score trend shows.",
     )
 
 

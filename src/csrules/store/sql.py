@@ -143,7 +143,9 @@ DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
 VERIFY_PAGE = 5000
 
 _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
-_ACTION_SELECT = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
+ACTION_READ_COLUMNS = (*ACTION_COLUMNS, "sent_at")
+"""What a read of the outbox returns: the written columns and the time of delivery."""
+_ACTION_SELECT = f"SELECT {', '.join(ACTION_READ_COLUMNS)} FROM actions"
 
 
 def stored_data(text: str, canon: str | None) -> Any:
@@ -407,7 +409,7 @@ class SqlStore(StateStore):
         )
 
     def _action(self, row: Row) -> Action:
-        r = dict(zip(ACTION_COLUMNS, row, strict=True))
+        r = dict(zip(ACTION_READ_COLUMNS, row, strict=True))
         return Action(
             id=r["id"],
             case=r["case_id"],
@@ -426,6 +428,7 @@ class SqlStore(StateStore):
             rule_hash=r["rule_hash"],
             in_flight_at=self._opt_from_ts(r["in_flight_at"]),
             depends_hash=r["depends_hash"] or "",
+            sent_at=self._opt_from_ts(r["sent_at"]),
         )
 
     def _run(self, row: Row) -> RunRecord:
