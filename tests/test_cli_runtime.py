@@ -13,7 +13,14 @@ from tests.conftest import run_cli
 from tests.git_helpers import commit_all, edit, git
 
 # the arguments a command needs besides --playbooks and --format
-EXTRA_ARGS = {"explain": ["acc-0001"], "diff": ["--base", "HEAD"]}
+EXTRA_ARGS = {
+    "explain": ["acc-0001"],
+    "diff": ["--base", "HEAD"],
+    "replay": ["r-1"],
+    "backtest": ["--history", "data"],  # relative to the playbook directory (below)
+}
+# history reads committed revisions only: an error in the work tree is not its input
+WORK_TREE_INDEPENDENT = {"history"}
 
 
 def _json_commands() -> list[str]:
@@ -59,10 +66,11 @@ def broken(reference_copy: Path) -> Path:
     return reference_copy
 
 
-@pytest.mark.parametrize("command", _json_commands())
+@pytest.mark.parametrize("command", [c for c in _json_commands() if c not in WORK_TREE_INDEPENDENT])
 def test_errors_in_the_directory_are_json_on_stdout(broken: Path, command: str) -> None:
     args = [*command.split(), "--playbooks", str(broken), "--format", "json"]
-    result = run_cli(*args, *EXTRA_ARGS.get(command, []))
+    extra = [str(broken / a) if a == "data" else a for a in EXTRA_ARGS.get(command, [])]
+    result = run_cli(*args, *extra)
     assert result.exit_code == 1, (result.output, result.stderr)
     payload = json.loads(result.output)  # one JSON document, nothing else
     assert payload["ok"] is False and payload["errors"] == 1
@@ -83,3 +91,9 @@ def test_text_format_still_prints_the_diagnostics_as_text(broken: Path) -> None:
     assert result.exit_code == 1
     assert "tiers.toml:37:8: tier 'pooled': when: unknown field 'account.ar'" in result.output
     assert result.output.rstrip().endswith("1 error, 0 warnings")
+
+
+def test_history_reads_the_commits_not_the_broken_work_tree(broken: Path) -> None:
+    result = run_cli("history", "--playbooks", str(broken), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.output)["commits_read"] == 1
