@@ -15,7 +15,15 @@ from html import escape
 from csrules.report import charts
 from csrules.report.build import PortfolioReport
 from csrules.report.charts import Series, colour_for
-from csrules.report.text import hours, money, percent
+from csrules.report.rows import (
+    capacity_rows,
+    hours,
+    money,
+    percent,
+    revenue_rows,
+    segment_rows,
+    timing_rows,
+)
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -187,10 +195,7 @@ def html_report(report: PortfolioReport) -> str:
         table(["tier", *p.bands, "total"], matrix_rows)
         + table(
             ["segment", "accounts", *(["ARR"] if money_shown else [])],
-            [
-                [s, c.accounts, *([money(c.arr)] if money_shown else [])]
-                for s, c in p.segments.items()
-            ],
+            segment_rows(p),
         )
     )
     body.append(
@@ -208,20 +213,7 @@ def html_report(report: PortfolioReport) -> str:
                     "accounts without an owner",
                     "busiest CSM's accounts",
                 ],
-                [
-                    [
-                        c.tier,
-                        c.coverage,
-                        c.accounts,
-                        _dash(c.accounts_per_csm),
-                        _dash(c.needed),
-                        _dash(c.present),
-                        _dash(c.gap),
-                        _dash(c.unowned),
-                        _dash(c.busiest),
-                    ]
-                    for c in p.capacity
-                ],
+                capacity_rows(p),
             ),
         )
     )
@@ -254,14 +246,7 @@ def html_report(report: PortfolioReport) -> str:
                 ["figure", "value"],
                 [
                     ["accounts with a starting ARR", r.cohort_accounts],
-                    ["starting ARR", money(r.starting_arr)],
-                    ["expansion", money(r.expansion)],
-                    ["contraction", money(r.contraction)],
-                    ["churned ARR", money(r.churned_arr)],
-                    ["churned accounts", _dash(r.churned_accounts)],
-                    ["NRR", percent(r.nrr)],
-                    ["GRR", percent(r.grr)],
-                    [f"CLV ({margin})", money(r.clv)],
+                    *revenue_rows(r, margin),
                 ],
             )
         )
@@ -322,20 +307,7 @@ def html_report(report: PortfolioReport) -> str:
                     "total p90",
                     f"within {hours(goal)}",
                 ],
-                [
-                    [
-                        t.playbook,
-                        t.opened,
-                        t.delivered,
-                        hours(t.waiting.p50_hours),
-                        hours(t.delivering.p50_hours),
-                        hours(t.acknowledging.p50_hours),
-                        hours(t.total.p50_hours),
-                        hours(t.total.p90_hours),
-                        percent(t.within_goal),
-                    ]
-                    for t in a.timing
-                ],
+                timing_rows(a),
             )
         )
         if a.trend:
@@ -370,7 +342,3 @@ def _cell(count: object, money_shown: bool) -> str:
     if not isinstance(count, Count) or count.accounts == 0:
         return "-"
     return f"{count.accounts} / {money(count.arr)}" if money_shown else str(count.accounts)
-
-
-def _dash(value: object) -> str:
-    return "-" if value is None else str(value)

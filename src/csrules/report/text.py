@@ -10,30 +10,17 @@ from rich.table import Table
 from rich.text import Text
 
 from csrules.report.build import PortfolioReport
+from csrules.report.rows import (
+    capacity_rows,
+    hours,
+    money,
+    percent,
+    revenue_rows,
+    segment_rows,
+    timing_rows,
+)
 
-
-def money(value: float | None) -> str:
-    """ARR for people: 1.2M, 35.4K, 900."""
-    if value is None:
-        return "-"
-    size = abs(value)
-    if size >= 1e6:
-        return f"{value / 1e6:.1f}M"
-    if size >= 1e3:
-        return f"{value / 1e3:.1f}K"
-    return f"{value:.0f}"
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def hours(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 48:
-        return f"{value / 24:.1f}d"
-    return f"{value:.1f}h"
+__all__ = ["hours", "money", "percent", "text_report", "titled_table"]
 
 
 def titled_table(title: str, columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Group:
@@ -94,10 +81,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
         titled_table(
             "Segments",
             ["segment", "accounts", *(["ARR"] if money_shown else [])],
-            [
-                [s, c.accounts, *([money(c.arr)] if money_shown else [])]
-                for s, c in p.segments.items()
-            ],
+            segment_rows(p),
         )
     )
     console.print(
@@ -114,20 +98,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
                 "no owner",
                 "busiest CSM",
             ],
-            [
-                [
-                    c.tier,
-                    c.coverage,
-                    c.accounts,
-                    _dash(c.accounts_per_csm),
-                    _dash(c.needed),
-                    _dash(c.present),
-                    _dash(c.gap),
-                    _dash(c.unowned),
-                    _dash(c.busiest),
-                ]
-                for c in p.capacity
-            ],
+            capacity_rows(p),
         )
     )
     console.print(
@@ -167,16 +138,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
             titled_table(
                 f"Revenue retention ({r.cohort_accounts} accounts with a starting ARR)",
                 ["figure", "value"],
-                [
-                    ["starting ARR", money(r.starting_arr)],
-                    ["expansion", money(r.expansion)],
-                    ["contraction", money(r.contraction)],
-                    ["churned ARR", money(r.churned_arr)],
-                    ["churned accounts", _dash(r.churned_accounts)],
-                    ["NRR", percent(r.nrr)],
-                    ["GRR", percent(r.grr)],
-                    [f"CLV ({margin})", money(r.clv)],
-                ],
+                revenue_rows(r, margin),
             )
         )
         for figure, lacking in r.missing.items():
@@ -212,20 +174,7 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
                     "total p90",
                     f"within {goal}",
                 ],
-                [
-                    [
-                        t.playbook,
-                        t.opened,
-                        t.delivered,
-                        hours(t.waiting.p50_hours),
-                        hours(t.delivering.p50_hours),
-                        hours(t.acknowledging.p50_hours),
-                        hours(t.total.p50_hours),
-                        hours(t.total.p90_hours),
-                        percent(t.within_goal),
-                    ]
-                    for t in a.timing
-                ],
+                timing_rows(a),
             )
         )
         if a.trend:
@@ -260,10 +209,6 @@ def text_report(report: PortfolioReport, *, width: int = 120) -> str:
 
 def _count(accounts: int, arr: float | None, money_shown: bool) -> str:
     return f"{accounts} / {money(arr)}" if money_shown else str(accounts)
-
-
-def _dash(value: object) -> str:
-    return "-" if value is None else str(value)
 
 
 def _num(value: float | None) -> str:
