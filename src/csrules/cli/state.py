@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import Progress
@@ -410,8 +412,30 @@ _EVENT_KINDS = (
 )
 
 
+@dataclass(frozen=True)
+class _AuditFilters:
+    """What ``audit show`` and ``audit export`` select by (all must hold)."""
+
+    account: str | None
+    case: str | None
+    rule: str | None
+    run_id: str | None
+    kinds: tuple[str, ...]
+    since: str | None
+    until: str | None
+    clock: Clock
+
+
 def _audit_filters(func: Callable[..., None]) -> Callable[..., None]:
-    """The filters ``audit show`` and ``audit export`` share."""
+    """The filter options ``audit show`` and ``audit export`` share, handed to the
+    command as one ``filters`` argument."""
+    names = [f.name for f in fields(_AuditFilters)]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        filters = _AuditFilters(**{name: kwargs.pop(name) for name in names})
+        func(filters=filters, **kwargs)
+
     options = [
         click.option("--account", help="Only this account's events."),
         click.option("--case", help="Only this case's events."),
@@ -439,37 +463,26 @@ def _audit_filters(func: Callable[..., None]) -> Callable[..., None]:
         ),
     ]
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
 
 
-def _events(
-    compiled: CompiledPlaybook,
-    *,
-    account: str | None,
-    case: str | None,
-    rule: str | None,
-    run_id: str | None,
-    kinds: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    clock: Clock,
-) -> list[AuditEvent]:
-    begin = parse_as_of(since) if since else None
-    end = parse_as_of(until) if until else None
+def _events(compiled: CompiledPlaybook, filters: _AuditFilters) -> list[AuditEvent]:
+    begin = parse_as_of(filters.since) if filters.since else None
+    end = parse_as_of(filters.until) if filters.until else None
     with _reader(compiled) as store:
         if store is None:
             return []
         with _reported():
             return store.audit_events(
-                account=account,
-                case=case,
+                account=filters.account,
+                case=filters.case,
                 since=begin,
-                clock=clock,
-                rule=rule,
+                clock=filters.clock,
+                rule=filters.rule,
                 until=end,
-                run=run_id,
-                kinds=list(kinds) or None,
+                run=filters.run_id,
+                kinds=list(filters.kinds) or None,
             )
 
 
@@ -479,14 +492,7 @@ def _events(
 @format_option("text", "json")
 def audit_show(
     playbooks: Path | None,
-    account: str | None,
-    case: str | None,
-    rule: str | None,
-    run_id: str | None,
-    kinds: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    clock: Clock,
+    filters: _AuditFilters,
     fmt: str,
 ) -> None:
     """Show audit events: runs, case transitions, deliveries, acknowledgements.
@@ -495,17 +501,7 @@ def audit_show(
     """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
-    events = _events(
-        compiled,
-        account=account,
-        case=case,
-        rule=rule,
-        run_id=run_id,
-        kinds=kinds,
-        since=since,
-        until=until,
-        clock=clock,
-    )
+    events = _events(compiled, filters)
     if fmt == "json":
         for e in events:
             click.echo(
@@ -533,7 +529,7 @@ def audit_show(
         return
     for e in events:
         subject = " ".join(x for x in (e.case or "", e.account or "", e.rule or "") if x)
-        when = e.recorded_at if clock == "recorded" and e.recorded_at else (e.as_of or e.at)
+        when = e.recorded_at if filters.clock == "recorded" and e.recorded_at else (e.as_of or e.at)
         click.echo(
             f"{e.seq:>6} {when:%Y-%m-%dT%H:%M:%SZ} {e.kind:<10} {subject} {json.dumps(e.data, default=str)[:120]}"
         )
@@ -559,14 +555,7 @@ def audit_show(
 )
 def audit_export(
     playbooks: Path | None,
-    account: str | None,
-    case: str | None,
-    rule: str | None,
-    run_id: str | None,
-    kinds: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    clock: Clock,
+    filters: _AuditFilters,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -581,17 +570,7 @@ def audit_export(
     compiled = load_compiled(root, "text")
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
-    events = _events(
-        compiled,
-        account=account,
-        case=case,
-        rule=rule,
-        run_id=run_id,
-        kinds=kinds,
-        since=since,
-        until=until,
-        clock=clock,
-    )
+    events = _events(compiled, filters)
     from csrules.store.export import write_jsonl, write_parquet
 
     try:
