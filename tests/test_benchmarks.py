@@ -3,7 +3,6 @@ reference playbooks computes the same table as csrules, and the benchmark runs."
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +14,9 @@ from polars.testing import assert_frame_equal
 from csrules.engine.evaluate import evaluate
 from csrules.runtime import compile_playbook
 from csrules.snapshot.readers import read_parquet
+from tests.bench_helpers import BENCHMARKS, run_benchmark
 from tests.conftest import REFERENCE
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -51,39 +50,26 @@ def test_hand_written_version_computes_the_same_table(
 
 
 def test_benchmark_runs_and_finds_the_backends_equal(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "bench_columnar.py"),
-            "--sizes",
-            "2000",
-            "--reference-sample",
-            "40",
-            "--repeat",
-            "1",
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    out = run_benchmark(
+        "bench_columnar.py",
+        "--sizes",
+        "2000",
+        "--reference-sample",
+        "40",
+        "--repeat",
+        "1",
+        "--workdir",
+        tmp_path,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    differing = [line for line in done.stdout.splitlines() if "rows differing" in line]
-    assert len(differing) == 2, done.stdout
+    differing = [line for line in out.splitlines() if "rows differing" in line]
+    assert len(differing) == 2, out
     for line in differing:
         counts = line.split("{", 1)[1]
         assert all(part.strip().endswith(": 0") for part in counts.rstrip("}").split(",")), line
-    assert "same table" in done.stdout
+    assert "same table" in out
     assert pl.read_parquet(tmp_path / "results-cli-2000.parquet").height == 2000
 
 
 def test_budget_benchmark_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_budget.py"), "10", "1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "budget counted:" in done.stdout and "overhead:" in done.stdout
+    out = run_benchmark("bench_budget.py", "10", "1")
+    assert "budget counted:" in out and "overhead:" in out

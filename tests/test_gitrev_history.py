@@ -4,8 +4,6 @@ and real changes; ``history`` reports exactly the real changes, per rule."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 
 from csrules.gitrev.git import log_changes, read_blobs, repository
 from csrules.gitrev.history import History, parse_rule, rule_history
+from tests.bench_helpers import run_benchmark
 from tests.git_helpers import commit_all, edit, git, reference_repo
 
 Step = Callable[[Path], None]
@@ -285,12 +284,5 @@ def test_a_playbook_directory_in_a_subfolder_with_a_moved_top(tmp_path: Path) ->
 
 
 def test_the_benchmark_runs_at_a_tiny_size() -> None:
-    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_history.py"
-    done = subprocess.run(
-        [sys.executable, str(bench), "--commits", "7", "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 with rule changes (expected 5)" in done.stdout
+    out = run_benchmark("bench_history.py", "--commits", "7", "--repeat", "1")
+    assert "5 with rule changes (expected 5)" in out
