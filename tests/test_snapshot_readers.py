@@ -477,8 +477,8 @@ def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
         read_snapshot("accounts.xlsx", SPEC, base_dir=tmp_path)
     assert caught.value.exit_code == 2
     assert caught.value.message == (
-        "snapshot 'accounts.xlsx': unknown file type '.xlsx'; use one of .csv, .jsonl, "
-        ".ndjson, .parquet, or install a source plugin for this format"
+        "snapshot 'accounts.xlsx': unknown file type '.xlsx'; use one of .csv, .gz, .jsonl, "
+        ".ndjson, .parquet, .zst, or install a source plugin for this format"
     )
     with pytest.raises(SnapshotError) as caught:
         read_snapshot("data/missing.jsonl", SPEC, base_dir=tmp_path)

@@ -178,7 +178,9 @@ def _past_run(
 @click.command("explain")
 @click.argument("account")
 @playbooks_option
-@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option(
+    "--snapshot", help="Snapshot file, - for standard input, or a URL; default: [snapshot] source."
+)
 @click.option("--as-of", "as_of", help="Evaluate as of this time (RFC 3339, default now, UTC).")
 @click.option(
     "--run",

@@ -67,7 +67,8 @@ def _write(path: Path, text: str) -> None:
 @click.command("report")
 @playbooks_option
 @click.option(
-    "--snapshot", help="Snapshot file (.jsonl, .csv, .parquet); default: [snapshot] source."
+    "--snapshot",
+    help="Snapshot: a file (.jsonl, .csv, .parquet, optionally .gz or .zst), - for standard input, or a URL (s3://, gs://, az://, or a source plugin's); default: [snapshot] source.",
 )
 @click.option("--as-of", "as_of", help="Report as of this time (RFC 3339, default now, UTC).")
 @click.option(

@@ -143,7 +143,9 @@ def _print_plan(plan: Plan) -> None:
 
 @click.command("plan")
 @playbooks_option
-@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option(
+    "--snapshot", help="Snapshot file, - for standard input, or a URL; default: [snapshot] source."
+)
 @click.option("--as-of", "as_of", help="Plan as of this time (RFC 3339, default now, UTC).")
 @format_option("text", "json")
 def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None, fmt: str) -> None:
@@ -167,7 +169,9 @@ def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None
 
 @click.command("apply")
 @playbooks_option
-@click.option("--snapshot", help="Snapshot file; default: [snapshot] source.")
+@click.option(
+    "--snapshot", help="Snapshot file, - for standard input, or a URL; default: [snapshot] source."
+)
 @click.option(
     "--as-of",
     "as_of",

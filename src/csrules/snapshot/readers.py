@@ -35,8 +35,11 @@ from csrules.snapshot.batch import assemble as _assemble
 from csrules.snapshot.csvreader import read_csv as read_csv
 from csrules.snapshot.load import SnapshotError, read_bytes
 from csrules.snapshot.records import describe, key_of, normalize_record, quoted_names
+from csrules.snapshot.timestamps import parse_text_timestamps
 
-Reader = Callable[[Path, SnapshotSpec, str], AccountBatch]
+Reader = Callable[[Any, SnapshotSpec, str], AccountBatch]
+"""``reader(source, spec, display)``: ``source`` is a ``Path`` for a file extension, the
+URL text for a scheme, the name itself for an exact name (``"-"``)."""
 
 # --------------------------------------------------------------------------- JSON Lines
 
@@ -338,11 +341,17 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
             "[snapshot.fields]"
         )
     columns: list[pl.Series] = []
+    text_problems: dict[str, dict[int, str]] = {}
     for name, ft in spec.fields.items():
         if name not in raw.columns:
             columns.append(pl.Series(name, [None] * raw.height, dtype=column_dtype(ft)))
             continue
         sample = raw.get_column(name)
+        if ft.kind == "timestamp" and sample.dtype == pl.String:
+            parsed, problems = parse_text_timestamps(sample, ft)
+            columns.append(parsed)
+            text_problems[name] = problems
+            continue
         try:
             plan = _plan(sample, ft)
         except _Incompatible as exc:
@@ -363,9 +372,18 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
             ) from None
     frame = pl.DataFrame(columns)
 
-    checks: list[tuple[pl.Expr, str]] = []
+    checks: list[tuple[pl.Expr, str | dict[int, str]]] = []
     for name, ft in spec.fields.items():
-        if not ft.optional or name == spec.key:
+        located = text_problems.get(name)
+        if located:
+            flags = pl.repeat(False, frame.height, eager=True).scatter(list(located), True)
+            bad_text = pl.lit(flags)
+            checks.append((bad_text, located))
+            if not ft.optional:
+                checks.append(
+                    (pl.col(name).is_null() & ~bad_text, f"missing required field '{name}'")
+                )
+        elif not ft.optional or name == spec.key:
             checks.append((pl.col(name).is_null(), f"missing required field '{name}'"))
         bad = _bad_values(pl.col(name), ft)
         if bad is None:
@@ -380,16 +398,26 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
             )
         )
     masks = frame.select([test.alias(f"c{i}") for i, (test, _) in enumerate(checks)])
+    names = {
+        i: name
+        for i, (_, message) in enumerate(checks)
+        if not isinstance(message, str)
+        for name, problems in text_problems.items()
+        if problems is message
+    }
     any_bad = masks.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
     rejected: list[RejectedRecord] = []
     if any_bad.any():
         keys = frame.get_column(spec.key)
         for row in any_bad.arg_true().to_list():
-            flags = masks.row(row)
-            problems = [message for flag, (_, message) in zip(flags, checks, strict=True) if flag]
+            found = [
+                message if isinstance(message, str) else _located(message, names[i], row)
+                for i, (flag, (_, message)) in enumerate(zip(masks.row(row), checks, strict=True))
+                if flag
+            ]
             value = keys[row]
             key = None if value is None or value == "" else str(value)
-            rejected.append(RejectedRecord(display, row + 1, key, "; ".join(problems)))
+            rejected.append(RejectedRecord(display, row + 1, key, "; ".join(found)))
         lines = (~any_bad).arg_true() + 1
         frame = frame.filter(~any_bad)
     else:
@@ -403,6 +431,10 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
         source=display,
         sha256=digest,
     )
+
+
+def _located(problems: dict[int, str], name: str, row: int) -> str:
+    return f"field '{name}': {problems[row]}"
 
 
 def _dtype_hint(ft: FieldType, found: pl.DataType) -> str:

@@ -232,6 +232,15 @@ def _check(value: Any, ft: FieldType) -> Any:
     return entries
 
 
+def check_value(value: Any, ft: FieldType) -> tuple[Any, str | None]:
+    """One non-null value checked as a record's field of type ``ft``: the normalized
+    value and ``None``, or ``None`` and what is wrong (without the field's name)."""
+    try:
+        return _check(value, ft), None
+    except _Invalid as exc:
+        return None, f"{exc.path.lstrip('.')}: {exc.message}" if exc.path else exc.message
+
+
 def _key_path(name: str) -> str:
     return f".{name}" if name.isidentifier() else f'["{name}"]'
 

@@ -1,17 +1,67 @@
-"""The built-in snapshot readers, registered like a source plugin's.
+"""The built-in snapshot sources, registered like a source plugin's.
 
-JSON Lines (``.jsonl``, ``.ndjson``), CSV (``.csv``) and Parquet (``.parquet``) are
-what warehouse exports produce; going through ``register_sources`` keeps the hook
-exercised by the core itself.
+Formats: JSON Lines (``.jsonl``, ``.ndjson``), CSV (``.csv``) and Parquet
+(``.parquet``), what warehouse and CRM exports produce. Around them: compressed files
+(``.gz``, ``.zst``, read as the name without the suffix), standard input (``-``) and
+cloud object storage (``s3://``, ``gs://``, ``az://``). Going through
+``register_sources`` keeps the hook exercised by the core itself.
+
+Each reader imports its module when it is first called, so starting csrules (and
+commands that read no snapshot) never pays for Polars or a cloud library.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from csrules.hooks.hookspecs import hookimpl
-from csrules.snapshot.readers import read_csv, read_jsonl, read_parquet
+
+if TYPE_CHECKING:
+    from csrules.snapshot.batch import AccountBatch, SnapshotSpec
+
+
+def read_jsonl(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.readers import read_jsonl as read
+
+    return read(path, spec, display)
+
+
+def read_csv(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.csvreader import read_csv as read
+
+    return read(path, spec, display)
+
+
+def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.readers import read_parquet as read
+
+    return read(path, spec, display)
+
+
+def read_gzip(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.compressed import read_gzip as read
+
+    return read(path, spec, display)
+
+
+def read_zstd(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.compressed import read_zstd as read
+
+    return read(path, spec, display)
+
+
+def read_stdin(name: str, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.stdin import read_stdin as read
+
+    return read(name, spec, display)
+
+
+def read_object(url: str, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.objectstore import read_object as read
+
+    return read(url, spec, display)
 
 
 @hookimpl
@@ -20,3 +70,8 @@ def register_sources(register: Callable[[str, Any], None]) -> None:
     register(".ndjson", read_jsonl)
     register(".csv", read_csv)
     register(".parquet", read_parquet)
+    register(".gz", read_gzip)
+    register(".zst", read_zstd)
+    register("-", read_stdin)
+    for scheme in ("s3:", "gs:", "az:"):
+        register(scheme, read_object)
