@@ -2,7 +2,9 @@
 
 Secrets are never written in files; ``${VAR}`` placeholders are resolved here, at run
 time, and every resolved value is registered with the log redactor so it can never
-appear in a log, plan, error or audit record.
+appear in a log, plan, error or audit record. In log mode (``[delivery] mode``,
+``$CSRULES_DELIVERY``) no instance settings are read at all: each instance is a
+:class:`csrules.delivery.mode.LogStandIn`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from csrules.delivery.connector import Connector
+from csrules.delivery.mode import LogStandIn, delivery_mode, log_file, log_settings
 from csrules.errors import UsageError
 from csrules.model.project import ProjectFile
 from csrules.placeholders import expand
@@ -34,6 +37,8 @@ def build_connectors(
     if BUILTIN_INSTANCE in classes:
         log = classes[BUILTIN_INSTANCE]
         instances[BUILTIN_INSTANCE] = log(BUILTIN_INSTANCE, log.settings_model(), base_dir=base_dir)
+    if delivery_mode(project, env) == "log":
+        return instances | _stand_ins(project, classes, base_dir=base_dir)
     for name, config in project.connectors.items():
         cls = classes.get(config.plugin)
         if cls is None:
@@ -48,4 +53,25 @@ def build_connectors(
             field = ".".join(str(p) for p in first["loc"])
             raise UsageError(f"[connectors.{name}]: {field}: {first['msg']}") from None
         instances[name] = cls(name, model, base_dir=base_dir)
+    return instances
+
+
+def _stand_ins(
+    project: ProjectFile, classes: Mapping[str, type[Connector]], *, base_dir: Path
+) -> dict[str, Connector]:
+    """Log mode: every instance written by the ``log`` connector, its settings unread.
+
+    An instance that is itself ``plugin = "log"`` keeps its own settings (its path)."""
+    log = classes.get(BUILTIN_INSTANCE)
+    if log is None:
+        raise UsageError("log delivery needs the built-in 'log' connector, which is not loaded")
+    instances: dict[str, Connector] = {}
+    for name, config in project.connectors.items():
+        if config.plugin == BUILTIN_INSTANCE:
+            settings = log.settings_model.model_validate(config.settings)
+        else:
+            settings = log_settings(log, log_file(project, name))
+        writer = log(name, settings, base_dir=base_dir)
+        real = None if config.plugin == BUILTIN_INSTANCE else classes.get(config.plugin)
+        instances[name] = LogStandIn(name, real=real, log=writer, base_dir=base_dir)
     return instances

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -295,6 +295,34 @@ class ReportSettings(StrictModel):
     )
 
 
+DeliveryMode = Literal["live", "log"]
+
+
+class DeliverySettings(StrictModel):
+    """``[delivery]``: deliver for real through the connector plugins, or only log.
+
+    In ``log`` mode every configured instance keeps its plugin (its parameters are still
+    checked by that plugin's model when it is installed) but its actions are written by
+    the built-in ``log`` connector instead: no credential is read, nothing leaves the
+    machine. The ``CSRULES_DELIVERY`` environment variable overrides ``mode`` for one
+    command (CI, a laptop).
+    """
+
+    mode: DeliveryMode = Field(
+        default="live",
+        description="live: deliver through each instance's plugin; log: write every "
+        "instance's actions as JSON lines (log_path) without credentials. The "
+        "CSRULES_DELIVERY environment variable (live or log) overrides it.",
+    )
+    log_path: str | None = Field(
+        default=None,
+        min_length=1,
+        description="log mode: the JSON Lines file each instance's actions are appended to, "
+        "relative to the playbook directory; {instance} is replaced by the instance name "
+        "(out/{instance}.jsonl). Not set: standard output.",
+    )
+
+
 class ConnectorInstance(BaseModel):
     """``[connectors.NAME]``: one configured connector; ``plugin`` picks the implementation.
 
@@ -320,4 +348,5 @@ class ProjectFile(StrictModel):
     archive: ArchiveSettings = ArchiveSettings()
     limits: Limits = Limits()
     report: ReportSettings = ReportSettings()
+    delivery: DeliverySettings = DeliverySettings()
     connectors: dict[RuleId, ConnectorInstance] = Field(default_factory=dict)

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from csrules.delivery.connector import Connector
-from csrules.errors import Diagnostic, Location
+from csrules.delivery.mode import MODE_VARIABLE, delivery_mode
+from csrules.errors import Diagnostic, Location, Severity
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.load.pydantic_errors import expected_text, toml_type_name
 
@@ -103,6 +104,40 @@ def _error_text(error: Any, noun: str = "parameter") -> tuple[str, str]:
     return key, f"{noun} '{key}': {msg[0].lower()}{msg[1:]} (got {toml_type_name(value)})"
 
 
+def _not_installed(
+    name: str,
+    plugin: str,
+    classes: Mapping[str, type[Connector]],
+    where: Location | None,
+    logging_only: bool,
+) -> Diagnostic:
+    """A ``[connectors.NAME]`` whose plugin is not installed: an error in live mode; in log
+    mode a warning (its actions only go to the log), saying its parameters go unchecked."""
+    if logging_only:
+        return Diagnostic(
+            f"connector plugin '{plugin}' is not installed{did_you_mean(plugin, classes)}: "
+            "delivery is in log mode, so its actions only go to the log, but their parameters "
+            f"are not checked; install its package (e.g. pip install csrules-{plugin}) to check "
+            f"them (live delivery, [delivery] mode = 'live' or {MODE_VARIABLE}=live, needs it)",
+            where,
+            severity=Severity.WARNING,
+            kind="connector",
+            rule_id=name,
+            field="plugin",
+            code="reference",
+        )
+    return Diagnostic(
+        f"connector plugin '{plugin}' is not installed"
+        f"{did_you_mean(plugin, classes)}; install its package "
+        "(e.g. pip install csrules-<name>) or fix the name",
+        where,
+        kind="connector",
+        rule_id=name,
+        field="plugin",
+        code="reference",
+    )
+
+
 class ConnectorCatalog:
     """The configured connector instances, resolved to installed connector classes."""
 
@@ -119,21 +154,14 @@ class ConnectorCatalog:
         self.known = project is not None and doc is not None
         if project is None or doc is None:
             return
+        logging_only = delivery_mode(project) == "log"
         for name, instance in project.connectors.items():
             path: tuple[str | int, ...] = ("connectors", name)
             cls = classes.get(instance.plugin)
             if cls is None:
+                where = doc.location((*path, "plugin"))
                 self.diagnostics.append(
-                    Diagnostic(
-                        f"connector plugin '{instance.plugin}' is not installed"
-                        f"{did_you_mean(instance.plugin, classes)}; install its package "
-                        "(e.g. pip install csrules-<name>) or fix the name",
-                        doc.location((*path, "plugin")),
-                        kind="connector",
-                        rule_id=name,
-                        field="plugin",
-                        code="reference",
-                    )
+                    _not_installed(name, instance.plugin, classes, where, logging_only)
                 )
                 continue
             self.instances[name] = cls
