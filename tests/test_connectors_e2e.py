@@ -1,11 +1,11 @@
 """The reference playbooks end to end with the four real connectors against local servers.
 
-A copy of ``playbooks/`` is wired to real targets on loopback: Slack (an incoming
-webhook on an HTTP server), email (an aiosmtpd server with AUTH), HubSpot (an HTTP
-server playing CRM v3: search, create, update, owners) and a signed webhook (added to
-one playbook). The rule files' action parameters, written for the ``log`` connector,
-are adapted to each plugin's parameter schema, and ``csrules validate`` must accept
-the result.
+A copy of ``playbooks/`` runs in live delivery (``CSRULES_DELIVERY=live``; the reference
+model itself is in log mode) with its four instances, on their real plugins, pointed at
+targets on loopback: Slack (``chat.postMessage`` with a bot token, on an HTTP server),
+email (an aiosmtpd server with AUTH), HubSpot (an HTTP server playing CRM v3: search,
+create, owners) and the product's signed webhook. The rule files are used as they are:
+``csrules validate`` must accept them with the real plugins.
 
 Then ``csrules apply`` runs on the first 40 accounts of the reference snapshot:
 
@@ -14,7 +14,9 @@ Then ``csrules apply`` runs on the first 40 accounts of the reference snapshot:
    storm"): the Slack actions are reported as retrying, the others go out;
 3. a run still inside the storm retries and is refused again: nothing lost;
 4. after the storm, runs with ``--as-of`` past the retry time deliver each held-back
-   Slack action exactly once, and a further run delivers nothing twice.
+   Slack action exactly once, and a further run delivers nothing twice;
+5. a task the owner completes in HubSpot acknowledges its case on the next run: an
+   ``ack`` audit event names who and via which instance, and that case climbs no further.
 
 Every ``${VAR}`` gets a canary value; none may appear in the CLI's stdout or stderr
 (with ``--verbose``), the plan JSON, ``audit show --format json``, or any file the
@@ -72,7 +74,8 @@ SMTP_USER = "smtp-user-canary-51ab7c"
 SMTP_PASSWORD = "smtp-password-canary-9e77d1"
 HUBSPOT_TOKEN = "pat-na1-hubspot-canary-8c3b1f0e"
 WEBHOOK_SECRET = "webhook-hmac-canary-secret-0f9e8d7c"
-SLACK_PATH = "/services/T0CANARY/B0CANARY/slackcanary4f1d2e9a7b6c"
+SLACK_TOKEN = "xoxb-slack-canary-7d3e9f1a2b4c"
+SLACK_PATH = "/api/chat.postMessage"
 WEBHOOK_PATH = "/hooks/webhookcanaryd41d8c"
 OWNER_IDS = {"ana@example.com": "101"}  # the other CSMs are not HubSpot users
 
@@ -92,7 +95,7 @@ def _free_port() -> int:
 
 @dataclass
 class Slack:
-    """An incoming webhook; during a storm every request gets ``429 Retry-After: 1``."""
+    """``chat.postMessage``; during a storm every request gets ``429 Retry-After: 1``."""
 
     storm: bool = False
     accepted: list[dict[str, Any]] = field(default_factory=list)
@@ -104,12 +107,16 @@ class Slack:
 
         if request.path != SLACK_PATH:
             self.wrong_path += 1
-            return Response("no_service", status=404)
+            return Response("not found", status=404)
+        if request.headers.get("Authorization") != f"Bearer {SLACK_TOKEN}":
+            return Response(json.dumps({"ok": False, "error": "invalid_auth"}), status=200)
         if self.storm:
             self.throttled += 1
             return Response("rate limited", status=429, headers={"Retry-After": "1"})
-        self.accepted.append(json.loads(request.get_data()))
-        return Response("ok", status=200)
+        message = json.loads(request.get_data())
+        self.accepted.append(message)
+        answer = {"ok": True, "channel": message["channel"], "ts": f"{len(self.accepted)}.0001"}
+        return Response(json.dumps(answer), status=200, mimetype="application/json")
 
 
 @dataclass
@@ -121,7 +128,17 @@ class HubSpot:
     creates: list[str] = field(default_factory=list)  # action ids, one per task created
     updates: list[str] = field(default_factory=list)  # action ids, one per company PATCH
     unauthorized: int = 0
+    searches: list[Any] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def complete(self, action_id: str) -> str:
+        """The owner marks the task of ``action_id`` done in HubSpot: its id."""
+        with self.lock:
+            for tid, task in self.tasks.items():
+                if task["properties"].get("csrules_action_id") == action_id:
+                    task["properties"]["hs_task_status"] = "COMPLETED"
+                    return tid
+        raise KeyError(action_id)
 
     def __call__(self, request: Any) -> Any:
         from werkzeug import Response
@@ -136,12 +153,13 @@ class HubSpot:
             body = request.get_json(silent=True) or {}
             path, method = request.path, request.method
             if method == "POST" and path == "/crm/v3/objects/tasks/search":
-                [flt] = body["filterGroups"][0]["filters"]
+                filters = body["filterGroups"][0]["filters"]
                 hits = [
-                    {"id": tid}
+                    {"id": tid, "properties": task["properties"]}
                     for tid, task in self.tasks.items()
-                    if task["properties"].get(flt["propertyName"]) == flt["value"]
+                    if all(_matches(task["properties"], f) for f in filters)
                 ]
+                self.searches.append(filters)
                 return reply({"total": len(hits), "results": hits})
             if method == "POST" and path == "/crm/v3/objects/companies/search":
                 [flt] = body["filterGroups"][0]["filters"]
@@ -164,10 +182,24 @@ class HubSpot:
                 self.companies[cid].update(body["properties"])
                 self.updates.append(body["properties"]["csrules_action_id"])
                 return reply({"id": cid, "properties": self.companies[cid]})
+            if method == "GET" and path.startswith("/crm/v3/owners/"):
+                emails = {v: k for k, v in OWNER_IDS.items()}
+                owner_id = path.rsplit("/", 1)[1]
+                if owner_id not in emails:
+                    return reply({"message": "not found"}, 404)
+                return reply({"id": owner_id, "email": emails[owner_id]})
             if method == "GET" and path == "/crm/v3/owners":
                 owner = OWNER_IDS.get(request.args.get("email", ""))
                 return reply({"results": [{"id": owner}] if owner else []})
             return reply({"message": f"no route {method} {path}"}, 404)
+
+
+def _matches(properties: dict[str, Any], flt: dict[str, Any]) -> bool:
+    value = properties.get(flt["propertyName"])
+    if flt["operator"] == "IN":
+        return value in flt["values"]
+    assert flt["operator"] == "EQ", flt
+    return bool(value == flt["value"])
 
 
 @dataclass
@@ -261,7 +293,7 @@ def targets() -> Iterator[Targets]:
 
 def canaries(ports: dict[str, int]) -> dict[str, str]:
     return {
-        "CSRULES_E2E_SLACK_WEBHOOK": f"http://127.0.0.1:{ports['slack']}{SLACK_PATH}",
+        "CSRULES_E2E_SLACK_TOKEN": SLACK_TOKEN,
         "CSRULES_E2E_HUBSPOT_TOKEN": HUBSPOT_TOKEN,
         "CSRULES_E2E_SMTP_USER": SMTP_USER,
         "CSRULES_E2E_SMTP_PASSWORD": SMTP_PASSWORD,
@@ -270,95 +302,44 @@ def canaries(ports: dict[str, int]) -> dict[str, str]:
     }
 
 
-def connector_tables(ports: dict[str, int]) -> str:
-    return f"""
-[connectors.slack]
-plugin = "slack"
-webhook_url = "${{CSRULES_E2E_SLACK_WEBHOOK}}"
-allow_private_network = true   # a test server on loopback (also allows http)
-min_interval = 0.0             # no pacing between test messages
-timeout = 5
-
-[connectors.crm]
-plugin = "hubspot"
-token = "${{CSRULES_E2E_HUBSPOT_TOKEN}}"
-api_url = "http://127.0.0.1:{ports["hubspot"]}"
-allow_private_network = true
-requests_per_second = 100
-search_requests_per_second = 100
-timeout = 5
-
-[connectors.email]
-plugin = "smtp"
-host = "127.0.0.1"
-port = {ports["smtp"]}
-security = "none"
-allow_insecure = true          # a local test server
-username = "${{CSRULES_E2E_SMTP_USER}}"
-password = "${{CSRULES_E2E_SMTP_PASSWORD}}"
-sender = "cs-ops@example.com"
-helo_name = "csrules.test"
-timeout = 5
-
-[connectors.hooks]
-plugin = "webhook"
-url = "${{CSRULES_E2E_WEBHOOK_URL}}"
-secret = "${{CSRULES_E2E_WEBHOOK_SECRET}}"
-allow_private_network = true
-timeout = 5
-"""
-
-
-COMPANY = "{{ account.account_id }}.example.com"
-OWNER = "{{ has(case.owner) && type(case.owner) == string && case.owner != '' ? case.owner : '' }}"
-
-
-def adapt_crm(action: dict[str, Any]) -> dict[str, Any]:
-    """A ``log``-style CRM action -> the hubspot plugin's parameters."""
-    out = {k: v for k, v in action.items() if k not in ("text", "sequence", "guide")}
-    if action.get("kind") in ("sequence", "in_app_guide"):  # no such thing in HubSpot: a task
-        out["kind"] = "task"
-        out.setdefault("subject", "In-app guide: {{ account.name }}")
-    if "text" in action:
-        out["body"] = action["text"]
-    out["company_domain"] = COMPANY
-    out["owner"] = OWNER
-    return out
-
-
-def adapt_rules(root: Path) -> None:
-    """Rewrite every rule file of the copy whose actions name the CRM; add two actions."""
-    for path in sorted(root.rglob("*.toml")):
-        if path.name == "csrules.toml" or "tests" in path.relative_to(root).parts:
-            continue
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        changed = False
-        for table, key in (("playbook", "action"), ("escalation", "step")):
-            for rule in doc.get(table, []):
-                for index, action in enumerate(rule.get(key, [])):
-                    if action.get("connector") == "crm":
-                        rule[key][index] = adapt_crm(action)
-                        changed = True
-                if rule.get("id") == "power_user_quiet":
-                    rule[key].append(
-                        {
-                            "connector": "hooks",
-                            "event": "power_user_quiet",
-                            "account_name": "{{ account.name }}",
-                            "arr": "{{ string(int(account.arr)) }}",
-                        }
-                    )
-                    rule[key].append(
-                        {
-                            "connector": "crm",
-                            "kind": "company_update",
-                            "company_domain": COMPANY,
-                            "properties": {"cs_signal": "power_user_quiet"},
-                        }
-                    )
-                    changed = True
-        if changed:
-            path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+def connector_tables(ports: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """The reference model's four instances, on the same plugins, aimed at loopback."""
+    loopback = {"allow_private_network": True, "timeout": 5}  # also allows plain http
+    return {
+        "slack": {
+            "plugin": "slack",
+            "token": "${CSRULES_E2E_SLACK_TOKEN}",
+            "api_url": f"http://127.0.0.1:{ports['slack']}{SLACK_PATH}",
+            "min_interval": 0.0,  # no pacing between test messages
+            **loopback,
+        },
+        "crm": {
+            "plugin": "hubspot",
+            "token": "${CSRULES_E2E_HUBSPOT_TOKEN}",
+            "api_url": f"http://127.0.0.1:{ports['hubspot']}",
+            "requests_per_second": 100,
+            "search_requests_per_second": 100,
+            **loopback,
+        },
+        "email": {
+            "plugin": "smtp",
+            "host": "127.0.0.1",
+            "port": ports["smtp"],
+            "security": "none",
+            "allow_insecure": True,  # a local test server
+            "username": "${CSRULES_E2E_SMTP_USER}",
+            "password": "${CSRULES_E2E_SMTP_PASSWORD}",
+            "sender": "cs-ops@example.com",
+            "helo_name": "csrules.test",
+            "timeout": 5,
+        },
+        "product": {
+            "plugin": "webhook",
+            "url": "${CSRULES_E2E_WEBHOOK_URL}",
+            "secret": "${CSRULES_E2E_WEBHOOK_SECRET}",
+            **loopback,
+        },
+    }
 
 
 @pytest.fixture
@@ -366,16 +347,21 @@ def playbooks(
     reference_copy: Path, targets: Targets, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
     config = reference_copy / "csrules.toml"
-    text = config.read_text(encoding="utf-8")
-    head = text[: text.index("[connectors.slack]")]
-    config.write_text(head + connector_tables(targets.ports), encoding="utf-8")
-    adapt_rules(reference_copy)
+    doc = tomllib.loads(config.read_text(encoding="utf-8"))
+    tables = connector_tables(targets.ports)
+    assert {n: c["plugin"] for n, c in doc["connectors"].items()} == {
+        n: c["plugin"] for n, c in tables.items()
+    }, "the reference model's instances are not on the four real plugins"
+    assert doc["delivery"]["mode"] == "log"  # runs with no credentials unless told otherwise
+    doc["connectors"] = tables
+    config.write_text(tomli_w.dumps(doc), encoding="utf-8")
     lines = (REFERENCE / "data" / "accounts.jsonl").read_text(encoding="utf-8").splitlines()
     (reference_copy / "data" / "small.jsonl").write_text(
         "\n".join(lines[:SNAPSHOT_LINES]) + "\n", encoding="utf-8"
     )
     for name, value in canaries(targets.ports).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CSRULES_DELIVERY", "live")
     yield reference_copy
 
 
@@ -415,30 +401,17 @@ class Runs:
         return {i for i, a in self.planned.items() if a["connector"] == connector}
 
 
-def slack_ids(runs: Runs, slack: Slack) -> list[str]:
-    """Which action each accepted Slack message was: (case, escaped text) is unique."""
-    from csrules_slack import escape
-
-    by_key = {
-        (a["case"], escape(a["params"]["text"])): i
-        for i, a in runs.planned.items()
-        if a["connector"] == "slack"
-    }
-    found = []
-    for message in slack.accepted:
-        context = message["blocks"][-1]["elements"][0]["text"]
-        case = re.search(r"Case: (c-[0-9a-f]+)", context)
-        assert case, context
-        found.append(by_key[(case.group(1), message["text"])])
-    return found
+def slack_ids(slack: Slack) -> list[str]:
+    """Which action each accepted Slack message was: its metadata says."""
+    return [m["metadata"]["event_payload"]["action_id"] for m in slack.accepted]
 
 
 def received(runs: Runs, targets: Targets) -> dict[str, list[str]]:
     return {
-        "slack": slack_ids(runs, targets.slack),
+        "slack": slack_ids(targets.slack),
         "email": list(targets.mailbox.actions),
         "crm": targets.hubspot.creates + targets.hubspot.updates,
-        "hooks": [str(m["id"]) for m in targets.webhook.received],
+        "product": [str(m["id"]) for m in targets.webhook.received],
     }
 
 
@@ -462,7 +435,7 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     _, first = runs.apply(at())
     _, second = runs.apply(at(timedelta(minutes=1)))
     assert first["retrying"] == [] and second["actions"] == [] and second["delivered"] == []
-    for connector in ("slack", "crm", "email", "hooks"):
+    for connector in ("slack", "crm", "email", "product"):
         assert runs.of(connector), f"the first run planned no {connector} action"
     assert_each_delivered_once(runs, targets, pending=set())
     hub = targets.hubspot
@@ -470,9 +443,7 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     assert all(targets.mailbox.authenticated)
     assert targets.webhook.keys == [m["id"] for m in targets.webhook.received]
     tasks = list(hub.tasks.values())
-    assert all(t["associations"][0]["to"]["id"] in hub.companies for t in tasks)
     assert any(t["properties"].get("hubspot_owner_id") == "101" for t in tasks)
-    assert any(c.get("cs_signal") == "power_user_quiet" for c in hub.companies.values())
 
     # 2. A day later the escalation ladders fire while Slack answers 429 to everything.
     targets.slack.storm = True
@@ -496,6 +467,27 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     assert_each_delivered_once(runs, targets, pending=set())
     assert len(targets.mailbox.message_ids) == len(set(targets.mailbox.message_ids))
 
+    # 5. Ana completes one of her HubSpot tasks: the next run acknowledges that case.
+    hub = targets.hubspot
+    owned = next(
+        t["properties"]["csrules_action_id"]
+        for t in hub.tasks.values()
+        if t["properties"].get("hubspot_owner_id") == "101"
+    )
+    case = runs.planned[owned]["case"]
+    task_id = hub.complete(owned)
+    _, acked = runs.apply(at(timedelta(days=1, minutes=4)))
+    assert acked["acknowledged"] == [{"case": case, "by": "ana@example.com", "via": "crm"}]
+    [search] = [f for f in hub.searches if f[0]["operator"] == "IN"][-1:]
+    assert owned in search[0]["values"] and search[1]["value"] == "COMPLETED"
+    trail = runs.cli("audit", "show", "--case", case, "--format", "json")
+    [ack] = [e for e in map(json.loads, trail.output.splitlines()) if e["kind"] == "ack"]
+    assert ack["data"]["by"] == "ana@example.com" and ack["data"]["via"] == "crm"
+    assert f"HubSpot task {task_id} completed" in ack["data"]["detail"]
+    _, later = runs.apply(at(timedelta(days=6)))  # past every ladder step
+    assert all(a["case"] != case for a in later["actions"]), "an acknowledged case escalated"
+    assert later["acknowledged"] == []  # asked again, not acknowledged twice
+
     # The audit log tells the story: the 429s were recorded as attempts to retry.
     audit = runs.cli("audit", "show", "--format", "json")
     assert audit.exit_code == 0, audit.stderr
@@ -508,7 +500,7 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     assert verify.exit_code == 0, verify.output
 
     # 5. No secret anywhere: CLI output, plan, audit, files left in the directory.
-    secrets = {**canaries(targets.ports), "slack path": SLACK_PATH, "webhook path": WEBHOOK_PATH}
+    secrets = {**canaries(targets.ports), "webhook path": WEBHOOK_PATH}
     for name, value in secrets.items():
         for output in runs.outputs:
             assert value not in output, f"{name} leaked into CLI output"

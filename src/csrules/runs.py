@@ -28,6 +28,7 @@ import structlog
 from csrules.archive import archive_record, snapshot_blob, state_blob
 from csrules.cases.model import CaseState, Plan
 from csrules.cases.reconcile import reconcile
+from csrules.delivery.acks import AckReport, collect_acknowledgements
 from csrules.delivery.instances import build_connectors
 from csrules.delivery.outbox import DeliveryReport, deliver_due
 from csrules.engine.compiled import CompiledPlaybook
@@ -91,6 +92,7 @@ class RunOutcome:
     plan: Plan
     delivery: DeliveryReport | None = None
     took_over: LockTakeover | None = None
+    acks: AckReport = field(default_factory=AckReport)
 
 
 def check_clock(now: datetime, *, wall: datetime, max_future: timedelta) -> None:
@@ -341,6 +343,10 @@ def apply(
         log.info("apply.phase", run=run.run_id, phase=run.phase)
         state = store.load()
         check_guards(batch, state, now, max_shrink=max_shrink, allow_shrink=allow_shrink)
+        with requests.deferred():
+            acks = collect_acknowledgements(store, connectors, now, run_id=run.run_id)
+        if acks.acknowledged:
+            state = store.load()
         evaluation, plan = make_plan(compiled, batch, state, now)
         blobs, archived = archived_inputs(compiled, batch, state)
         record = run_record(
@@ -386,7 +392,7 @@ def apply(
             raise
         raise failure from error
     _release_after(store, run, requests, None)
-    return RunOutcome(record, evaluation, plan, run.report, took_over)
+    return RunOutcome(record, evaluation, plan, run.report, took_over, acks)
 
 
 def _waiting(run_id: str, requests: StopRequests) -> Callable[[], None]:

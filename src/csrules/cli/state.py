@@ -283,10 +283,18 @@ def _apply(
             "retrying": report.retrying,
             "dead": [{"action": a, "detail": d} for a, d in report.dead],
             "took_over": outcome.run.took_over,
+            "acknowledged": [
+                {"case": case, "by": by, "via": via}
+                for case, (by, via) in outcome.acks.acknowledged.items()
+            ],
             "audit_head": {"seq": head_seq, "hash": head_hash},
         }
         click.echo(json.dumps(payload, indent=2, default=str))
     else:
+        for case, (by, via) in outcome.acks.acknowledged.items():
+            click.echo(f"acknowledged {case} by {by} via {via}")
+        for via, why in outcome.acks.unavailable.items():
+            click.echo(f"warning: acknowledgements from {via} not read: {why}", err=True)
         _print_plan(outcome.plan)
         click.echo(
             f"run {outcome.run.id}: delivered {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}"

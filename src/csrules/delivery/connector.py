@@ -10,7 +10,7 @@ in a rule file is caught before a run ever tries to deliver it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +56,20 @@ class DeliveryResult:
     status: DeliveryStatus
     detail: str = ""
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A target saying a person took up a delivered action (a CRM task marked done).
+
+    ``action`` is the id of the delivered action (what the connector passed on as its
+    idempotency key); ``by`` who acknowledged it (an email when the target knows one);
+    ``detail`` what the target recorded (``task 7001 completed``), for the audit log.
+    """
+
+    action: str
+    by: str
+    detail: str = ""
 
 
 Params = TypeVar("Params", bound=BaseModel)
@@ -120,3 +134,18 @@ class Connector(ABC):
     @abstractmethod
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
         """Deliver one action; never raise for a delivery problem, return a result."""
+
+    def acknowledgements(self, delivered: Sequence[OutgoingAction]) -> Sequence[Acknowledgement]:
+        """Which of ``delivered`` a person has acknowledged in the target, if it can tell.
+
+        ``apply`` calls it once per run, before evaluating, with the actions this instance
+        delivered for cases that are open and not acknowledged yet; each answer
+        acknowledges its action's case (an ``ack`` audit event naming ``by`` and this
+        instance). Raise :class:`AcknowledgementError` when the target cannot be asked:
+        the run logs it and goes on. The default reports none.
+        """
+        return ()
+
+
+class AcknowledgementError(Exception):
+    """The target could not be asked for acknowledgements (the run goes on without)."""

@@ -70,7 +70,7 @@ class DeliveryReport:
         return not self.dead
 
 
-def _outgoing(action: Action) -> OutgoingAction:
+def outgoing(action: Action) -> OutgoingAction:
     return OutgoingAction(
         id=action.id,
         case=action.case,
@@ -115,7 +115,7 @@ def deliver_due(
             store.mark_in_flight(action.id, now)
             report.in_flight = action.id
             try:
-                result = connector.deliver(_outgoing(action))
+                result = connector.deliver(outgoing(action))
             except Exception as exc:  # a connector bug must not lose the action
                 result = DeliveryResult("unknown", f"{type(exc).__name__}: {exc}")
             crash_point("after-deliver")

@@ -558,8 +558,21 @@ class StateStore(ABC):
         The action stays ``pending`` and is retried with the same id."""
 
     @abstractmethod
-    def acknowledge(self, case_id: str, *, at: datetime, by: str) -> Case:
+    def acknowledge(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        by: str,
+        via: str | None = None,
+        run_id: str | None = None,
+        detail: str | None = None,
+    ) -> Case:
         """Move an open case to ``acknowledged`` (+ an ``ack`` audit event).
+
+        ``via`` names the connector instance that reported the acknowledgement (none:
+        ``csrules ack``), ``run_id`` the run that collected it and ``detail`` what the
+        target said (the CRM task that was completed); all three go into the audit event.
 
         KeyError for an unknown case id; ValueError (with a message for the user) when
         the case is not open (pending, already acknowledged, resolved or cancelled).

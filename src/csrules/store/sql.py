@@ -1263,7 +1263,16 @@ class SqlStore(StateStore):
             ):
                 raise KeyError(action_id)
 
-    def acknowledge(self, case_id: str, *, at: datetime, by: str) -> Case:
+    def acknowledge(
+        self,
+        case_id: str,
+        *,
+        at: datetime,
+        by: str,
+        via: str | None = None,
+        run_id: str | None = None,
+        detail: str | None = None,
+    ) -> Case:
         with self._transaction(write=True, action=f"acknowledge case {case_id}"):
             case = self._get_case(case_id)
             if case is None:
@@ -1295,12 +1304,14 @@ class SqlStore(StateStore):
                     _Pending(
                         "ack",
                         at,
-                        None,
+                        run_id,
                         case.id,
                         case.account,
                         case.playbook,
                         case.rule_hash,
                         {"by": by, "from": case.status, "to": "acknowledged"}
+                        | ({"via": via} if via is not None else {})
+                        | ({"detail": detail} if detail else {})
                         | ({"depends_hash": case.depends_hash} if case.depends_hash else {}),
                     )
                 ]

@@ -31,7 +31,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +39,13 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
+from csrules.delivery.connector import (
+    Acknowledgement,
+    Connector,
+    DeliveryResult,
+    OutgoingAction,
+    parse_params,
+)
 from csrules.delivery.http import (
     Pacer,
     SafeClient,
@@ -280,6 +286,7 @@ class HubSpotConnector(Connector):
         self._blocked_until = 0.0
         self._owners: dict[str, str | None] = {}
         self._companies: dict[str, str] = {}
+        self._owner_emails: dict[str, str | None] = {}
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -575,6 +582,14 @@ class HubSpotConnector(Connector):
             return DeliveryResult("failed", f"company update: {status_detail(reply)}")
         names = ", ".join(sorted(params.properties))
         return DeliveryResult("sent", f"company {company} updated: {names}")
+
+    # -- acknowledgements ---------------------------------------------------------------
+
+    def acknowledgements(self, delivered: Sequence[OutgoingAction]) -> Sequence[Acknowledgement]:
+        """A task completed in HubSpot acknowledges its case (see :mod:`csrules_hubspot.acks`)."""
+        from csrules_hubspot.acks import completed_tasks
+
+        return completed_tasks(self, delivered)
 
 
 def _with_detail(result: DeliveryResult, detail: str) -> DeliveryResult:
