@@ -207,16 +207,8 @@ def test_a_template_hole_reformatted_is_no_change_but_new_text_is(
 
 def test_secret_settings_and_url_passwords_are_never_shown(pair: tuple[Path, Path]) -> None:
     base, head = pair
-    edit(
-        base / "csrules.toml",
-        'path = "out/slack.jsonl"',
-        'path = "out/slack.jsonl"\ntoken = "xoxb-old-secret"',
-    )
-    edit(
-        head / "csrules.toml",
-        'path = "out/slack.jsonl"',
-        'path = "out/slack.jsonl"\ntoken = "xoxb-new-secret"',
-    )
+    edit(base / "csrules.toml", 'token = "${SLACK_BOT_TOKEN}"', 'token = "xoxb-old-secret"')
+    edit(head / "csrules.toml", 'token = "${SLACK_BOT_TOKEN}"', 'token = "xoxb-new-secret"')
     edit(
         head / "csrules.toml",
         'url = "sqlite:///.csrules/state.db"',
@@ -234,11 +226,7 @@ def test_secret_settings_and_url_passwords_are_never_shown(pair: tuple[Path, Pat
 
 def test_a_placeholder_secret_is_shown(pair: tuple[Path, Path]) -> None:
     base, head = pair
-    edit(
-        head / "csrules.toml",
-        'path = "out/slack.jsonl"',
-        'path = "out/slack.jsonl"\ntoken = "${SLACK_TOKEN}"',
-    )
+    edit(head / "csrules.toml", 'token = "${SLACK_BOT_TOKEN}"', 'token = "${SLACK_TOKEN}"')
     (change,) = _compare(base, head).changes
     assert [(k.key, k.new) for k in change.keys] == [("token", '"${SLACK_TOKEN}"')]
 

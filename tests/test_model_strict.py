@@ -89,6 +89,7 @@ PROJECT: dict[str, Any] = {
         "file_size": 4_194_304,
         "csv_cell": 16_777_216,
     },
+    "delivery": {"mode": "log", "log_path": "out/{instance}.jsonl"},
     "connectors": {"team": {"plugin": "log"}},
 }
 

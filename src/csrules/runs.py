@@ -236,7 +236,8 @@ def run_record(
             "transitions": len(plan.transitions),
             "actions": len(plan.deliver),
             "held": len(plan.held),
-        },
+        }
+        | ({"capped": len(plan.capped)} if plan.capped else {}),
         took_over=None
         if took_over is None
         else took_over.holder.to_json() | {"reason": took_over.reason},

@@ -140,6 +140,19 @@ class Transition:
         }
 
 
+@dataclass(frozen=True)
+class Capped:
+    """A case due to open, held pending by ``[cases] max_open_per_account``."""
+
+    case: str
+    account: str
+    playbook: str
+    open: int  # the account's open cases when it was held
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case, "account": self.account, "playbook": self.playbook, "open": self.open}
+
+
 @dataclass
 class CaseState:
     """What one run hands to the next: cases, held actions, round-robin, scores."""
@@ -169,3 +182,5 @@ class Plan:
     scores: dict[str, float] = field(default_factory=dict)
     #: what the plan did that a person should know (a parameter cut to rendered_length)
     warnings: list[str] = field(default_factory=list)
+    #: cases due to open but held pending by [cases] max_open_per_account
+    capped: list[Capped] = field(default_factory=list)

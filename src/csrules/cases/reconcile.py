@@ -22,6 +22,7 @@ from celpy import celtypes
 from csrules.cases.model import (
     ACTIVE,
     Action,
+    Capped,
     Case,
     CaseState,
     Plan,
@@ -43,6 +44,10 @@ from csrules.model.rules import Action as ActionRule
 from csrules.model.rules import Playbook
 
 
+#: the order plays open in under [cases] max_open_per_account
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
 @dataclass
 class _Context:
     compiled: CompiledPlaybook
@@ -56,6 +61,9 @@ class _Context:
     plan: Plan
     rotation: dict[str, int]
     templates: dict[str, CompiledTemplate] = field(default_factory=dict)
+    #: [cases] max_open_per_account, and each account's open cases counted against it
+    cap: int | None = None
+    open_count: dict[str, int] = field(default_factory=dict)
 
     def depends_hash(self, playbook: str) -> str:
         decision = self.compiled.decisions.get(playbook)
@@ -290,7 +298,12 @@ def _pair(
         return case
     if case.status == "pending":
         if now - case.first_true_at >= rule.for_:
-            _open(ctx, case, rule, result, r_hash)
+            held = ctx.open_count.get(account, 0)
+            if ctx.cap is not None and held >= ctx.cap:
+                ctx.plan.capped.append(Capped(case.id, account, rule.id, held))
+            else:
+                _open(ctx, case, rule, result, r_hash)
+                ctx.open_count[account] = held + 1
         return case if case != previous else None
     # open or acknowledged
     if holds:
@@ -323,7 +336,15 @@ def reconcile(
         rotation=dict(state.rotation),
     )
     accounts = [r.key for r in evaluation.accounts]
-    for pb in compiled.playbooks:
+    playbooks = list(compiled.playbooks)
+    ctx.cap = compiled.project.cases.max_open_per_account
+    if ctx.cap is not None:
+        # the cap counts the cases open when the run starts; the most severe plays go first
+        for case in state.cases.values():
+            if case.status in ("open", "acknowledged"):
+                ctx.open_count[case.account] = ctx.open_count.get(case.account, 0) + 1
+        playbooks.sort(key=lambda pb: SEVERITY_RANK.get(pb.rule.severity, len(SEVERITY_RANK)))
+    for pb in playbooks:
         rule = pb.rule
         decision = compiled.decisions.get(rule.id)
         r_hash = decision.rule_hash if decision is not None else ""

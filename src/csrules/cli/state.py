@@ -118,6 +118,7 @@ def _plan_json(plan: Plan, revision: dict[str, object] | None = None) -> dict[st
         "transitions": [t.to_json() for t in plan.transitions],
         "actions": [a.to_json() for a in plan.deliver],
         "held": [a.to_json() | {"held_by": a.held_by} for a in plan.held],
+        "capped": [c.to_json() for c in plan.capped],
         "warnings": list(plan.warnings),
     }
 
@@ -137,6 +138,11 @@ def _print_plan(plan: Plan) -> None:
         )
     for a in plan.held:
         click.echo(f"  held by {a.held_by}: {a.id} via {a.connector} {a.playbook} / {a.account}")
+    for held in plan.capped:
+        click.echo(
+            f"  capped: {held.case} {held.playbook} / {held.account} stays pending: the account "
+            f"has {held.open} open case(s), [cases] max_open_per_account"
+        )
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
 
@@ -416,6 +422,7 @@ _EVENT_KINDS = (
     "action",
     "delivery",
     "ack",
+    "capped",
     "interrupted",
     "failed",
     "takeover",

@@ -295,6 +295,20 @@ class ReportSettings(StrictModel):
     )
 
 
+class CasesSettings(StrictModel):
+    """``[cases]``: limits on how many plays run on one account at once (contact pressure)."""
+
+    max_open_per_account: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many open (or acknowledged) cases per account. A case "
+        "due to open beyond it stays pending, its actions not sent, until a case of that "
+        "account resolves; the most severe plays open first. Each held case is listed in "
+        "the plan (capped) and recorded in the audit log every run it is held. Not set: "
+        "no limit.",
+    )
+
+
 DeliveryMode = Literal["live", "log"]
 
 
@@ -348,5 +362,6 @@ class ProjectFile(StrictModel):
     archive: ArchiveSettings = ArchiveSettings()
     limits: Limits = Limits()
     report: ReportSettings = ReportSettings()
+    cases: CasesSettings = CasesSettings()
     delivery: DeliverySettings = DeliverySettings()
     connectors: dict[RuleId, ConnectorInstance] = Field(default_factory=dict)

@@ -922,6 +922,19 @@ class SqlStore(StateStore):
                         | ({"depends_hash": t.depends_hash} if t.depends_hash else {}),
                     )
                 )
+            for held in plan.capped:  # an auditor asks why this account heard nothing
+                events.append(
+                    _Pending(
+                        "capped",
+                        plan.now,
+                        run.id,
+                        held.case,
+                        held.account,
+                        held.playbook,
+                        None,
+                        {"open": held.open, "limit": "[cases] max_open_per_account"},
+                    )
+                )
 
             # action id -> (action, outbox status now, what this run did to it)
             recorded: dict[str, tuple[Action, str, str]] = {}
