@@ -380,6 +380,7 @@ def apply(
                 progress=progress,
                 report=run.report,
                 stop=lambda: requests.requested,
+                digests=compiled.project.delivery.digest,
             )
         store.finish_run(run.run_id, status="completed", at=_wall_clock(), outcome=run.outcome())
     except Interrupted as stopped:

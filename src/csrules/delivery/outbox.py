@@ -22,8 +22,10 @@ import structlog
 
 from csrules.cases.model import Action
 from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.digests import OWNER, Batch, batches
 from csrules.faults import crash_point
 from csrules.logs import truncate
+from csrules.model.project import DigestSettings
 from csrules.store.base import DETAIL_LIMIT, StateStore
 
 log = structlog.get_logger("csrules.delivery")
@@ -53,6 +55,7 @@ class DeliveryReport:
     dead: list[tuple[str, str]] = field(default_factory=list)
     due: list[str] = field(default_factory=list)  # every action due when the pass began
     in_flight: str | None = None  # being delivered; its outcome not recorded yet
+    in_flight_with: list[str] = field(default_factory=list)  # the rest of its digest
     stopped: bool = False  # ``stop`` asked to end the pass before every due action
 
     @property
@@ -63,7 +66,8 @@ class DeliveryReport:
     def untried(self) -> list[str]:
         """Due actions this pass did not attempt (nor start): still pending."""
         done = {*self.sent, *self.retrying, *(a for a, _ in self.dead)}
-        return [a for a in self.due if a not in done and a != self.in_flight]
+        flying = {self.in_flight, *self.in_flight_with}
+        return [a for a in self.due if a not in done and a not in flying]
 
     @property
     def ok(self) -> bool:
@@ -93,59 +97,100 @@ def deliver_due(
     progress: Callable[[int, int], None] | None = None,
     report: DeliveryReport | None = None,
     stop: Callable[[], bool] | None = None,
+    digests: Mapping[str, DigestSettings] | None = None,
 ) -> DeliveryReport:
     """Deliver every due action once; record each outcome durably.
 
     ``report`` (a fresh one by default) is filled as deliveries are recorded. ``stop``
     is asked before each delivery; when it says so the pass ends there, the rest
-    staying pending for the next run.
+    staying pending for the next run. ``digests`` (``[delivery.digest.*]``) group
+    actions into one delivery each (:mod:`csrules.delivery.digests`).
     """
     rules = policy or RetryPolicy()
     report = DeliveryReport() if report is None else report
     due = store.due_actions(now)
     report.due = [a.id for a in due]
-    for position, action in enumerate(due, start=1):
+    planned = (
+        batches(due, digests, _owners(store, digests), outgoing)
+        if digests
+        else [Batch((a,), outgoing(a)) for a in due]
+    )
+    position = 0
+    for batch in planned:
         if stop is not None and stop():
             report.stopped = True
             break
-        connector = connectors.get(action.connector)
+        first = batch.members[0]
+        connector = connectors.get(first.connector)
         if connector is None:
-            result = DeliveryResult("failed", f"connector '{action.connector}' is not configured")
+            result = DeliveryResult("failed", f"connector '{first.connector}' is not configured")
         else:
-            store.mark_in_flight(action.id, now)
-            report.in_flight = action.id
+            for member in batch.members:
+                store.mark_in_flight(member.id, now)
+            report.in_flight = first.id
+            report.in_flight_with = [m.id for m in batch.members[1:]]
             try:
-                result = connector.deliver(outgoing(action))
+                result = connector.deliver(batch.outgoing)
             except Exception as exc:  # a connector bug must not lose the action
                 result = DeliveryResult("unknown", f"{type(exc).__name__}: {exc}")
             crash_point("after-deliver")
-        attempt = action.attempts + 1
-        detail = truncate(result.detail, DETAIL_LIMIT)
-        if result.status == "sent":
-            store.record_attempt(
-                action.id, status="sent", detail=detail, at=now, retry_at=None, run_id=run_id
-            )
-            report.sent.append(action.id)
-        elif result.status in ("retry", "unknown") and attempt < rules.max_attempts:
-            retry_at = now + rules.delay(attempt, result.retry_after)
-            store.record_attempt(
-                action.id, status="pending", detail=detail, at=now, retry_at=retry_at, run_id=run_id
-            )
-            report.retrying.append(action.id)
-        else:
-            final = "failed" if result.status == "failed" else "dead"
-            store.record_attempt(
-                action.id, status=final, detail=detail, at=now, retry_at=None, run_id=run_id
-            )
-            report.dead.append((action.id, detail))
+        detail = result.detail
+        if batch.digest is not None:
+            detail = (
+                f"in digest {batch.outgoing.id} ({batch.digest}, {len(batch.members)} actions): "
+                + detail
+            ).rstrip(": ")
+        for action in batch.members:
+            _record(store, action, result, truncate(detail, DETAIL_LIMIT), now, run_id, rules, report)
         report.in_flight = None
+        report.in_flight_with = []
         log.info(
             "delivery",
-            action=action.id,
-            connector=action.connector,
+            action=batch.outgoing.id,
+            connector=first.connector,
             outcome=result.status,
-            attempt=attempt,
+            attempt=first.attempts + 1,
+            **({"digest": batch.digest, "members": len(batch.members)} if batch.digest else {}),
         )
+        position += len(batch.members)
         if progress is not None:
             progress(position, len(due))
     return report
+
+
+def _owners(store: StateStore, digests: Mapping[str, DigestSettings]) -> dict[str, str | None]:
+    """Case id -> owner, read only when a digest groups by owner."""
+    if not any(d.by == OWNER for d in digests.values()):
+        return {}
+    return {c.id: c.owner for c in store.cases(open_only=True)}
+
+
+def _record(
+    store: StateStore,
+    action: Action,
+    result: DeliveryResult,
+    detail: str,
+    now: datetime,
+    run_id: str | None,
+    rules: RetryPolicy,
+    report: DeliveryReport,
+) -> None:
+    """Record one action's outcome durably: sent, to retry (with backoff), or dead."""
+    attempt = action.attempts + 1
+    if result.status == "sent":
+        store.record_attempt(
+            action.id, status="sent", detail=detail, at=now, retry_at=None, run_id=run_id
+        )
+        report.sent.append(action.id)
+    elif result.status in ("retry", "unknown") and attempt < rules.max_attempts:
+        retry_at = now + rules.delay(attempt, result.retry_after)
+        store.record_attempt(
+            action.id, status="pending", detail=detail, at=now, retry_at=retry_at, run_id=run_id
+        )
+        report.retrying.append(action.id)
+    else:
+        final = "failed" if result.status == "failed" else "dead"
+        store.record_attempt(
+            action.id, status=final, detail=detail, at=now, retry_at=None, run_id=run_id
+        )
+        report.dead.append((action.id, detail))

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from csrules.model.base import RuleId, StrictModel
@@ -312,6 +313,37 @@ class CasesSettings(StrictModel):
 DeliveryMode = Literal["live", "log"]
 
 
+class DigestSettings(StrictModel):
+    """``[delivery.digest.NAME]``: one message per group and run instead of one per action.
+
+    The due actions of ``connector`` that share the value of ``by`` (an action parameter
+    such as ``channel`` or ``to``, or ``owner``: the case owner) go out as one digest
+    when there are at least ``min_actions`` of them: the first action's parameters, with
+    the ``join`` parameters of every action listed one per line, and the ``set``
+    parameters written over them.
+    """
+
+    connector: RuleId = Field(description="The connector instance whose actions are grouped.")
+    by: str = Field(
+        min_length=1,
+        description="Group by this action parameter (channel, to, ...) or by owner (the "
+        "case owner); actions without it are sent one by one.",
+    )
+    min_actions: int = Field(
+        default=2, ge=2, description="Fewer actions than this in a group are sent one by one."
+    )
+    join: list[str] = Field(
+        default_factory=lambda: ["text"],
+        min_length=1,
+        description="Parameters whose values are listed, one line per action, in the digest.",
+    )
+    set: dict[str, str] = Field(
+        default_factory=dict,
+        description="Parameters of the digest itself, e.g. title = '{count} new cases in "
+        "{group}' ({count}: how many actions, {group}: the value grouped by).",
+    )
+
+
 class DeliverySettings(StrictModel):
     """``[delivery]``: deliver for real through the connector plugins, or only log.
 
@@ -335,6 +367,23 @@ class DeliverySettings(StrictModel):
         "relative to the playbook directory; {instance} is replaced by the instance name "
         "(out/{instance}.jsonl). Not set: standard output.",
     )
+    digest: dict[RuleId, DigestSettings] = Field(
+        default_factory=dict,
+        description="Digests by name: group a connector's actions of one run into one "
+        "message per channel, recipient or owner.",
+    )
+
+    @model_validator(mode="after")
+    def _one_digest_per_connector(self) -> DeliverySettings:
+        seen: dict[str, str] = {}
+        for name, digest in self.digest.items():
+            if digest.connector in seen:
+                raise ValueError(
+                    f"digest '{name}' groups connector '{digest.connector}' like digest "
+                    f"'{seen[digest.connector]}': one digest per connector instance"
+                )
+            seen[digest.connector] = name
+        return self
 
 
 class ConnectorInstance(BaseModel):

@@ -166,6 +166,19 @@ class ConnectorCatalog:
                 continue
             self.instances[name] = cls
             self._check_settings(name, cls, instance.settings, doc.location(path), path)
+        for name, digest in project.delivery.digest.items():
+            if digest.connector != BUILTIN_INSTANCE and digest.connector not in project.connectors:
+                self.diagnostics.append(
+                    Diagnostic(
+                        f"connector: unknown connector '{digest.connector}'"
+                        f"{did_you_mean(digest.connector, project.connectors)}; a digest groups "
+                        "the actions of a [connectors.NAME] instance",
+                        doc.location(("delivery", "digest", name, "connector")),
+                        kind="digest",
+                        rule_id=name,
+                        code="reference",
+                    )
+                )
 
     def broken(self, name: str) -> bool:
         """A ``[connectors.NAME]`` that is written but unusable (its error is reported)."""
