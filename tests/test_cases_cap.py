@@ -100,7 +100,14 @@ def test_plan_and_audit_say_what_was_held_back(tmp_path: Path) -> None:
     root = compiled.root
     snapshot = root / "accounts.jsonl"
     snapshot.write_text(json.dumps(account("a", tags=ALL)) + "\n", encoding="utf-8")
-    args = ("--playbooks", str(root), "--snapshot", str(snapshot), "--as-of", "2026-03-01T09:00:00Z")
+    args = (
+        "--playbooks",
+        str(root),
+        "--snapshot",
+        str(snapshot),
+        "--as-of",
+        "2026-03-01T09:00:00Z",
+    )
     plan = run_cli("plan", *args, "--format", "json")
     assert plan.exit_code == 0, plan.stderr
     capped = json.loads(plan.output)["capped"]

@@ -89,7 +89,20 @@ PROJECT: dict[str, Any] = {
         "file_size": 4_194_304,
         "csv_cell": 16_777_216,
     },
-    "delivery": {"mode": "log", "log_path": "out/{instance}.jsonl"},
+    "cases": {"max_open_per_account": 3},
+    "delivery": {
+        "mode": "log",
+        "log_path": "out/{instance}.jsonl",
+        "digest": {
+            "desk": {
+                "connector": "team",
+                "by": "channel",
+                "min_actions": 3,
+                "join": ["text"],
+                "set": {"title": "{count} new cases"},
+            }
+        },
+    },
     "connectors": {"team": {"plugin": "log"}},
 }
 

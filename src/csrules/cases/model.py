@@ -150,7 +150,12 @@ class Capped:
     open: int  # the account's open cases when it was held
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.case, "account": self.account, "playbook": self.playbook, "open": self.open}
+        return {
+            "case": self.case,
+            "account": self.account,
+            "playbook": self.playbook,
+            "open": self.open,
+        }
 
 
 @dataclass

@@ -61,10 +61,16 @@ def collect_acknowledgements(
     for name, actions in sorted(delivered.items()):
         try:
             answers = asking[name].acknowledgements(actions)
-        except Exception as exc:  # noqa: BLE001 - a target (or plugin bug) never stops the run
-            why = str(exc) if isinstance(exc, AcknowledgementError) else f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a target (or a plugin bug) never stops the run
+            why = (
+                str(exc)
+                if isinstance(exc, AcknowledgementError)
+                else f"{type(exc).__name__}: {exc}"
+            )
             report.unavailable[name] = redact_text(why)
-            log.warning("acknowledgements.unavailable", connector=name, error=report.unavailable[name])
+            log.warning(
+                "acknowledgements.unavailable", connector=name, error=report.unavailable[name]
+            )
             continue
         cases = {a.id: a.case for a in actions}
         for answer in answers:

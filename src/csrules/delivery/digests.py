@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,7 +74,9 @@ def _names(values: Sequence[str]) -> str:
     return text if len(text) <= NAMES_LIMIT else text[: NAMES_LIMIT - 1] + "…"
 
 
-def digest_action(name: str, settings: DigestSettings, group: str, members: Sequence[Action]) -> OutgoingAction:
+def digest_action(
+    name: str, settings: DigestSettings, group: str, members: Sequence[Action]
+) -> OutgoingAction:
     """The one action a group is delivered as (members listed by account, then play)."""
     members = sorted(members, key=lambda a: (a.account, a.playbook, a.step, a.index))
     first = members[0]
@@ -103,7 +105,7 @@ def batches(
     due: Sequence[Action],
     digests: Mapping[str, DigestSettings],
     owners: Mapping[str, str | None],
-    outgoing: Any,
+    outgoing: Callable[[Action], OutgoingAction],
 ) -> list[Batch]:
     """``due`` as deliveries, in outbox order (a digest where its first member was).
 
@@ -119,11 +121,11 @@ def batches(
         if chosen is None or value is None:
             keys.append(action)
             continue
-        key = (chosen[0], value, action.in_flight_at)
-        if key not in groups:
-            groups[key] = []
-            keys.append(key)
-        groups[key].append(action)
+        group = (chosen[0], value, action.in_flight_at)
+        if group not in groups:
+            groups[group] = []
+            keys.append(group)
+        groups[group].append(action)
     found: list[Batch] = []
     for key in keys:
         if isinstance(key, Action):

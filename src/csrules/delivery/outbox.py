@@ -141,7 +141,9 @@ def deliver_due(
                 + detail
             ).rstrip(": ")
         for action in batch.members:
-            _record(store, action, result, truncate(detail, DETAIL_LIMIT), now, run_id, rules, report)
+            _record(
+                store, action, result, truncate(detail, DETAIL_LIMIT), now, run_id, rules, report
+            )
         report.in_flight = None
         report.in_flight_with = []
         log.info(
