@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from csrules.delivery.mode import delivery_mode, log_file
 from csrules.model.project import ProjectFile
 from csrules.store import StoreError, sqlite_path
 
@@ -31,7 +32,8 @@ class Written:
 
 
 def written_files(project: ProjectFile, root: Path) -> list[Written]:
-    """The state database (SQLite) and the files connectors append to (``path``)."""
+    """The state database (SQLite) and the files connectors append to (``path``, or in
+    log mode ``[delivery] log_path``)."""
     files: list[Written] = []
     url = project.state.url
     if url.startswith("sqlite:"):
@@ -41,8 +43,11 @@ def written_files(project: ProjectFile, root: Path) -> list[Written]:
             db = ":memory:"
         if db != ":memory:":
             files.append(Written("the state database", Path(db), "*"))
+    logging_only = delivery_mode(project) == "log"
     for name, instance in project.connectors.items():
         target = instance.settings.get("path")
+        if logging_only and instance.plugin != "log":
+            target = log_file(project, name)  # [delivery] log_path, for this instance
         if isinstance(target, str) and target and "${" not in target:
             path = Path(target)
             files.append(Written(f"the output of [connectors.{name}]", root / path))
