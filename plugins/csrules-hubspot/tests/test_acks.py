@@ -57,7 +57,7 @@ def completed(task_id: str, action_id: str, owner: str | None = None) -> dict[st
 def test_completed_tasks_acknowledge_their_actions(httpserver: HTTPServer) -> None:
     asked: list[dict[str, Any]] = []
     pages = {
-        None: {
+        "0": {
             "results": [completed("7001", "a-1", owner="101")],
             "paging": {"next": {"after": "1"}},
         },
@@ -68,7 +68,7 @@ def test_completed_tasks_acknowledge_their_actions(httpserver: HTTPServer) -> No
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         body = json.loads(request.get_data())
         asked.append(body)
-        return Response(json.dumps(pages[body.get("after")]), mimetype="application/json")
+        return Response(json.dumps(pages[body["after"]]), mimetype="application/json")
 
     httpserver.expect_request(SEARCH, method="POST").respond_with_handler(search)
     httpserver.expect_request("/crm/v3/owners/101").respond_with_json(
@@ -89,7 +89,8 @@ def test_completed_tasks_acknowledge_their_actions(httpserver: HTTPServer) -> No
         "values": ["a-1", "a-2", "a-3"],
     }
     assert status == {"propertyName": "hs_task_status", "operator": "EQ", "value": "COMPLETED"}
-    assert [b.get("after") for b in asked] == [None, "1"]
+    assert [b["after"] for b in asked] == ["0", "1"]
+    assert {"filterGroups", "properties", "sorts", "limit", "after"} <= set(asked[0])
 
 
 def test_many_actions_are_asked_about_in_chunks_of_100(httpserver: HTTPServer) -> None:

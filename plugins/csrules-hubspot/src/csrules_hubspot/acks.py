@@ -3,7 +3,9 @@
 The connector stores each action's id in a task property (``action_id_property``), so
 the tasks csrules created are found again with one search per 100 actions
 (``POST /crm/v3/objects/tasks/search``, ``IN`` on that property and
-``hs_task_status = COMPLETED``, paged with ``after``). Who acknowledged is the task's
+``hs_task_status = COMPLETED``, paged with ``after``; the request carries every key
+``PublicObjectSearchRequest`` requires: ``filterGroups``, ``properties``, ``sorts``,
+``limit``, ``after``). Who acknowledged is the task's
 owner, shown as the owner's email (``GET /crm/v3/owners/{ownerId}``, cached) when HubSpot
 knows one. Shapes follow HubSpot's public CRM v3 OpenAPI files
 (``PublicObjectSearchRequest``, ``CollectionResponseWithTotalSimplePublicObject``,
@@ -39,10 +41,11 @@ def search_request(prop: str, ids: Sequence[str], after: str | None) -> dict[str
             }
         ],
         "properties": [prop, "hs_task_status", "hubspot_owner_id", "hs_task_completion_date"],
+        "sorts": [],
         "limit": SEARCH_CHUNK,
+        # every key PublicObjectSearchRequest marks required; "0": the first page
+        "after": after if after is not None else "0",
     }
-    if after is not None:
-        request["after"] = after
     return request
 
 
