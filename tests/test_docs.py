@@ -37,6 +37,23 @@ def test_every_hook_is_documented() -> None:
         assert inspect.getdoc(getattr(hookspecs, name)), f"hook {name} has no docstring"
 
 
+def test_every_connector_method_a_plugin_may_override_is_documented() -> None:
+    from csrules.delivery.connector import Connector
+
+    hooks = (DOCS / "hooks.md").read_text(encoding="utf-8")
+    guide = (DOCS / "connectors.md").read_text(encoding="utf-8")
+    methods = [
+        name
+        for name, fn in inspect.getmembers(Connector, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+    assert "acknowledgements" in methods
+    for name in methods:
+        assert f"`{name}(" in hooks, f"Connector.{name} is not documented in docs/hooks.md"
+        assert f"{name}(" in guide, f"Connector.{name} is not in docs/connectors.md"
+        assert inspect.getdoc(getattr(Connector, name)), f"Connector.{name} has no docstring"
+
+
 def test_cli_reference_is_current() -> None:
     current = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert current == render_cli_docs(), (
