@@ -25,6 +25,7 @@ from csrules.cli.runtime import (
 )
 from csrules.engine.evaluate import evaluate
 from csrules.engine.results import Evaluation
+from csrules.engine.sql.errors import NotExpressible
 
 
 def _table(evaluation: Evaluation) -> Table:
@@ -83,6 +84,14 @@ def _errors(table: pl.DataFrame) -> pl.DataFrame:
     help="Evaluation backend: columnar (Polars, fast) or reference (cel-python, row by "
     "row); both give the same results.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["polars", "sql"]),
+    default="polars",
+    show_default=True,
+    help="Where to evaluate: polars (in this process, --backend chooses how) or sql (the "
+    "playbook compiled to SQL and run by DuckDB in this process; docs/sql.md).",
+)
 @format_option("text", "json")
 def evaluate_command(
     playbooks: Path | None,
@@ -90,6 +99,7 @@ def evaluate_command(
     as_of: str | None,
     output: Path | None,
     backend: str,
+    engine: str,
     fmt: str,
 ) -> None:
     """Evaluate every account of a snapshot.
@@ -104,8 +114,8 @@ def evaluate_command(
     leaves any previous output as it was; the folder must exist.
 
     Exit status 1 when records were skipped, the snapshot was not read to its end, or
-    an expression failed for an account; 2 when the snapshot cannot be read or the
-    output cannot be written.
+    an expression failed for an account; 2 when the snapshot cannot be read, the
+    output cannot be written, or (--engine sql) an expression cannot be written in SQL.
     """
     root = resolve_playbooks(playbooks)
     try:
@@ -123,7 +133,11 @@ def evaluate_command(
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
-        evaluation = evaluate(compiled, batch, now, backend=backend)
+        try:
+            evaluation = evaluate(compiled, batch, now, backend="sql" if engine == "sql" else backend)
+        except NotExpressible as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise SystemExit(2) from None
         table = evaluation.frame()
         errors = _errors(table)
         if pending is not None:

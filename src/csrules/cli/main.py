@@ -9,6 +9,7 @@ import click
 from csrules import __version__
 from csrules.cli.backtest import backtest_command
 from csrules.cli.check import check_command
+from csrules.cli.compile import compile_command
 from csrules.cli.diff import diff_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
@@ -37,6 +38,7 @@ BUILTIN_COMMANDS = (
     test_command,
     check_command,
     evaluate_command,
+    compile_command,
     explain_command,
     diff_command,
     history_command,

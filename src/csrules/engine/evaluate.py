@@ -303,7 +303,7 @@ def portfolio_of(
     return _stage_aggregates(compiled, activations, results, now, {})
 
 
-BACKENDS = ("columnar", "reference")
+BACKENDS = ("columnar", "reference", "sql")
 
 
 def evaluate(
@@ -319,8 +319,14 @@ def evaluate(
 
     ``prior`` holds the last applied run's scores by account key (``health.previous``);
     ``portfolio`` pins aggregates to given values (small test fixtures). ``backend``
-    is ``"columnar"`` (default) or ``"reference"``; both give the same results.
+    is ``"columnar"`` (default), ``"reference"`` or ``"sql"`` (the playbook compiled
+    to SQL and run in an in-process DuckDB, ``engine/sql/``); all give the same
+    results.
     """
+    if backend == "sql":
+        from csrules.engine.sql.run import evaluate_sql
+
+        return evaluate_sql(compiled, batch, now, prior or {}, portfolio or {})
     if backend == "columnar":
         from csrules.engine.columnar import evaluate_columnar
 

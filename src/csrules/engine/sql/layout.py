@@ -20,7 +20,7 @@ import polars as pl
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.expr.ast import Binary, ExprSyntaxError, Ident, Index, Literal, Select, parse, walk
 from csrules.expr.types import MapType, cel_type
-from csrules.snapshot.batch import AccountBatch
+from csrules.snapshot.batch import AccountBatch, SnapshotSpec
 
 ROW: Final = "__cs_row"
 KEY: Final = "__cs_key"
@@ -47,13 +47,14 @@ def _sources(compiled: CompiledPlaybook) -> list[str]:
 
 
 def map_keys(compiled: CompiledPlaybook) -> dict[str, list[str]]:
+    """Per map field, the constant keys some expression of the playbook reads."""
+    return keys_read(_sources(compiled), compiled.spec)
+
+
+def keys_read(sources: list[str], spec: SnapshotSpec) -> dict[str, list[str]]:
     """Per map field, the constant keys some expression reads (``account.m.k``,
     ``account.m['k']``, ``'k' in account.m``), sorted."""
-    maps = {
-        name
-        for name, ft in compiled.spec.fields.items()
-        if isinstance(cel_type(ft), MapType)
-    }
+    maps = {name for name, ft in spec.fields.items() if isinstance(cel_type(ft), MapType)}
     found: dict[str, set[str]] = {name: set() for name in maps}
 
     def map_of(node: object) -> str | None:
@@ -66,7 +67,7 @@ def map_keys(compiled: CompiledPlaybook) -> dict[str, list[str]]:
             return node.field
         return None
 
-    for source in _sources(compiled):
+    for source in sources:
         try:
             tree = parse(source)
         except ExprSyntaxError:
@@ -96,13 +97,19 @@ def engine_frame(
     compiled: CompiledPlaybook, batch: AccountBatch, prior: Mapping[str, float] | None = None
 ) -> pl.DataFrame:
     """The batch in the table layout above, ready to be loaded into an engine."""
+    return batch_frame(batch, map_keys(compiled), prior)
+
+
+def batch_frame(
+    batch: AccountBatch, keys: Mapping[str, list[str]], prior: Mapping[str, float] | None = None
+) -> pl.DataFrame:
+    """The batch in the table layout above, with the map keys ``keys``."""
     frame = batch.frame
     key = frame.get_column(batch.spec.key)
     columns: list[pl.Series | pl.Expr] = [
         (key if key.dtype == pl.String else key.cast(pl.String)).alias(KEY),
         pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW),
     ]
-    keys = map_keys(compiled)
     for name, ft in batch.spec.fields.items():
         if name not in frame.columns:
             continue

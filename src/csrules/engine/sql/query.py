@@ -59,12 +59,13 @@ from csrules.engine.sql.compiler import (
     when,
 )
 from csrules.engine.sql.errors import NotExpressible
-from csrules.engine.sql.layout import ROW, map_keys, previous_column
+from csrules.engine.sql.layout import ROW, previous_column
 from csrules.engine.sql.target import Target
 from csrules.engine.templates import CompiledTemplate
 from csrules.expr.ast import ExprSyntaxError, Node, parse
 from csrules.expr.types import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, MapType, cel_type
 from csrules.model.rules import ADKAR_ELEMENTS
+from csrules.snapshot.batch import SnapshotSpec
 
 KEY: Final = "__cs_key"
 RESULT_COLUMNS: Final = (
@@ -138,6 +139,7 @@ class _Builder:
     now: datetime
     source: exp.Expression
     pinned: Mapping[str, float]
+    prepared: bool = False
     messages: Messages = field(default_factory=Messages)
     ctes: list[tuple[str, exp.Expression]] = field(default_factory=list)
     slots: list[_Slot] = field(default_factory=list)
@@ -245,31 +247,26 @@ class _Builder:
     # -- variables
 
     def account(self) -> S:
-        spec = self.compiled.spec
-        keys = map_keys(self.compiled)
-        fields: dict[str, S] = {}
-        for name, ft in spec.fields.items():
-            t = cel_type(ft)
-            col = column(name)
-            if isinstance(t, MapType):
-                fields[name] = S(
-                    t,
-                    null(),
-                    map_prefix=name,
-                    fault=leaf(BOOL, col, nullable=True).fault if ft.optional else None,
-                )
-                continue
-            if t == TIMESTAMP:
-                fields[name] = leaf(t, self.target.epoch_us(col), nullable=ft.optional)
-                continue
-            fields[name] = leaf(t, col, nullable=ft.optional)
-        del keys
-        return S(MapType(STRING, STRING), null(), fields=fields)
+        return account_variable(self.compiled.spec, self.target)
 
     # -- stages
 
     def base(self) -> None:
-        self.ctes.append(("src", exp.select(exp.Star(), copy=False).from_(self.source, copy=False)))
+        projections: list[exp.Expression] = [exp.Star()]
+        if not self.prepared:
+            # a table as the warehouse holds it: the key, an order and no previous score
+            key = column(self.compiled.spec.key)
+            projections += [
+                exp.alias_(exp.Cast(this=key, to=self.target.text_type), KEY, quoted=True, copy=False),
+                exp.alias_(
+                    exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=key)])),
+                    ROW,
+                    quoted=True,
+                    copy=False,
+                ),
+                exp.alias_(exp.Cast(this=null(), to=exp.DataType.build("DOUBLE")), previous_column(), quoted=True, copy=False),
+            ]
+        self.ctes.append(("src", exp.select(*projections, copy=False).from_(self.source, copy=False)))
         now_us = self.compiled_now_us()
         self.variables = {
             "account": self.account(),
@@ -684,6 +681,22 @@ class _Builder:
     adkar_names: list[str] = field(default_factory=list)
 
 
+def account_variable(spec: SnapshotSpec, target: Target) -> S:
+    """``account``: one leaf per declared field of the table layout (``layout.py``)."""
+    fields: dict[str, S] = {}
+    for name, ft in spec.fields.items():
+        t = cel_type(ft)
+        col = column(name)
+        if isinstance(t, MapType):
+            presence = leaf(BOOL, col, nullable=True).fault if ft.optional else None
+            fields[name] = S(t, null(), map_prefix=name, fault=presence)
+        elif t == TIMESTAMP:
+            fields[name] = leaf(t, target.epoch_us(col), nullable=ft.optional)
+        else:
+            fields[name] = leaf(t, col, nullable=ft.optional)
+    return S(MapType(STRING, STRING), null(), fields=fields)
+
+
 class _Deferred(exp.Expression):
     """A ``rule: message`` placeholder, replaced once every message code is known."""
 
@@ -702,13 +715,16 @@ def build_query(
     source: exp.Expression,
     *,
     pinned: Mapping[str, float] | None = None,
+    prepared: bool = False,
 ) -> PlaybookQuery:
     """The playbook as one SQL query over ``source`` (a table or a subquery) at ``now``.
 
-    Raises :class:`NotExpressible` for the first expression the SQL backend cannot
-    express.
+    ``prepared``: ``source`` has the ``__cs_key``/``__cs_row``/``__cs_previous``
+    columns of ``layout.py`` (a batch loaded by csrules); otherwise they are derived
+    (the key as text, rows ordered by key, no previous scores). Raises
+    :class:`NotExpressible` for the first expression the SQL backend cannot express.
     """
-    b = _Builder(compiled, target, now, source, dict(pinned or {}))
+    b = _Builder(compiled, target, now, source, dict(pinned or {}), prepared)
     b.base()
     b.aggregates()
     measures = b.health()

@@ -44,6 +44,7 @@ def playbook_query(
     *,
     source: exp.Expression | None = None,
     portfolio: Mapping[str, float] | None = None,
+    prepared: bool = False,
 ) -> PlaybookQuery:
     """The playbook's query in ``dialect`` over ``source`` (default: table ``accounts``)."""
     return build_query(
@@ -52,6 +53,7 @@ def playbook_query(
         now,
         source if source is not None else table_source("accounts"),
         pinned=portfolio,
+        prepared=prepared,
     )
 
 
@@ -212,7 +214,9 @@ def evaluate_sql(
     or ``postgres`` (``connection``: an open psycopg connection)."""
     pinned = dict(portfolio or {})
     frame = engine_frame(compiled, batch, prior)
-    query = playbook_query(compiled, engine, now, source=table_source(TABLE), portfolio=pinned)
+    query = playbook_query(
+        compiled, engine, now, source=table_source(TABLE), portfolio=pinned, prepared=True
+    )
     if engine == "duckdb":
         table = run_duckdb(query, frame, connection)
     elif engine == "postgres":
