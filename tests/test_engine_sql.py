@@ -52,7 +52,7 @@ def check_sql(source: str, rows: list[dict[str, Any]], **engine: Any) -> bool:
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -125,3 +125,60 @@ def test_reference_playbook_on_generated_portfolios(seed: int) -> None:
     as_of = AS_OF + timedelta(days=seed * 17, hours=seed)
     prior = {key: float(i % 100) for i, key in enumerate(batch.keys()) if i % 3}
     _frames_equal(compiled, batch, as_of, prior)
+
+
+# ----------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def pg(postgres_admin_url: str) -> Any:
+    """One connection to the real server the state-store tests start (temporary tables)."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    with psycopg.connect(postgres_admin_url, autocommit=True) as connection:
+        yield connection
+
+
+def test_reference_playbook_sample_in_postgres_equals_polars(pg: Any) -> None:
+    from csrules.engine.sql.run import evaluate_sql
+
+    compiled = _reference_compiled()
+    batch = AccountBatch.from_records(_reference_records(120, 5), compiled.spec)
+    prior = {key: float(i) for i, key in enumerate(batch.keys()) if i % 2}
+    polars = evaluate(compiled, batch, AS_OF, prior, backend="columnar")
+    sql = evaluate_sql(compiled, batch, AS_OF, prior, engine="postgres", connection=pg)
+    assert sql.portfolio == polars.portfolio
+    want, got = polars.frame(), sql.frame()
+    for name in want.columns:
+        assert got.get_column(name).to_list() == want.get_column(name).to_list(), name
+    assert [a.to_json() for a in sql.accounts] == [a.to_json() for a in polars.accounts]
+
+
+EDGES = [
+    "(-9223372036854775807 - 1) / -1 == 0",
+    "account.i * account.i > 0",
+    "account.s < 'é' && account.s >= 'B'",
+    "1.0 / account.e > 0.0",
+    "account.q['x'] + 1",
+    "days_since(account.w) > 0.0",
+]
+
+
+@pytest.mark.parametrize("source", SUPPORTED + EDGES)
+def test_fixed_expressions_agree_in_postgres(pg: Any, source: str) -> None:
+    rows = [
+        {},
+        {"i": 2**62, "j": 3, "e": 0.0, "c": True, "u": "x", "s": "日本語", "w": NOW, "m": {"x": 4}},
+        {"i": -7, "d": 0.0, "s": "EU", "q": {"y": 1}, "w": datetime(1, 1, 1, tzinfo=UTC)},
+    ]
+    assert check_sql(source, rows, dialect="postgres", connection=pg), f"refused: {source}"
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(source=EXPRESSIONS, rows=ACCOUNTS)
+def test_generated_expressions_agree_in_postgres(pg: Any, source: str, rows: list[dict[str, Any]]) -> None:
+    check_sql(source, rows, dialect="postgres", connection=pg)

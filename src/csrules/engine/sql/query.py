@@ -60,7 +60,7 @@ from csrules.engine.sql.compiler import (
 )
 from csrules.engine.sql.errors import NotExpressible
 from csrules.engine.sql.layout import ROW, previous_column
-from csrules.engine.sql.target import Target
+from csrules.engine.sql.target import Target, data_type
 from csrules.engine.templates import CompiledTemplate
 from csrules.expr.ast import ExprSyntaxError, Node, parse
 from csrules.expr.types import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, MapType, cel_type
@@ -88,7 +88,7 @@ def _parsed(source: str) -> Node:
 
 
 def _num(value: float) -> exp.Expression:
-    return exp.Cast(this=exp.Literal.string(repr(float(value))), to=exp.DataType.build("DOUBLE"))
+    return exp.Cast(this=exp.Literal.string(repr(float(value))), to=data_type("DOUBLE"))
 
 
 def _text(value: str) -> exp.Expression:
@@ -242,7 +242,7 @@ class _Builder:
 
     @staticmethod
     def outputs(name: str, out: CompiledSql) -> dict[str, exp.Expression]:
-        return {f"{name}_v": out.value, f"{name}_f": out.fault if out.fault is not None else exp.Cast(this=null(), to=exp.DataType.build("INT"))}
+        return {f"{name}_v": out.value, f"{name}_f": out.fault if out.fault is not None else exp.Cast(this=null(), to=data_type("INT"))}
 
     # -- variables
 
@@ -264,13 +264,13 @@ class _Builder:
                     quoted=True,
                     copy=False,
                 ),
-                exp.alias_(exp.Cast(this=null(), to=exp.DataType.build("DOUBLE")), previous_column(), quoted=True, copy=False),
+                exp.alias_(exp.Cast(this=null(), to=data_type("DOUBLE")), previous_column(), quoted=True, copy=False),
             ]
         self.ctes.append(("src", exp.select(*projections, copy=False).from_(self.source, copy=False)))
         now_us = self.compiled_now_us()
         self.variables = {
             "account": self.account(),
-            "now": S(TIMESTAMP, exp.Cast(this=exp.Literal.number(now_us), to=exp.DataType.build("BIGINT"))),
+            "now": S(TIMESTAMP, exp.Cast(this=exp.Literal.number(now_us), to=data_type("BIGINT"))),
         }
 
     def compiled_now_us(self) -> int:
@@ -431,14 +431,12 @@ class _Builder:
             n = column(f"__cs_n{i}")
             lost = exp.Div(this=exp.Mul(this=_num(100.0 * m.rule.weight), expression=exp.Paren(this=exp.Sub(this=_num(1.0), expression=n))), expression=t, typed=False, safe=False)
             step[f"__cs_lost{i}"] = when(_and(not_null(n), exp.GT(this=t, expression=_num(0.0))), lost)
-        previous = column(previous_column())
-        step["__cs_previous"] = previous
         self.add(step)
         sc = column("__cs_score")
         bands = [(exp.GTE(this=sc, expression=_num(lower)), _text(name)) for name, lower in self.compiled.bands]
         step = {
             "__cs_band": cases(bands, _text("unknown")) if bands else _text("unknown"),
-            "__cs_delta": exp.Sub(this=sc, expression=column("__cs_previous")),
+            "__cs_delta": exp.Sub(this=sc, expression=column(previous_column())),
         }
         for i in range(len(measures)):
             step[f"__cs_loser{i}"] = _and(not_null(sc), exp.GT(this=column(f"__cs_lost{i}"), expression=_num(0.0)))
@@ -756,8 +754,14 @@ def build_query(
     final.append(exp.alias_(column("__cs_delta"), "__cs_delta", quoted=True, copy=False))
     tree = exp.select(*final, copy=False).from_(exp.Table(this=exp.Identifier(this=b.last, quoted=True)), copy=False)
     tree = tree.order_by(exp.Ordered(this=column(ROW)), copy=False)
+    # PostgreSQL inlines a CTE read once, which copies each column's definition into
+    # every reader: over a chain of stages the plan grows exponentially. Materialized,
+    # each stage is computed once (DuckDB does not inline this way).
+    materialized = target.dialect == "postgres"
     for name, cte in b.ctes:
-        tree = tree.with_(exp.Identifier(this=name, quoted=True), as_=cte, copy=False)
+        tree = tree.with_(
+            exp.Identifier(this=name, quoted=True), as_=cte, copy=False, materialized=materialized or None
+        )
     return PlaybookQuery(tree, b.messages, measures, b.adkar_names, target)
 
 

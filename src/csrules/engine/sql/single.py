@@ -8,6 +8,7 @@ so each operator's SQL is compared with cel-python on generated accounts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from csrules.engine.sql.compiler import (
 from csrules.engine.sql.layout import ROW, batch_frame, keys_read
 from csrules.engine.sql.query import account_variable
 from csrules.engine.sql.run import TABLE, load_postgres
-from csrules.engine.sql.target import target
+from csrules.engine.sql.target import data_type, target
 from csrules.engine.values import NO_DATA, Value
 from csrules.expr.ast import ExprSyntaxError, parse
 from csrules.expr.functions import FunctionSpec
@@ -64,7 +65,7 @@ def expression_query(
         projections += [exp.alias_(parenthesize(e), n, quoted=True, copy=False) for n, e in layer.items()]
         ctes.append((name, exp.select(*projections, copy=False).from_(exp.Table(this=exp.Identifier(this=last, quoted=True)), copy=False)))
         last = name
-    fault = out.fault if out.fault is not None else exp.Cast(this=exp.Null(), to=exp.DataType.build("INT"))
+    fault = out.fault if out.fault is not None else exp.Cast(this=exp.Null(), to=data_type("INT"))
     tree = (
         exp.select(
             exp.alias_(parenthesize(out.value), "v", quoted=True, copy=False),
@@ -75,8 +76,21 @@ def expression_query(
         .order_by(exp.Ordered(this=column(ROW)), copy=False)
     )
     for name, cte in ctes:
-        tree = tree.with_(exp.Identifier(this=name, quoted=True), as_=cte, copy=False)
+        tree = tree.with_(
+            exp.Identifier(this=name, quoted=True),
+            as_=cte,
+            copy=False,
+            materialized=(dialect == "postgres") or None,
+        )
     return t.sql(tree, pretty=False), out.type, messages
+
+
+@functools.lru_cache(maxsize=1)
+def _duckdb() -> Any:
+    """One in-process DuckDB for the many small queries of a test run."""
+    import duckdb
+
+    return duckdb.connect()
 
 
 def _python(value: Any, t: CelType) -> Value:
@@ -106,14 +120,12 @@ def expression_values(
     sql, t, messages = built
     frame = batch_frame(batch, keys_read([source], batch.spec))
     if dialect == "duckdb":
-        import duckdb
-
-        con = duckdb.connect()
+        con = _duckdb() if connection is None else connection
+        con.register(TABLE, frame.to_arrow())
         try:
-            con.register(TABLE, frame.to_arrow())
             rows = con.sql(sql).fetchall()
         finally:
-            con.close()
+            con.unregister(TABLE)
     else:
         load_postgres(connection, TABLE, frame)
         with connection.cursor() as cur:

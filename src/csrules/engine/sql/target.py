@@ -11,6 +11,7 @@ rest of the backend never names a dialect.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +22,12 @@ DIALECTS: Final = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquer
 
 ENGINES: Final = ("duckdb", "postgres")
 """The dialects ``csrules evaluate --engine sql`` runs on (tests start both)."""
+
+
+@functools.lru_cache(maxsize=64)
+def data_type(name: str) -> exp.DataType:
+    """A SQL type node, built once: building one parses its name."""
+    return exp.DataType.build(name)
 
 
 def _f(name: str, *args: exp.Expression) -> exp.Expression:
@@ -43,7 +50,7 @@ class Target:
         return exp.DataType.build("TEXT", dialect=self.dialect)
 
     def cast(self, value: exp.Expression, type_name: str) -> exp.Expression:
-        return exp.Cast(this=value, to=exp.DataType.build(type_name))
+        return exp.Cast(this=value, to=data_type(type_name))
 
     # -- numbers
 
@@ -55,7 +62,7 @@ class Target:
 
     def double(self, text: str) -> exp.Expression:
         """A DOUBLE literal written as text (``'Infinity'``, ``'NaN'``, ``'0.1'``)."""
-        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("DOUBLE"))
+        return exp.Cast(this=exp.Literal.string(text), to=data_type("DOUBLE"))
 
     def int_div(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         """Integer division truncating toward zero (both operands BIGINT, ``b != 0``)."""
@@ -131,7 +138,7 @@ class Target:
 
     def list_contains(self, items: exp.Expression, item: exp.Expression) -> exp.Expression:
         if self.dialect == "postgres":
-            return exp.EQ(this=item, expression=exp.Any(this=items))
+            return exp.EQ(this=item, expression=exp.Any(this=exp.Paren(this=items)))
         return exp.ArrayContains(this=items, expression=item)
 
 
