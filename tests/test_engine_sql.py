@@ -180,5 +180,7 @@ def test_fixed_expressions_agree_in_postgres(pg: Any, source: str) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(source=EXPRESSIONS, rows=ACCOUNTS)
-def test_generated_expressions_agree_in_postgres(pg: Any, source: str, rows: list[dict[str, Any]]) -> None:
+def test_generated_expressions_agree_in_postgres(
+    pg: Any, source: str, rows: list[dict[str, Any]]
+) -> None:
     check_sql(source, rows, dialect="postgres", connection=pg)

@@ -32,8 +32,7 @@ from csrules.engine.sql.target import DIALECTS
 @click.option(
     "--as-of",
     "as_of",
-    help="Evaluate as of this time (RFC 3339; default now, UTC): the query holds it as "
-    "a constant.",
+    help="Evaluate as of this time (RFC 3339; default now, UTC): the query holds it as a constant.",
 )
 def compile_command(playbooks: Path | None, dialect: str, table: str, as_of: str | None) -> None:
     """Print the playbook's SQL: one query computing every account's results.

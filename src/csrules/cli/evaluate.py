@@ -134,7 +134,9 @@ def evaluate_command(
                 raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
         try:
-            evaluation = evaluate(compiled, batch, now, backend="sql" if engine == "sql" else backend)
+            evaluation = evaluate(
+                compiled, batch, now, backend="sql" if engine == "sql" else backend
+            )
         except NotExpressible as exc:
             click.echo(f"error: {exc.message}", err=True)
             raise SystemExit(2) from None

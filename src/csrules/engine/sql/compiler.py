@@ -53,7 +53,17 @@ from csrules.expr.ast import (
     Unary,
 )
 from csrules.expr.functions import FunctionSpec
-from csrules.expr.types import BOOL, DOUBLE, DURATION, INT, STRING, TIMESTAMP, CelType, ListType
+from csrules.expr.types import (
+    BOOL,
+    DOUBLE,
+    DURATION,
+    INT,
+    STRING,
+    TIMESTAMP,
+    CelType,
+    ListType,
+    MapType,
+)
 
 _BUILTIN_FUNCTIONS: Final = "csrules.hooks.builtin.functions"
 _US: Final = 1_000_000
@@ -100,11 +110,22 @@ class S:
 
 
 def _and(*parts: exp.Expression) -> exp.Expression:
-    return exp.and_(*parts, copy=False)
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.And(this=out, expression=part)
+    return out
 
 
 def _or(*parts: exp.Expression) -> exp.Expression:
-    return exp.or_(*parts, copy=False)
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.Or(this=out, expression=part)
+    return out
+
+
+def named(e: exp.Expression, name: str) -> exp.Expression:
+    """``e AS "name"``."""
+    return exp.Alias(this=e, alias=exp.Identifier(this=name, quoted=True))
 
 
 def _not(part: exp.Expression) -> exp.Expression:
@@ -146,14 +167,18 @@ def not_null(e: exp.Expression) -> exp.Expression:
     return _not(exp.Is(this=e, expression=exp.Null()))
 
 
-def when(cond: exp.Expression, then: exp.Expression, otherwise: exp.Expression | None = None) -> exp.Expression:
+def when(
+    cond: exp.Expression, then: exp.Expression, otherwise: exp.Expression | None = None
+) -> exp.Expression:
     case = exp.Case(ifs=[exp.If(this=cond, true=then)])
     if otherwise is not None:
         case.set("default", otherwise)
     return case
 
 
-def cases(pairs: Sequence[tuple[exp.Expression, exp.Expression]], otherwise: exp.Expression | None = None) -> exp.Expression:
+def cases(
+    pairs: Sequence[tuple[exp.Expression, exp.Expression]], otherwise: exp.Expression | None = None
+) -> exp.Expression:
     case = exp.Case(ifs=[exp.If(this=c, true=t) for c, t in pairs])
     if otherwise is not None:
         case.set("default", otherwise)
@@ -243,7 +268,8 @@ class SqlBinder:
             return []
         deepest = max(level for level, _, _ in self.pending)
         layers = [
-            {name: e for level, name, e in self.pending if level == d} for d in range(1, deepest + 1)
+            {name: e for level, name, e in self.pending if level == d}
+            for d in range(1, deepest + 1)
         ]
         self.pending = []
         self.depth = {}
@@ -336,11 +362,11 @@ class SqlCompiler:
                 raise SqlUnsupported(f"the field {name!r}")
             return found
         if operand.map_prefix is not None:
-            assert hasattr(operand.type, "value")
+            assert isinstance(operand.type, MapType)
             value = column(f"{operand.map_prefix}.{name}")
             missing = fault_when(is_null(value), NO_DATA_CODE)
             return S(
-                operand.type.value,  # type: ignore[attr-defined]
+                operand.type.value,
                 value,
                 fault=first(operand.fault, missing),
                 fatal=operand.fatal,
@@ -359,10 +385,10 @@ class SqlCompiler:
         selected = self.member(replace(operand, fault=None), key.const)
         fault = selected.fault
         if operand.fault is not None:
-            operand = replace(operand, fault=self.bind(operand.fault))
+            bound = self.bind(operand.fault)
             # getitem on an absent map raises TypeError in cel-python: an error
             message = self.code(evalerrors.no_overload("[]", (evalerrors.NO_VALUE, "string")))
-            fault = when(not_null(operand.fault), fault_lit(message), fault)
+            fault = when(not_null(bound), fault_lit(message), fault)
         return replace(selected, fault=fault, fatal=operand.fatal)
 
     # -- operators
@@ -375,8 +401,13 @@ class SqlCompiler:
             return replace(operand, value=exp.Neg(this=_paren(operand.value)), const=_NOCONST)
         if node.op == "-" and operand.type == INT:
             v = self.bind(operand.value)
-            overflow = fault_when(exp.EQ(this=v, expression=self.bigint(INT64_MIN)), self.code(evalerrors.integer_overflow()))
-            value = when(exp.NEQ(this=v, expression=self.bigint(INT64_MIN)), exp.Neg(this=_paren(v)))
+            overflow = fault_when(
+                exp.EQ(this=v, expression=self.bigint(INT64_MIN)),
+                self.code(evalerrors.integer_overflow()),
+            )
+            value = when(
+                exp.NEQ(this=v, expression=self.bigint(INT64_MIN)), exp.Neg(this=_paren(v))
+            )
             return S(INT, value, fault=first(operand.fault, overflow), fatal=operand.fatal)
         raise SqlUnsupported(f"unary {node.op} on {operand.type}")
 
@@ -424,7 +455,9 @@ class SqlCompiler:
         )
         value = absorbed if is_or else _not(absorbed)
         # NULL-safe: when a side is faulted the value is never read
-        return S(BOOL, exp.Coalesce(this=value, expressions=[exp.false()]), fault=fault, fatal=fatal)
+        return S(
+            BOOL, exp.Coalesce(this=value, expressions=[exp.false()]), fault=fault, fatal=fatal
+        )
 
     def membership(self, left: S, right: S) -> S:
         fault = first(left.fault, right.fault)
@@ -441,12 +474,16 @@ class SqlCompiler:
             if right.type.elem != left.type or left.type not in (INT, STRING, BOOL):
                 raise SqlUnsupported(f"{left.type} in {right.type}")
             if right.is_const and isinstance(right.const, list):
-                value: exp.Expression = exp.In(this=left.value, expressions=[self.literal_of(left.type, v) for v in right.const])
+                value: exp.Expression = exp.In(
+                    this=left.value,
+                    expressions=[self.literal_of(left.type, v) for v in right.const],
+                )
                 if not right.const:
                     value = exp.false()
             else:
                 value = exp.Coalesce(
-                    this=self.target.list_contains(right.value, left.value), expressions=[exp.false()]
+                    this=self.target.list_contains(right.value, left.value),
+                    expressions=[exp.false()],
                 )
             return S(BOOL, value, fault=fault)
         raise SqlUnsupported(f"'in' on {right.type}")
@@ -468,10 +505,9 @@ class SqlCompiler:
             a, b = self.bind(a), self.bind(b)
             raw = _compare(op, a, b)
             nan_a, nan_b = self.target.is_nan(a), self.target.is_nan(b)
-            if op == "!=":
-                value = _or(raw, nan_a, nan_b)
-            else:
-                value = _and(raw, _not(nan_a), _not(nan_b))
+            if op == "!=":  # NaN is unequal to everything
+                return S(BOOL, _paren(_or(raw, nan_a, nan_b)), fault=fault)
+            value = _and(raw, _not(nan_a), _not(nan_b))
             return S(BOOL, _paren(value), fault=fault)
         if t == STRING and op not in ("==", "!="):
             a, b = self.target.ordered(a), self.target.ordered(b)
@@ -490,7 +526,11 @@ class SqlCompiler:
             right_fault = self.bind(right_fault)
             converted = not_null(right_fault)
             if lt == DOUBLE and left.plain is not False:
-                converted = exp.false() if left.plain is True else _and(converted, _not(_plain_expr(left.plain)))
+                converted = (
+                    exp.false()
+                    if left.plain is True
+                    else _and(converted, _not(_plain_expr(left.plain)))
+                )
             right_fault = first(fault_when(converted, message), right_fault)
         faults = first(left.fault, right_fault)
         a, b = _paren(left.value), _paren(right.value)
@@ -512,23 +552,34 @@ class SqlCompiler:
                 quotient = when(
                     zero,
                     self.double(math.inf),
-                    exp.Div(this=a, expression=exp.Nullif(this=b, expression=self.double(0.0)), typed=False, safe=False),
+                    exp.Div(
+                        this=a,
+                        expression=exp.Nullif(this=b, expression=self.double(0.0)),
+                        typed=False,
+                        safe=False,
+                    ),
                 )
                 error = None
                 if both is not False:
-                    error = fault_when(_and(zero, _plain_expr(both)), self.code(evalerrors.division_by_zero()))
+                    error = fault_when(
+                        _and(zero, _plain_expr(both)), self.code(evalerrors.division_by_zero())
+                    )
                 return S(DOUBLE, quotient, fault=first(faults, error), plain=both)
             raise SqlUnsupported(f"double {op}")
         if op == "+" and lt == STRING and rt == STRING:
             return S(STRING, self.target.concat(a, b), fault=faults, plain=True)
         return self.time_arithmetic(op, left, right, faults)
 
-    def int_arithmetic(self, op: str, a: exp.Expression, b: exp.Expression, faults: exp.Expression | None) -> S:
+    def int_arithmetic(
+        self, op: str, a: exp.Expression, b: exp.Expression, faults: exp.Expression | None
+    ) -> S:
         lo, hi = self.bigint(INT64_MIN), self.bigint(INT64_MAX)
         zero = self.bigint(0)
         a, b = self.bind(a), self.bind(b)
         if op in ("/", "%"):
-            divide_error = fault_when(exp.EQ(this=b, expression=zero), self.code(evalerrors.division_by_zero()))
+            divide_error = fault_when(
+                exp.EQ(this=b, expression=zero), self.code(evalerrors.division_by_zero())
+            )
             safe_b = exp.Nullif(this=b, expression=zero)
             minus_one = exp.EQ(this=b, expression=self.bigint(-1))
             if op == "/":
@@ -554,7 +605,9 @@ class SqlCompiler:
         else:
             raise SqlUnsupported(f"int {op}")
         wide = self.bind(wide)
-        inside = exp.Between(this=_paren(wide), low=self.target.cast(lo, _WIDE), high=self.target.cast(hi, _WIDE))
+        inside = exp.Between(
+            this=_paren(wide), low=self.target.cast(lo, _WIDE), high=self.target.cast(hi, _WIDE)
+        )
         overflow = fault_when(_not(inside), self.code(evalerrors.integer_overflow()))
         value = when(inside, self.target.cast(_paren(wide), "BIGINT"))
         return S(INT, value, fault=first(faults, overflow))
@@ -564,24 +617,40 @@ class SqlCompiler:
         a, b = _paren(left.value), _paren(right.value)
         if op == "-" and lt == TIMESTAMP and rt == TIMESTAMP:
             return S(DURATION, exp.Sub(this=a, expression=b), fault=faults)
-        if (op == "+" and {lt, rt} == {TIMESTAMP, DURATION}) or (op == "-" and lt == TIMESTAMP and rt == DURATION):
+        if (op == "+" and {lt, rt} == {TIMESTAMP, DURATION}) or (
+            op == "-" and lt == TIMESTAMP and rt == DURATION
+        ):
             ts, du = (a, b) if lt == TIMESTAMP else (b, a)
             wide_ts, wide_du = self.target.cast(ts, _WIDE), self.target.cast(du, _WIDE)
-            us = self.bind(exp.Add(this=wide_ts, expression=wide_du) if op == "+" else exp.Sub(this=wide_ts, expression=wide_du))
+            us = self.bind(
+                exp.Add(this=wide_ts, expression=wide_du)
+                if op == "+"
+                else exp.Sub(this=wide_ts, expression=wide_du)
+            )
             inside = exp.Between(
                 this=_paren(us),
                 low=self.target.cast(lit_int(_MIN_TIMESTAMP_US), _WIDE),
                 high=self.target.cast(lit_int(_MAX_TIMESTAMP_US), _WIDE),
             )
             bad = fault_when(_not(inside), self.code(evalerrors.timestamp_overflow()))
-            return S(TIMESTAMP, when(inside, self.target.cast(_paren(us), "BIGINT")), fault=first(faults, bad))
+            return S(
+                TIMESTAMP,
+                when(inside, self.target.cast(_paren(us), "BIGINT")),
+                fault=first(faults, bad),
+            )
         raise SqlUnsupported(f"{lt} {op} {rt}")
 
     def conditional(self, node: Conditional) -> S:
         cond = self.compile(node.cond)
         then = self.compile(node.then)
         else_ = self.compile(node.else_)
-        if cond.type != BOOL or then.type != else_.type or then.fields or then.map_prefix or then.members:
+        if (
+            cond.type != BOOL
+            or then.type != else_.type
+            or then.fields
+            or then.map_prefix
+            or then.members
+        ):
             raise SqlUnsupported("a conditional of mixed or record types")
         taken = self.bind(exp.Coalesce(this=cond.value, expressions=[exp.false()]))
         cond = replace(cond, fault=self.bind_opt(cond.fault))
@@ -608,7 +677,11 @@ class SqlCompiler:
                 ),
             )
         plain: Plain = then.plain
-        if not (isinstance(then.plain, bool) and isinstance(else_.plain, bool) and then.plain == else_.plain):
+        if not (
+            isinstance(then.plain, bool)
+            and isinstance(else_.plain, bool)
+            and then.plain == else_.plain
+        ):
             plain = when(taken, _plain_expr(then.plain), _plain_expr(else_.plain))
         return S(then.type, value, fault=fault, fatal=fatal, plain=plain)
 
@@ -646,7 +719,9 @@ class SqlCompiler:
             if x.type == STRING:
                 return S(INT, self.target.cast(exp.Length(this=x.value), "BIGINT"), fault=fault)
             if isinstance(x.type, ListType) and not x.is_const and x.members is None:
-                return S(INT, self.target.cast(self.target.list_size(x.value), "BIGINT"), fault=fault)
+                return S(
+                    INT, self.target.cast(self.target.list_size(x.value), "BIGINT"), fault=fault
+                )
             raise SqlUnsupported(f"size() of {x.type}")
         if name == "int" and types == (INT,):
             return ops[0]
@@ -709,7 +784,10 @@ class SqlCompiler:
         try:
             if name == "timestamp":
                 stamp = celtypes.TimestampType(x.const).astimezone(UTC)
-                us = (stamp - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+                epoch = datetime(1970, 1, 1, tzinfo=UTC)
+                us = (datetime.fromisoformat(stamp.isoformat()) - epoch) // timedelta(
+                    microseconds=1
+                )
                 return S(TIMESTAMP, self.bigint(us), const=stamp)
             parsed = celtypes.DurationType(x.const)
         except Exception as exc:
@@ -721,38 +799,63 @@ class SqlCompiler:
         """``us / 10**6`` correctly rounded, as ``timedelta.total_seconds()``."""
         us = self.bind(us)
         million = self.double(1e6)
-        small = exp.Div(this=self.target.cast(us, "DOUBLE"), expression=million, typed=False, safe=False)
+        small = exp.Div(
+            this=self.target.cast(us, "DOUBLE"), expression=million, typed=False, safe=False
+        )
         # floor division (Python's //) of microseconds by 10**6, then the remainder
         trunc = self.target.int_div(us, self.bigint(_US))
         whole = when(
-            _and(exp.LT(this=us, expression=self.bigint(0)), exp.NEQ(this=exp.Mod(this=us, expression=self.bigint(_US)), expression=self.bigint(0))),
+            _and(
+                exp.LT(this=us, expression=self.bigint(0)),
+                exp.NEQ(
+                    this=exp.Mod(this=us, expression=self.bigint(_US)), expression=self.bigint(0)
+                ),
+            ),
             exp.Sub(this=trunc, expression=self.bigint(1)),
             trunc,
         )
         rest = exp.Sub(this=us, expression=exp.Mul(this=_paren(whole), expression=self.bigint(_US)))
         large = exp.Add(
             this=self.target.cast(_paren(whole), "DOUBLE"),
-            expression=exp.Div(this=self.target.cast(_paren(rest), "DOUBLE"), expression=million, typed=False, safe=False),
+            expression=exp.Div(
+                this=self.target.cast(_paren(rest), "DOUBLE"),
+                expression=million,
+                typed=False,
+                safe=False,
+            ),
         )
         return when(exp.LTE(this=exp.Abs(this=us), expression=self.bigint(_TWO_53)), small, large)
 
     def csrules_function(self, name: str, ops: Sequence[S], fault: exp.Expression | None) -> S:
         types = tuple(o.type for o in ops)
         if name in ("days_since", "days_until") and types == (TIMESTAMP,):
-            now_us = (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+            now_us = (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+                microseconds=1
+            )
             ts = _paren(ops[0].value)
-            diff = exp.Sub(this=self.bigint(now_us), expression=ts) if name == "days_since" else exp.Sub(this=ts, expression=self.bigint(now_us))
+            diff = (
+                exp.Sub(this=self.bigint(now_us), expression=ts)
+                if name == "days_since"
+                else exp.Sub(this=ts, expression=self.bigint(now_us))
+            )
             seconds = self.seconds_of_us(_paren(diff))
-            days = exp.Div(this=_paren(seconds), expression=self.double(86400.0), typed=False, safe=False)
+            days = exp.Div(
+                this=_paren(seconds), expression=self.double(86400.0), typed=False, safe=False
+            )
             return S(DOUBLE, days, fault=fault)
         if name == "clamp" and len(ops) == 3 and all(t in (INT, DOUBLE) for t in types):
-            x, lo, hi = (self.bind(self.target.cast(o.value, "DOUBLE") if o.type == INT else o.value) for o in ops)
+            x, lo, hi = (
+                self.bind(self.target.cast(o.value, "DOUBLE") if o.type == INT else o.value)
+                for o in ops
+            )
             # min(max(x, lo), hi) as Python computes it (NaN compares false)
             low = self.bind(when(self._gt_nan_safe(lo, x), lo, x))
             return S(DOUBLE, when(self._gt_nan_safe(low, hi, flip=True), hi, low), fault=fault)
         raise SqlUnsupported(f"{name}() of {', '.join(map(str, types))}")
 
-    def _gt_nan_safe(self, a: exp.Expression, b: exp.Expression, *, flip: bool = False) -> exp.Expression:
+    def _gt_nan_safe(
+        self, a: exp.Expression, b: exp.Expression, *, flip: bool = False
+    ) -> exp.Expression:
         """``a > b`` (or ``b < a`` with ``flip``: the same) false whenever a NaN is involved."""
         raw = exp.LT(this=b, expression=a) if flip else exp.GT(this=a, expression=b)
         return _and(raw, _not(self.target.is_nan(a)), _not(self.target.is_nan(b)))
@@ -767,7 +870,8 @@ def _compare(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
         ">": exp.GT,
         ">=": exp.GTE,
     }
-    return kinds[op](this=a, expression=b)
+    made: exp.Expression = kinds[op](this=a, expression=b)  # type: ignore[assignment]
+    return made
 
 
 def _describe(node: Node) -> str:

@@ -123,15 +123,21 @@ def batch_frame(
             value_dtype = dtype_of(element.value)
             for k in keys[name]:
                 if k in present:
-                    columns.append(pl.col(name).struct.field(k).cast(value_dtype).alias(f"{name}.{k}"))
+                    columns.append(
+                        pl.col(name).struct.field(k).cast(value_dtype).alias(f"{name}.{k}")
+                    )
                 else:
                     columns.append(pl.lit(None, dtype=value_dtype).alias(f"{name}.{k}"))
             if ft.optional:
-                columns.append(pl.when(pl.col(name).is_null()).then(None).otherwise(True).alias(name))
+                columns.append(
+                    pl.when(pl.col(name).is_null()).then(None).otherwise(True).alias(name)
+                )
             continue
         columns.append(pl.col(name))
     out = frame.select(columns)
     previous = pl.Series(PREVIOUS, [None] * out.height, dtype=pl.Float64)
     if prior:
-        previous = pl.Series(PREVIOUS, [prior.get(k) for k in out.get_column(KEY)], dtype=pl.Float64)
+        previous = pl.Series(
+            PREVIOUS, [prior.get(k) for k in out.get_column(KEY)], dtype=pl.Float64
+        )
     return out.with_columns(previous)

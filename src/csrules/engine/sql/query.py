@@ -30,7 +30,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlglot import exp
 
@@ -53,6 +53,7 @@ from csrules.engine.sql.compiler import (
     finish,
     is_null,
     leaf,
+    named,
     not_null,
     null,
     parenthesize,
@@ -165,26 +166,35 @@ class _Builder:
             exp.Column(this=exp.Star(), table=exp.Identifier(this=self.last, quoted=True))
         ]
         for other in joins:
-            projections.append(exp.Column(this=exp.Star(), table=exp.Identifier(this=other, quoted=True)))
+            projections.append(
+                exp.Column(this=exp.Star(), table=exp.Identifier(this=other, quoted=True))
+            )
         for alias, e in columns.items():
-            projections.append(exp.alias_(parenthesize(e), alias, quoted=True, copy=False))
+            projections.append(named(parenthesize(e), alias))
         select = exp.select(*projections, copy=False).from_(
             exp.Table(this=exp.Identifier(this=self.last, quoted=True)), copy=False
         )
         for other in joins:
             select = select.join(
-                exp.Table(this=exp.Identifier(this=other, quoted=True)), join_type="CROSS", copy=False
+                exp.Table(this=exp.Identifier(this=other, quoted=True)),
+                join_type="CROSS",
+                copy=False,
             )
         self.ctes.append((name, select))
 
     def _joined(self, left: str, right: str) -> exp.Expression:
         projections = [
-            exp.Column(this=exp.Star(), table=exp.Identifier(this=t, quoted=True)) for t in (left, right)
+            exp.Column(this=exp.Star(), table=exp.Identifier(this=t, quoted=True))
+            for t in (left, right)
         ]
         return (
             exp.select(*projections, copy=False)
             .from_(exp.Table(this=exp.Identifier(this=left, quoted=True)), copy=False)
-            .join(exp.Table(this=exp.Identifier(this=right, quoted=True)), join_type="CROSS", copy=False)
+            .join(
+                exp.Table(this=exp.Identifier(this=right, quoted=True)),
+                join_type="CROSS",
+                copy=False,
+            )
         )
 
     # -- kernels
@@ -200,7 +210,7 @@ class _Builder:
                     return str(loaded.health.location("measure", index, key))
         if kind == "adkar" and loaded.adkar is not None:
             return str(loaded.adkar.location(rule_id))
-        groups = {
+        groups: dict[str, Sequence[Any]] = {
             "aggregate": loaded.aggregates,
             "segment": loaded.segments,
             "tier": loaded.tiers,
@@ -233,16 +243,26 @@ class _Builder:
             )
             out = finish(compiler.compile(node))
         except (SqlUnsupported, ExprSyntaxError) as exc:
-            raise NotExpressible(rule, kernel.source, str(exc), self.rule_location(kind, rule_id, key)) from None
+            raise NotExpressible(
+                rule, kernel.source, str(exc), self.rule_location(kind, rule_id, key)
+            ) from None
         if out.type not in role:
             raise NotExpressible(
-                rule, kernel.source, f"a value of type {out.type}", self.rule_location(kind, rule_id, key)
+                rule,
+                kernel.source,
+                f"a value of type {out.type}",
+                self.rule_location(kind, rule_id, key),
             )
         return out
 
     @staticmethod
     def outputs(name: str, out: CompiledSql) -> dict[str, exp.Expression]:
-        return {f"{name}_v": out.value, f"{name}_f": out.fault if out.fault is not None else exp.Cast(this=null(), to=data_type("INT"))}
+        return {
+            f"{name}_v": out.value,
+            f"{name}_f": out.fault
+            if out.fault is not None
+            else exp.Cast(this=null(), to=data_type("INT")),
+        }
 
     # -- variables
 
@@ -257,16 +277,18 @@ class _Builder:
             # a table as the warehouse holds it: the key, an order and no previous score
             key = column(self.compiled.spec.key)
             projections += [
-                exp.alias_(exp.Cast(this=key, to=self.target.text_type), KEY, quoted=True, copy=False),
-                exp.alias_(
-                    exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=key)])),
+                named(exp.Cast(this=key, to=self.target.text_type), KEY),
+                named(
+                    exp.Window(
+                        this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=key)])
+                    ),
                     ROW,
-                    quoted=True,
-                    copy=False,
                 ),
-                exp.alias_(exp.Cast(this=null(), to=data_type("DOUBLE")), previous_column(), quoted=True, copy=False),
+                named(exp.Cast(this=null(), to=data_type("DOUBLE")), previous_column()),
             ]
-        self.ctes.append(("src", exp.select(*projections, copy=False).from_(self.source, copy=False)))
+        self.ctes.append(
+            ("src", exp.select(*projections, copy=False).from_(self.source, copy=False))
+        )
         now_us = self.compiled_now_us()
         self.variables = {
             "account": self.account(),
@@ -276,7 +298,9 @@ class _Builder:
     def compiled_now_us(self) -> int:
         from datetime import UTC, timedelta
 
-        return (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        return (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+            microseconds=1
+        )
 
     def aggregates(self) -> None:
         columns: dict[str, exp.Expression] = {}
@@ -285,9 +309,17 @@ class _Builder:
             if agg.rule.id in self.pinned:
                 continue
             if agg.where is not None:
-                columns.update(self.outputs(f"__cs_a{index}w", self.kernel(agg.where, rule, (BOOL,), key="where")))
+                columns.update(
+                    self.outputs(
+                        f"__cs_a{index}w", self.kernel(agg.where, rule, (BOOL,), key="where")
+                    )
+                )
             if agg.of is not None:
-                columns.update(self.outputs(f"__cs_a{index}o", self.kernel(agg.of, rule, (INT, DOUBLE, BOOL), key="of")))
+                columns.update(
+                    self.outputs(
+                        f"__cs_a{index}o", self.kernel(agg.of, rule, (INT, DOUBLE, BOOL), key="of")
+                    )
+                )
         if columns:
             self.add(columns)
         stage = self.last
@@ -306,10 +338,18 @@ class _Builder:
                 slot_code = when(_error(f"__cs_a{index}w"), column(f"__cs_a{index}w_f"))
             if agg.of is not None:
                 of_error = when(_and(keep, _error(f"__cs_a{index}o")), column(f"__cs_a{index}o_f"))
-                slot_code = of_error if slot_code is None else exp.Coalesce(this=slot_code, expressions=[of_error])
+                slot_code = (
+                    of_error
+                    if slot_code is None
+                    else exp.Coalesce(this=slot_code, expressions=[of_error])
+                )
             if slot_code is not None:
                 self.slots.append(_Slot(rule, code=slot_code))
-            of_type = self.kernel(agg.of, rule, (INT, DOUBLE, BOOL), key="of").type if agg.of is not None else DOUBLE
+            of_type = (
+                self.kernel(agg.of, rule, (INT, DOUBLE, BOOL), key="of").type
+                if agg.of is not None
+                else DOUBLE
+            )
             if agg.of is None:
                 x: exp.Expression = _num(1.0)
                 valid = keep
@@ -321,16 +361,24 @@ class _Builder:
             portfolio[name] = self.aggregate(agg.rule.fn, agg.rule.q, x, valid, stage)
         self.variables["portfolio"] = S(MapType(STRING, DOUBLE), null(), fields=fields)
         if portfolio:
-            projections = (exp.alias_(parenthesize(e), n, quoted=True, copy=False) for n, e in portfolio.items())
+            projections = (named(parenthesize(e), n) for n, e in portfolio.items())
             self.ctes.append(("pf", exp.select(*projections, copy=False)))
             self.ctes.append(("s_pf", self._joined(stage, "pf")))
 
-    def aggregate(self, fn: str, q: float | None, x: exp.Expression, valid: exp.Expression, stage: str) -> exp.Expression:
-        values = exp.select(exp.alias_(x, "x", quoted=True, copy=False), copy=False).from_(exp.Table(this=exp.Identifier(this=stage, quoted=True)), copy=False).where(parenthesize(valid), copy=False)
+    def aggregate(
+        self, fn: str, q: float | None, x: exp.Expression, valid: exp.Expression, stage: str
+    ) -> exp.Expression:
+        values = (
+            exp.select(named(x, "x"), copy=False)
+            .from_(exp.Table(this=exp.Identifier(this=stage, quoted=True)), copy=False)
+            .where(parenthesize(valid), copy=False)
+        )
         xs = column("x")
 
         def over(agg: exp.Expression) -> exp.Expression:
-            return exp.Subquery(this=exp.select(agg, copy=False).from_(values.subquery("v", copy=False), copy=False))
+            return exp.Subquery(
+                this=exp.select(agg, copy=False).from_(values.subquery("v", copy=False), copy=False)
+            )
 
         if fn == "count":
             return self.target.cast(over(exp.Count(this=exp.Star())), "DOUBLE")
@@ -347,29 +395,54 @@ class _Builder:
         share = 0.5 if fn == "median" else float(q if q is not None else 0.5)
         ranked = exp.select(
             xs,
-            exp.alias_(
-                exp.Sub(this=exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=xs), exp.Ordered(this=column(ROW))])), expression=exp.Literal.number(1)),
+            named(
+                exp.Sub(
+                    this=exp.Window(
+                        this=exp.RowNumber(),
+                        order=exp.Order(
+                            expressions=[exp.Ordered(this=xs), exp.Ordered(this=column(ROW))]
+                        ),
+                    ),
+                    expression=exp.Literal.number(1),
+                ),
                 "i",
-                quoted=True,
-                copy=False,
             ),
-            exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), "n", quoted=True, copy=False),
+            named(exp.Window(this=exp.Count(this=exp.Star())), "n"),
             copy=False,
         ).from_(
-            exp.select(
-                exp.alias_(x, "x", quoted=True, copy=False), column(ROW), copy=False
-            ).from_(exp.Table(this=exp.Identifier(this=stage, quoted=True)), copy=False).where(parenthesize(valid), copy=False).subquery("v", copy=False),
+            exp.select(named(x, "x"), column(ROW), copy=False)
+            .from_(exp.Table(this=exp.Identifier(this=stage, quoted=True)), copy=False)
+            .where(parenthesize(valid), copy=False)
+            .subquery("v", copy=False),
             copy=False,
         )
         n = column("n")
-        position = exp.Mul(this=_num(share), expression=self.target.cast(exp.Paren(this=exp.Sub(this=n, expression=exp.Literal.number(1))), "DOUBLE"))
+        position = exp.Mul(
+            this=_num(share),
+            expression=self.target.cast(
+                exp.Paren(this=exp.Sub(this=n, expression=exp.Literal.number(1))), "DOUBLE"
+            ),
+        )
         low = self.target.cast(exp.Floor(this=position), "BIGINT")
-        high = exp.Least(this=exp.Add(this=low, expression=exp.Literal.number(1)), expressions=[exp.Sub(this=n, expression=exp.Literal.number(1))])
+        high = exp.Least(
+            this=exp.Add(this=low, expression=exp.Literal.number(1)),
+            expressions=[exp.Sub(this=n, expression=exp.Literal.number(1))],
+        )
         fraction = exp.Sub(this=position, expression=self.target.cast(low, "DOUBLE"))
         at_low = exp.Max(this=when(exp.EQ(this=column("i"), expression=low), xs))
         at_high = exp.Max(this=when(exp.EQ(this=column("i"), expression=high), xs))
-        value = exp.Add(this=at_low, expression=exp.Mul(this=exp.Paren(this=exp.Sub(this=at_high, expression=at_low)), expression=exp.Max(this=fraction)))
-        return exp.Subquery(this=exp.select(parenthesize(value), copy=False).from_(ranked.subquery("r", copy=False), copy=False))
+        value = exp.Add(
+            this=at_low,
+            expression=exp.Mul(
+                this=exp.Paren(this=exp.Sub(this=at_high, expression=at_low)),
+                expression=exp.Max(this=fraction),
+            ),
+        )
+        return exp.Subquery(
+            this=exp.select(parenthesize(value), copy=False).from_(
+                ranked.subquery("r", copy=False), copy=False
+            )
+        )
 
     def health(self) -> list[str]:
         measures = self.compiled.measures
@@ -385,9 +458,17 @@ class _Builder:
         step: dict[str, exp.Expression] = {}
         for i, m in enumerate(measures):
             v = self.target.cast(column(f"__cs_m{i}_v"), "DOUBLE")
-            finite = _and(_not(self.target.is_nan(v)), exp.NEQ(this=exp.Abs(this=v), expression=_num(float("inf"))))
+            finite = _and(
+                _not(self.target.is_nan(v)),
+                exp.NEQ(this=exp.Abs(this=v), expression=_num(float("inf"))),
+            )
             span = m.rule.best - m.rule.worst
-            raw = exp.Div(this=exp.Paren(this=exp.Sub(this=v, expression=_num(m.rule.worst))), expression=_num(span), typed=False, safe=False)
+            raw = exp.Div(
+                this=exp.Paren(this=exp.Sub(this=v, expression=_num(m.rule.worst))),
+                expression=_num(span),
+                typed=False,
+                safe=False,
+            )
             up = when(exp.GT(this=_num(0.0), expression=raw), _num(0.0), raw)
             clamped = when(exp.LT(this=_num(1.0), expression=up), _num(1.0), up)
             step[f"__cs_n{i}"] = when(_and(_ok(f"__cs_m{i}"), finite), clamped)
@@ -398,7 +479,16 @@ class _Builder:
                     text=when(
                         _and(_ok(f"__cs_m{i}"), _not(finite)),
                         cases(
-                            [(self.target.is_nan(v), _text(evalerrors.not_finite(float("nan")).message)), (exp.GT(this=v, expression=_num(0.0)), _text(evalerrors.not_finite(float("inf")).message))],
+                            [
+                                (
+                                    self.target.is_nan(v),
+                                    _text(evalerrors.not_finite(float("nan")).message),
+                                ),
+                                (
+                                    exp.GT(this=v, expression=_num(0.0)),
+                                    _text(evalerrors.not_finite(float("inf")).message),
+                                ),
+                            ],
                             _text(evalerrors.not_finite(float("-inf")).message),
                         ),
                     ),
@@ -412,8 +502,15 @@ class _Builder:
         weighted: exp.Expression = _num(0.0)
         for i, m in enumerate(measures):
             n = column(f"__cs_n{i}")
-            total = exp.Add(this=total, expression=when(not_null(n), _num(m.rule.weight), _num(0.0)))
-            weighted = exp.Add(this=weighted, expression=when(not_null(n), exp.Mul(this=_num(m.rule.weight), expression=n), _num(0.0)))
+            total = exp.Add(
+                this=total, expression=when(not_null(n), _num(m.rule.weight), _num(0.0))
+            )
+            weighted = exp.Add(
+                this=weighted,
+                expression=when(
+                    not_null(n), exp.Mul(this=_num(m.rule.weight), expression=n), _num(0.0)
+                ),
+            )
         failed: exp.Expression = exp.false()
         for i in range(len(measures)):
             failed = _or(failed, column(f"__cs_e{i}"))
@@ -424,22 +521,42 @@ class _Builder:
         t = column("__cs_total")
         score = when(
             _and(_not(column("__cs_failed")), any_normalized, exp.GT(this=t, expression=_num(0.0))),
-            exp.Div(this=exp.Mul(this=_num(100.0), expression=column("__cs_weighted")), expression=t, typed=False, safe=False),
+            exp.Div(
+                this=exp.Mul(this=_num(100.0), expression=column("__cs_weighted")),
+                expression=t,
+                typed=False,
+                safe=False,
+            ),
         )
         step = {"__cs_score": score}
         for i, m in enumerate(measures):
             n = column(f"__cs_n{i}")
-            lost = exp.Div(this=exp.Mul(this=_num(100.0 * m.rule.weight), expression=exp.Paren(this=exp.Sub(this=_num(1.0), expression=n))), expression=t, typed=False, safe=False)
-            step[f"__cs_lost{i}"] = when(_and(not_null(n), exp.GT(this=t, expression=_num(0.0))), lost)
+            lost = exp.Div(
+                this=exp.Mul(
+                    this=_num(100.0 * m.rule.weight),
+                    expression=exp.Paren(this=exp.Sub(this=_num(1.0), expression=n)),
+                ),
+                expression=t,
+                typed=False,
+                safe=False,
+            )
+            step[f"__cs_lost{i}"] = when(
+                _and(not_null(n), exp.GT(this=t, expression=_num(0.0))), lost
+            )
         self.add(step)
         sc = column("__cs_score")
-        bands = [(exp.GTE(this=sc, expression=_num(lower)), _text(name)) for name, lower in self.compiled.bands]
+        bands = [
+            (exp.GTE(this=sc, expression=_num(lower)), _text(name))
+            for name, lower in self.compiled.bands
+        ]
         step = {
             "__cs_band": cases(bands, _text("unknown")) if bands else _text("unknown"),
             "__cs_delta": exp.Sub(this=sc, expression=column(previous_column())),
         }
         for i in range(len(measures)):
-            step[f"__cs_loser{i}"] = _and(not_null(sc), exp.GT(this=column(f"__cs_lost{i}"), expression=_num(0.0)))
+            step[f"__cs_loser{i}"] = _and(
+                not_null(sc), exp.GT(this=column(f"__cs_lost{i}"), expression=_num(0.0))
+            )
         self.add(step)
         self.drivers(types)
         self.variables["health"] = S(
@@ -453,7 +570,10 @@ class _Builder:
                 "measures": S(
                     MapType(STRING, DOUBLE),
                     null(),
-                    fields={m.rule.id: leaf(DOUBLE, column(f"__cs_n{i}"), nullable=True) for i, m in enumerate(measures)},
+                    fields={
+                        m.rule.id: leaf(DOUBLE, column(f"__cs_n{i}"), nullable=True)
+                        for i, m in enumerate(measures)
+                    },
                 ),
             },
         )
@@ -468,7 +588,9 @@ class _Builder:
                 renders.append((None, _text(m.rule.label)))
                 continue
             value = S(DOUBLE, self.target.cast(column(f"__cs_m{i}_v"), "DOUBLE"))
-            pieces, error, outputs = self.template(m.explain, f"measure:{m.rule.id}", f"__cs_x{i}", {"value": value})
+            pieces, error, outputs = self.template(
+                m.explain, f"measure:{m.rule.id}", f"__cs_x{i}", {"value": value}
+            )
             holes.update(outputs)
             renders.append((error, pieces))
         if holes:
@@ -488,10 +610,17 @@ class _Builder:
                 if j == i:
                     continue
                 lost_j = column(f"__cs_lost{j}")
-                before = exp.GT(this=lost_j, expression=lost_i)
+                before: exp.Expression = exp.GT(this=lost_j, expression=lost_i)
                 if j < i:
                     before = _or(before, exp.EQ(this=lost_j, expression=lost_i))
-                ahead = exp.Add(this=ahead, expression=when(_and(column(f"__cs_loser{j}"), before), exp.Literal.number(1), exp.Literal.number(0)))
+                ahead = exp.Add(
+                    this=ahead,
+                    expression=when(
+                        _and(column(f"__cs_loser{j}"), before),
+                        exp.Literal.number(1),
+                        exp.Literal.number(0),
+                    ),
+                )
             step[f"__cs_rank{i}"] = ahead
         if step:
             self.add(step)
@@ -500,7 +629,15 @@ class _Builder:
             ordered.append(
                 cases(
                     [
-                        (_and(column(f"__cs_loser{i}"), exp.EQ(this=column(f"__cs_rank{i}"), expression=exp.Literal.number(k))), column(f"__cs_text{i}"))
+                        (
+                            _and(
+                                column(f"__cs_loser{i}"),
+                                exp.EQ(
+                                    this=column(f"__cs_rank{i}"), expression=exp.Literal.number(k)
+                                ),
+                            ),
+                            column(f"__cs_text{i}"),
+                        )
                         for i in range(len(measures))
                     ]
                 )
@@ -536,7 +673,11 @@ class _Builder:
             text = self.target.concat(text, piece)
         error = None
         if errors:
-            error = errors[0] if len(errors) == 1 else exp.Coalesce(this=errors[0], expressions=errors[1:])
+            error = (
+                errors[0]
+                if len(errors) == 1
+                else exp.Coalesce(this=errors[0], expressions=errors[1:])
+            )
         return text, error, outputs
 
     def segments(self) -> None:
@@ -544,11 +685,18 @@ class _Builder:
         for i, seg in enumerate(self.compiled.segments):
             out = self.kernel(seg.when, f"segment:{seg.id}", (BOOL,))
             columns.update(self.outputs(f"__cs_g{i}", out))
-            self.slots.append(_Slot(f"segment:{seg.id}", code=when(_error(f"__cs_g{i}"), column(f"__cs_g{i}_f"))))
+            self.slots.append(
+                _Slot(f"segment:{seg.id}", code=when(_error(f"__cs_g{i}"), column(f"__cs_g{i}_f")))
+            )
         if columns:
             self.add(columns)
         members = {seg.id: _true(f"__cs_g{i}") for i, seg in enumerate(self.compiled.segments)}
-        self.segments_list = self.target.compact([when(_true(f"__cs_g{i}"), _text(seg.id)) for i, seg in enumerate(self.compiled.segments)])
+        self.segments_list = self.target.compact(
+            [
+                when(_true(f"__cs_g{i}"), _text(seg.id))
+                for i, seg in enumerate(self.compiled.segments)
+            ]
+        )
         from csrules.expr.types import ListType
 
         self.variables["segments"] = S(ListType(STRING), null(), members=members)
@@ -557,20 +705,26 @@ class _Builder:
         columns: dict[str, exp.Expression] = {}
         tiers = self.compiled.tiers
         for i, tier in enumerate(tiers):
-            columns.update(self.outputs(f"__cs_t{i}", self.kernel(tier.when, f"tier:{tier.rule.id}", (BOOL,))))
+            columns.update(
+                self.outputs(f"__cs_t{i}", self.kernel(tier.when, f"tier:{tier.rule.id}", (BOOL,)))
+            )
         if columns:
             self.add(columns)
         pairs: list[tuple[exp.Expression, exp.Expression]] = []
-        errors: list[tuple[exp.Expression, exp.Expression]] = []
+        reached: exp.Expression = exp.true()  # every higher rank was false or no data
         for i, tier in enumerate(tiers):
-            pairs.append((_true(f"__cs_t{i}"), _text(tier.rule.id)))
-            pairs.append((_error(f"__cs_t{i}"), null()))
-            errors.append((_true(f"__cs_t{i}"), null()))
-            errors.append((_error(f"__cs_t{i}"), self.message_of(f"tier:{tier.rule.id}", column(f"__cs_t{i}_f"))))
+            c = f"__cs_t{i}"
+            pairs.append((_true(c), _text(tier.rule.id)))
+            pairs.append((_error(c), null()))
+            # an error stops the search: the tier is not guessed (one entry at most)
+            self.slots.append(
+                _Slot(f"tier:{tier.rule.id}", code=when(_and(reached, _error(c)), column(f"{c}_f")))
+            )
+            reached = _and(reached, _not(_true(c)), _not(_error(c)))
         if tiers:
             self.add({"__cs_tier": cases(pairs)})
-            no_tier = _text("tier: " + evalerrors.no_tier([t.rule.id for t in tiers]).message)
-            self.slots.append(_Slot("", text=cases(errors, no_tier)))
+            no_tier = evalerrors.no_tier([t.rule.id for t in tiers]).message
+            self.slots.append(_Slot("tier", text=when(reached, _text(no_tier))))
         else:
             self.add({"__cs_tier": exp.Cast(this=null(), to=self.target.text_type)})
         self.variables["tier"] = leaf(STRING, column("__cs_tier"), nullable=True)
@@ -579,7 +733,11 @@ class _Builder:
         columns: dict[str, exp.Expression] = {}
         names = [name for name, _ in self.compiled.adkar]
         for name, kernel in self.compiled.adkar:
-            columns.update(self.outputs(f"__cs_k_{name}", self.kernel(kernel, f"adkar:{name}", (INT,), key=name)))
+            columns.update(
+                self.outputs(
+                    f"__cs_k_{name}", self.kernel(kernel, f"adkar:{name}", (INT,), key=name)
+                )
+            )
         if columns:
             self.add(columns)
         step: dict[str, exp.Expression] = {}
@@ -603,8 +761,23 @@ class _Builder:
                     text=when(_and(_ok(c), _not(inside)), message),
                 )
             )
-            barrier.append((_and(valid, exp.LTE(this=v, expression=exp.Literal.number(self.compiled.adkar_threshold))), _text(name)))
-            unknown.append(when(exp.EQ(this=column(f"{c}_f"), expression=exp.Literal.number(NO_DATA_CODE)), _text(name)))
+            barrier.append(
+                (
+                    _and(
+                        valid,
+                        exp.LTE(
+                            this=v, expression=exp.Literal.number(self.compiled.adkar_threshold)
+                        ),
+                    ),
+                    _text(name),
+                )
+            )
+            unknown.append(
+                when(
+                    exp.EQ(this=column(f"{c}_f"), expression=exp.Literal.number(NO_DATA_CODE)),
+                    _text(name),
+                )
+            )
             scores[name] = leaf(INT, column(f"__cs_score_{name}"), nullable=True)
         for name in ADKAR_ELEMENTS:
             scores.setdefault(name, absent(INT))
@@ -614,26 +787,35 @@ class _Builder:
         self.variables["adkar"] = S(
             MapType(STRING, STRING),
             null(),
-            fields={"barrier": S(STRING, column("__cs_barrier")), "scores": S(MapType(STRING, INT), null(), fields=scores)},
+            fields={
+                "barrier": S(STRING, column("__cs_barrier")),
+                "scores": S(MapType(STRING, INT), null(), fields=scores),
+            },
         )
         self.adkar_names = names
 
     def playbooks(self) -> None:
         columns: dict[str, exp.Expression] = {}
         for i, pb in enumerate(self.compiled.playbooks):
-            columns.update(self.outputs(f"__cs_p{i}", self.kernel(pb.when, f"playbook:{pb.rule.id}", (BOOL,))))
-            self.slots.append(_Slot(f"playbook:{pb.rule.id}", code=when(_error(f"__cs_p{i}"), column(f"__cs_p{i}_f"))))
+            columns.update(
+                self.outputs(f"__cs_p{i}", self.kernel(pb.when, f"playbook:{pb.rule.id}", (BOOL,)))
+            )
+            self.slots.append(
+                _Slot(
+                    f"playbook:{pb.rule.id}",
+                    code=when(_error(f"__cs_p{i}"), column(f"__cs_p{i}_f")),
+                )
+            )
         if columns:
             self.add(columns)
         self.playbooks_list = self.target.compact(
-            [when(_true(f"__cs_p{i}"), _text(pb.rule.id)) for i, pb in enumerate(self.compiled.playbooks)]
+            [
+                when(_true(f"__cs_p{i}"), _text(pb.rule.id))
+                for i, pb in enumerate(self.compiled.playbooks)
+            ]
         )
 
     # -- messages
-
-    def message_of(self, rule: str, code: exp.Expression) -> exp.Expression:
-        """``rule: <message of code>``; built when the message table is complete."""
-        return _Deferred(rule, code)  # type: ignore[return-value]
 
     def errors_list(self) -> exp.Expression:
         entries: list[exp.Expression] = []
@@ -643,12 +825,16 @@ class _Builder:
             if slot.code is not None:
                 options.append(self.render(slot.rule, slot.code))
             if slot.text is not None:
-                text = self.materialize(slot.text)
+                text = slot.text
                 if slot.rule:
                     text = self.target.concat(_text(f"{slot.rule}: "), text)
                 options.append(text)
             if options:
-                entries.append(options[0] if len(options) == 1 else exp.Coalesce(this=options[0], expressions=options[1:]))
+                entries.append(
+                    options[0]
+                    if len(options) == 1
+                    else exp.Coalesce(this=options[0], expressions=options[1:])
+                )
         return self.target.compact(entries)
 
     def render(self, rule: str, code: exp.Expression) -> exp.Expression:
@@ -660,14 +846,6 @@ class _Builder:
         if not texts:
             return exp.Cast(this=null(), to=self.target.text_type)
         return exp.Case(this=code, ifs=texts)
-
-    def materialize(self, tree: exp.Expression) -> exp.Expression:
-        def swap(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, _Deferred):
-                return self.render(node.rule, node.code)
-            return node
-
-        return tree.transform(swap, copy=False)
 
     slots_explain: list[_Slot] = field(default_factory=list)
     slots_before_explain: list[_Slot] = field(default_factory=list)
@@ -693,17 +871,6 @@ def account_variable(spec: SnapshotSpec, target: Target) -> S:
         else:
             fields[name] = leaf(t, col, nullable=ft.optional)
     return S(MapType(STRING, STRING), null(), fields=fields)
-
-
-class _Deferred(exp.Expression):
-    """A ``rule: message`` placeholder, replaced once every message code is known."""
-
-    arg_types = {"this": False}
-
-    def __init__(self, rule: str, code: exp.Expression) -> None:
-        super().__init__()
-        self.rule = rule
-        self.code = code
 
 
 def build_query(
@@ -733,26 +900,28 @@ def build_query(
     b.playbooks()
     b.slots_after_explain = b.slots
     final: list[exp.Expression] = [
-        exp.alias_(column(KEY), "account", quoted=True, copy=False),
-        exp.alias_(column("__cs_score"), "score", quoted=True, copy=False),
-        exp.alias_(column("__cs_band"), "band", quoted=True, copy=False),
-        exp.alias_(column("__cs_tier"), "tier", quoted=True, copy=False),
-        exp.alias_(parenthesize(b.segments_list), "segments", quoted=True, copy=False),
-        exp.alias_(column("__cs_barrier"), "barrier", quoted=True, copy=False),
-        exp.alias_(parenthesize(b.unknown_list), "adkar_unknown", quoted=True, copy=False),
-        exp.alias_(parenthesize(b.playbooks_list), "playbooks", quoted=True, copy=False),
-        exp.alias_(parenthesize(b.drivers_list), "drivers", quoted=True, copy=False),
-        exp.alias_(parenthesize(b.errors_list()), "errors", quoted=True, copy=False),
+        named(column(KEY), "account"),
+        named(column("__cs_score"), "score"),
+        named(column("__cs_band"), "band"),
+        named(column("__cs_tier"), "tier"),
+        named(parenthesize(b.segments_list), "segments"),
+        named(column("__cs_barrier"), "barrier"),
+        named(parenthesize(b.unknown_list), "adkar_unknown"),
+        named(parenthesize(b.playbooks_list), "playbooks"),
+        named(parenthesize(b.drivers_list), "drivers"),
+        named(parenthesize(b.errors_list()), "errors"),
     ]
     for i in range(len(measures)):
-        final.append(exp.alias_(column(f"__cs_lost{i}"), f"__cs_lost{i}", quoted=True, copy=False))
+        final.append(named(column(f"__cs_lost{i}"), f"__cs_lost{i}"))
     for name in b.adkar_names:
-        final.append(exp.alias_(column(f"__cs_score_{name}"), f"__cs_score_{name}", quoted=True, copy=False))
+        final.append(named(column(f"__cs_score_{name}"), f"__cs_score_{name}"))
     for i in range(len(compiled.aggregates)):
-        final.append(exp.alias_(column(f"__cs_pf{i}"), f"__cs_pf{i}", quoted=True, copy=False))
-    final.append(exp.alias_(column("__cs_previous"), "__cs_previous", quoted=True, copy=False))
-    final.append(exp.alias_(column("__cs_delta"), "__cs_delta", quoted=True, copy=False))
-    tree = exp.select(*final, copy=False).from_(exp.Table(this=exp.Identifier(this=b.last, quoted=True)), copy=False)
+        final.append(named(column(f"__cs_pf{i}"), f"__cs_pf{i}"))
+    final.append(named(column("__cs_previous"), "__cs_previous"))
+    final.append(named(column("__cs_delta"), "__cs_delta"))
+    tree = exp.select(*final, copy=False).from_(
+        exp.Table(this=exp.Identifier(this=b.last, quoted=True)), copy=False
+    )
     tree = tree.order_by(exp.Ordered(this=column(ROW)), copy=False)
     # PostgreSQL inlines a CTE read once, which copies each column's definition into
     # every reader: over a chain of stages the plan grows exponentially. Materialized,
@@ -760,7 +929,10 @@ def build_query(
     materialized = target.dialect == "postgres"
     for name, cte in b.ctes:
         tree = tree.with_(
-            exp.Identifier(this=name, quoted=True), as_=cte, copy=False, materialized=materialized or None
+            exp.Identifier(this=name, quoted=True),
+            as_=cte,
+            copy=False,
+            materialized=materialized or None,
         )
     return PlaybookQuery(tree, b.messages, measures, b.adkar_names, target)
 

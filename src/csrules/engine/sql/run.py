@@ -63,7 +63,8 @@ def run_duckdb(query: PlaybookQuery, frame: pl.DataFrame, connection: Any = None
     con = connection if connection is not None else duckdb.connect()
     try:
         con.register(TABLE, frame.to_arrow())
-        return con.sql(query.sql(pretty=False)).pl()
+        table: pl.DataFrame = con.sql(query.sql(pretty=False)).pl()
+        return table
     finally:
         con.unregister(TABLE)
         if connection is None:
@@ -79,7 +80,7 @@ _PG_TYPES = {
 }
 
 
-def _pg_type(dtype: pl.DataType) -> str:
+def _pg_type(dtype: Any) -> str:
     if isinstance(dtype, pl.Datetime):
         return "timestamptz"
     if isinstance(dtype, pl.List):
@@ -90,7 +91,9 @@ def _pg_type(dtype: pl.DataType) -> str:
     raise ValueError(f"no PostgreSQL column type for {dtype}")
 
 
-def load_postgres(connection: Any, table: str, frame: pl.DataFrame, *, temporary: bool = True) -> None:
+def load_postgres(
+    connection: Any, table: str, frame: pl.DataFrame, *, temporary: bool = True
+) -> None:
     """Create ``table`` with the frame's columns and ``COPY`` the rows into it."""
     from psycopg import sql
 
@@ -103,7 +106,9 @@ def load_postgres(connection: Any, table: str, frame: pl.DataFrame, *, temporary
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
         cur.execute(sql.SQL("CREATE {} {} ({})").format(kind, sql.Identifier(table), columns))
         names = sql.SQL(", ").join(sql.Identifier(n) for n in frame.columns)
-        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), names)) as copy:
+        with cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), names)
+        ) as copy:
             for row in frame.iter_rows():
                 copy.write_row(row)
 
@@ -144,14 +149,19 @@ class SqlResult:
         out = self.table.select(RESULT_COLUMNS)
         return out.with_columns(
             pl.col("score").cast(pl.Float64),
-            *(pl.col(c).cast(pl.List(pl.String)) for c in ("segments", "adkar_unknown", "playbooks", "drivers", "errors")),
+            *(
+                pl.col(c).cast(pl.List(pl.String))
+                for c in ("segments", "adkar_unknown", "playbooks", "drivers", "errors")
+            ),
         )
 
     def error_count(self) -> int:
         return int(self.table.get_column("errors").list.len().sum())
 
     def activations(self) -> list[dict[str, Any]]:
-        raise NotImplementedError("the SQL backend keeps no activations; use the Polars backend for explain")
+        raise NotImplementedError(
+            "the SQL backend keeps no activations; use the Polars backend for explain"
+        )
 
     def accounts(self) -> list[AccountResult]:
         measures = self.query.measures
@@ -174,11 +184,14 @@ class SqlResult:
             losers = [
                 (i, row[f"__cs_lost{i}"])
                 for i in range(len(measures))
-                if result.score is not None and row[f"__cs_lost{i}"] is not None and row[f"__cs_lost{i}"] > 0.0
+                if result.score is not None
+                and row[f"__cs_lost{i}"] is not None
+                and row[f"__cs_lost{i}"] > 0.0
             ]
             losers.sort(key=lambda item: (-item[1], item[0]))
             result.drivers = [
-                Driver(measures[i], lost, text) for (i, lost), text in zip(losers, row["drivers"], strict=True)
+                Driver(measures[i], lost, text)
+                for (i, lost), text in zip(losers, row["drivers"], strict=True)
             ]
             for entry in row["errors"]:
                 rule, _, message = entry.partition(": ")
@@ -187,7 +200,9 @@ class SqlResult:
         return out
 
 
-def _portfolio(compiled: CompiledPlaybook, table: pl.DataFrame, pinned: Mapping[str, float]) -> dict[str, float | None]:
+def _portfolio(
+    compiled: CompiledPlaybook, table: pl.DataFrame, pinned: Mapping[str, float]
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for index, agg in enumerate(compiled.aggregates):
         if agg.rule.id in pinned:

@@ -23,6 +23,7 @@ from csrules.engine.sql.compiler import (
     SqlUnsupported,
     column,
     finish,
+    named,
     parenthesize,
 )
 from csrules.engine.sql.layout import ROW, batch_frame, keys_read
@@ -39,7 +40,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def expression_query(
-    source: str, batch: AccountBatch, now: datetime, functions: Mapping[str, FunctionSpec], dialect: str
+    source: str,
+    batch: AccountBatch,
+    now: datetime,
+    functions: Mapping[str, FunctionSpec],
+    dialect: str,
 ) -> tuple[str, CelType, Messages] | None:
     """The SQL of one expression over the loaded batch, its type and its messages."""
     t = target(dialect)
@@ -55,21 +60,34 @@ def expression_query(
         out = finish(SqlCompiler(variables, functions, messages, now, t, binder).compile(node))
     except (SqlUnsupported, ExprSyntaxError):
         return None
-    if out.type not in (INT, TIMESTAMP, DURATION) and str(out.type) not in ("bool", "double", "string"):
+    if out.type not in (INT, TIMESTAMP, DURATION) and str(out.type) not in (
+        "bool",
+        "double",
+        "string",
+    ):
         return None
     ctes: list[tuple[str, exp.Expression]] = []
     last = TABLE
     for index, layer in enumerate(binder.take()):
         name = f"b{index}"
-        projections = [exp.Column(this=exp.Star(), table=exp.Identifier(this=last, quoted=True))]
-        projections += [exp.alias_(parenthesize(e), n, quoted=True, copy=False) for n, e in layer.items()]
-        ctes.append((name, exp.select(*projections, copy=False).from_(exp.Table(this=exp.Identifier(this=last, quoted=True)), copy=False)))
+        projections: list[exp.Expression] = [
+            exp.Column(this=exp.Star(), table=exp.Identifier(this=last, quoted=True))
+        ]
+        projections += [named(parenthesize(e), n) for n, e in layer.items()]
+        ctes.append(
+            (
+                name,
+                exp.select(*projections, copy=False).from_(
+                    exp.Table(this=exp.Identifier(this=last, quoted=True)), copy=False
+                ),
+            )
+        )
         last = name
     fault = out.fault if out.fault is not None else exp.Cast(this=exp.Null(), to=data_type("INT"))
     tree = (
         exp.select(
-            exp.alias_(parenthesize(out.value), "v", quoted=True, copy=False),
-            exp.alias_(parenthesize(fault), "f", quoted=True, copy=False),
+            named(parenthesize(out.value), "v"),
+            named(parenthesize(fault), "f"),
             copy=False,
         )
         .from_(exp.Table(this=exp.Identifier(this=last, quoted=True)), copy=False)
@@ -100,7 +118,7 @@ def _python(value: Any, t: CelType) -> Value:
         return timedelta(microseconds=int(value))
     if t == INT:
         return int(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def expression_values(

@@ -83,13 +83,15 @@ class Target:
     def epoch_us(self, value: exp.Expression) -> exp.Expression:
         """Microseconds since the epoch of a TIMESTAMP WITH TIME ZONE column."""
         if self.dialect == "postgres":
-            seconds = exp.Extract(this=exp.var("EPOCH"), expression=value)
+            epoch: exp.Expression = exp.Extract(this=exp.var("EPOCH"), expression=value)
             return self.cast(
-                exp.Mul(this=seconds, expression=exp.Literal.number(1_000_000)), "BIGINT"
+                exp.Mul(this=epoch, expression=exp.Literal.number(1_000_000)), "BIGINT"
             )
         if self.dialect == "trino":
             # to_unixtime() is a double: exact to the microsecond within +-285 years
-            seconds = exp.Mul(this=_f("TO_UNIXTIME", value), expression=exp.Literal.number(1_000_000))
+            seconds = exp.Mul(
+                this=_f("TO_UNIXTIME", value), expression=exp.Literal.number(1_000_000)
+            )
             return self.cast(exp.Round(this=seconds), "BIGINT")
         if self.dialect == "snowflake":
             return _f("DATE_PART", exp.var("EPOCH_MICROSECOND"), value)
@@ -118,7 +120,9 @@ class Target:
         if not items:
             return exp.Cast(
                 this=exp.Array(expressions=[]),
-                to=exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[self.text_type], nested=True),
+                to=exp.DataType(
+                    this=exp.DataType.Type.ARRAY, expressions=[self.text_type], nested=True
+                ),
             )
         return exp.Array(expressions=items)
 
