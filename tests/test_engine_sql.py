@@ -52,7 +52,7 @@ def check_sql(source: str, rows: list[dict[str, Any]], **engine: Any) -> bool:
 
 
 @settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
