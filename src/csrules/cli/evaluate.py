@@ -23,6 +23,7 @@ from csrules.cli.runtime import (
     snapshot_inputs,
     snapshot_status,
 )
+from csrules.cli.sqlrun import database_url, evaluate_where_it_lives, write_database_table
 from csrules.engine.evaluate import evaluate
 from csrules.engine.results import Evaluation
 from csrules.engine.sql.errors import NotExpressible
@@ -73,8 +74,8 @@ def _errors(table: pl.DataFrame) -> pl.DataFrame:
 @click.option("--as-of", "as_of", help="Evaluate as of this time (RFC 3339, default now, UTC).")
 @click.option(
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write results to this file (.jsonl, .csv or .parquet) for the warehouse or BI.",
+    help="Write results to this file (.jsonl, .csv or .parquet) for the warehouse or BI, "
+    "or to a database table: duckdb://PATH?table=NAME, postgresql://...?table=NAME.",
 )
 @click.option(
     "--backend",
@@ -97,7 +98,7 @@ def evaluate_command(
     playbooks: Path | None,
     snapshot: str | None,
     as_of: str | None,
-    output: Path | None,
+    output: str | None,
     backend: str,
     engine: str,
     fmt: str,
@@ -118,18 +119,23 @@ def evaluate_command(
     output cannot be written, or (--engine sql) an expression cannot be written in SQL.
     """
     root = resolve_playbooks(playbooks)
+    sink = database_url(output, want_query=False)
+    output_file = Path(output) if output is not None and sink is None else None
     try:
-        kind = output_kind(output) if output is not None else None
+        kind = output_kind(output_file) if output_file is not None else None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
+    source = database_url(snapshot) if engine == "sql" else None
+    if source is not None:
+        raise SystemExit(evaluate_where_it_lives(compiled, source, now, sink, fmt))
     with ExitStack() as cleanup:
         pending: PendingOutput | None = None
-        if output is not None:
+        if output_file is not None:
             try:
-                refuse_input_as_output(output, snapshot_inputs(compiled, snapshot))
-                pending = cleanup.enter_context(PendingOutput(output))
+                refuse_input_as_output(output_file, snapshot_inputs(compiled, snapshot))
+                pending = cleanup.enter_context(PendingOutput(output_file))
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
@@ -156,6 +162,8 @@ def evaluate_command(
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
             click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
+        elif sink is not None:
+            write_database_table(sink, table)
         elif fmt == "json":
             for result in evaluation.accounts:
                 click.echo(json.dumps(result.to_json(), ensure_ascii=False))

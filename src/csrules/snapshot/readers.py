@@ -329,6 +329,12 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); check that the "
             "export finished and the file is Parquet"
         ) from None
+    return frame_batch(raw, spec, display, digest)
+
+
+def frame_batch(raw: pl.DataFrame, spec: SnapshotSpec, display: str, digest: str) -> AccountBatch:
+    """A typed frame (Parquet's, or a database table's) checked and converted column by
+    column, as :func:`read_parquet` describes; bad rows are rejected, not dropped."""
     missing = [
         name
         for name, ft in spec.fields.items()

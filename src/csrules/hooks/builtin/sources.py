@@ -3,7 +3,8 @@
 Formats: JSON Lines (``.jsonl``, ``.ndjson``), CSV (``.csv``) and Parquet
 (``.parquet``), what warehouse and CRM exports produce. Around them: compressed files
 (``.gz``, ``.zst``, read as the name without the suffix), standard input (``-``) and
-cloud object storage (``s3://``, ``gs://``, ``az://``). Going through
+cloud object storage (``s3://``, ``gs://``, ``az://``), and tables or queries of a
+database (``duckdb://``, ``postgresql://``). Going through
 ``register_sources`` keeps the hook exercised by the core itself.
 
 Each reader imports its module when it is first called, so starting csrules (and
@@ -64,6 +65,12 @@ def read_object(url: str, spec: SnapshotSpec, display: str) -> AccountBatch:
     return read(url, spec, display)
 
 
+def read_database(url: str, spec: SnapshotSpec, display: str) -> AccountBatch:
+    from csrules.snapshot.database import read_database as read
+
+    return read(url, spec, display)
+
+
 @hookimpl
 def register_sources(register: Callable[[str, Any], None]) -> None:
     register(".jsonl", read_jsonl)
@@ -75,3 +82,6 @@ def register_sources(register: Callable[[str, Any], None]) -> None:
     register("-", read_stdin)
     for scheme in ("s3:", "gs:", "az:"):
         register(scheme, read_object)
+    # a table or query of a database (snapshot/sqlurl.py, docs/sql.md)
+    for scheme in ("duckdb:", "postgresql:", "postgres:"):
+        register(scheme, read_database)

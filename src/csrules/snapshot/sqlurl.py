@@ -1,0 +1,78 @@
+"""The database URLs a snapshot or an output may name: a table or a query in DuckDB or
+PostgreSQL.
+
+``duckdb://PATH?table=NAME`` (``duckdb:///abs/path.db``: an absolute path;
+``duckdb://data/x.db``: relative to the working directory) and
+``postgresql://user@host:port/db?table=NAME`` (or ``postgres://``); ``query=SELECT ...``
+instead of ``table=`` reads the result of a query (a snapshot only). Only these two
+parameters are csrules'; the rest of a PostgreSQL URL goes to the driver as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from csrules.errors import CsrulesError
+
+SCHEMES: Final = ("duckdb:", "postgresql:", "postgres:")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+class DatabaseUrlError(CsrulesError):
+    """A database URL csrules cannot use (exit status 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    engine: str  # "duckdb" or "postgres"
+    target: str  # the DuckDB file, or the PostgreSQL URL without csrules' parameters
+    table: str | None
+    query: str | None
+    text: str  # the URL as written, for messages (a password is never kept in it)
+
+    @property
+    def same_database(self) -> tuple[str, str]:
+        return (self.engine, self.target)
+
+
+def is_database_url(text: str) -> bool:
+    return text.startswith(SCHEMES)
+
+
+def _redact(text: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", text)
+
+
+def parse_database_url(text: str, *, want_query: bool = True) -> DatabaseUrl:
+    """Parse ``text``; raises :class:`DatabaseUrlError` saying what to write instead."""
+    shown = _redact(text)
+    parts = urlsplit(text)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {k: v for k, v in params if k in ("table", "query")}
+    rest = [(k, v) for k, v in params if k not in ("table", "query")]
+    table, query = ours.get("table"), ours.get("query")
+    if (table is None) == (query is None) or (query is not None and not want_query):
+        what = "table=NAME or query=SELECT..." if want_query else "table=NAME"
+        raise DatabaseUrlError(f"'{shown}': name exactly one of {what} after '?'")
+    if table is not None and not _NAME.match(table):
+        raise DatabaseUrlError(
+            f"'{shown}': table '{table}' is not a plain name (letters, digits, _; schema.table allowed)"
+        )
+    if parts.scheme == "duckdb":
+        path = text[len("duckdb://") :].split("?", 1)[0]
+        if not path:
+            raise DatabaseUrlError(
+                f"'{shown}': name the DuckDB file, e.g. duckdb:///data/cs.db?table=accounts"
+            )
+        return DatabaseUrl("duckdb", path, table, query, shown)
+    if parts.scheme in ("postgresql", "postgres"):
+        target = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
+        return DatabaseUrl("postgres", target, table, query, shown)
+    raise DatabaseUrlError(
+        f"'{shown}': use duckdb://PATH?table=NAME or postgresql://...?table=NAME"
+    )
