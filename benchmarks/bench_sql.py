@@ -56,7 +56,9 @@ def child(engine: str, source: str, output: str, memory: str) -> dict[str, Any]:
     compiled = compile_playbook(PLAYBOOKS, now=AS_OF)
     if engine in ("polars", "duckdb"):
         batch = read_snapshot(source, compiled.spec)
-        evaluation = evaluate(compiled, batch, AS_OF, backend="columnar" if engine == "polars" else "sql")
+        evaluation = evaluate(
+            compiled, batch, AS_OF, backend="columnar" if engine == "polars" else "sql"
+        )
         evaluation.frame().write_parquet(output)
     else:
         from csrules.engine.sql.remote import evaluate_in_database
@@ -177,7 +179,10 @@ def main() -> None:
                         _load_postgres(pg_url, frame)
                         source = f"{pg_url}?table=accounts"
                         output = f"{pg_url}?table=csrules_results"
-                    runs = [_run_child(engine, source, output, args.duckdb_memory) for _ in range(args.repeat)]
+                    runs = [
+                        _run_child(engine, source, output, args.duckdb_memory)
+                        for _ in range(args.repeat)
+                    ]
                     best = min(r["seconds"] for r in runs)
                     peak = max(r["peak"] for r in runs)
                     figures[engine] = {"seconds": best, "peak": peak}
@@ -197,7 +202,9 @@ def main() -> None:
                     for engine in outputs:
                         if engine != "polars":
                             same = _same(want, _results(engine, outputs[engine], work))
-                            print(f"  {engine}: results table {'equals' if same else 'DIFFERS FROM'} polars")
+                            print(
+                                f"  {engine}: results table {'equals' if same else 'DIFFERS FROM'} polars"
+                            )
                             if not same:
                                 raise SystemExit(1)
     finally:
@@ -216,7 +223,9 @@ def _load_postgres(url: str, frame: Any) -> None:
     with psycopg.connect(url, autocommit=True) as con:
         load_postgres(con, "accounts", table, temporary=False)
         for name in maps:
-            con.execute(f'ALTER TABLE accounts ALTER COLUMN "{name}" TYPE jsonb USING "{name}"::jsonb')
+            con.execute(
+                f'ALTER TABLE accounts ALTER COLUMN "{name}" TYPE jsonb USING "{name}"::jsonb'
+            )
         con.execute("ANALYZE accounts")
 
 

@@ -36,7 +36,6 @@ from csrules.snapshot.database import connect_duckdb, connect_postgres, source_s
 from csrules.snapshot.load import SnapshotError
 from csrules.snapshot.sqlurl import DatabaseUrl
 
-
 _SQL_TYPES = {"int": "BIGINT", "double": "DOUBLE", "string": "TEXT", "bool": "BOOLEAN"}
 
 
