@@ -11,50 +11,31 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from csrules.snapshot.batch import AccountBatch, SnapshotSpec
 from csrules.snapshot.load import SnapshotError
 from csrules.snapshot.readers import frame_batch
-from csrules.snapshot.sqlurl import DatabaseUrl, DatabaseUrlError, parse_database_url
-
-
-def source_sql(url: DatabaseUrl) -> str:
-    if url.query is not None:
-        return url.query
-    assert url.table is not None
-    return "SELECT * FROM " + ".".join(f'"{part}"' for part in url.table.split("."))
-
-
-def connect_duckdb(url: DatabaseUrl, *, read_only: bool) -> Any:
-    import duckdb
-
-    if read_only and not Path(url.target).exists():
-        raise SnapshotError(f"'{url.text}': no DuckDB file '{url.target}'; check the path")
-    try:
-        return duckdb.connect(url.target, read_only=read_only)
-    except duckdb.Error as exc:
-        raise SnapshotError(f"'{url.text}': cannot open the DuckDB file: {exc}") from None
-
-
-def connect_postgres(url: DatabaseUrl) -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise SnapshotError(
-            f"'{url.text}': reading PostgreSQL needs psycopg; pip install 'csrules[postgres]'"
-        ) from None
-    try:
-        return psycopg.connect(url.target, autocommit=True)
-    except psycopg.Error as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SnapshotError(f"'{url.text}': cannot connect: {detail}") from None
+from csrules.snapshot.sqlurl import (
+    DatabaseUrl,
+    DatabaseUrlError,
+    connect_duckdb,
+    connect_postgres,
+    parse_database_url,
+    source_sql,
+)
 
 
 def fetch_frame(url: DatabaseUrl) -> pl.DataFrame:
     """Every row of the table or query as a frame."""
+    try:
+        return _fetch(url)
+    except DatabaseUrlError as exc:
+        raise SnapshotError(exc.message) from None
+
+
+def _fetch(url: DatabaseUrl) -> pl.DataFrame:
     text = source_sql(url)
     if url.engine == "duckdb":
         import duckdb

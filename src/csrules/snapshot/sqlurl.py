@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from csrules.errors import CsrulesError
@@ -76,3 +77,35 @@ def parse_database_url(text: str, *, want_query: bool = True) -> DatabaseUrl:
     raise DatabaseUrlError(
         f"'{shown}': use duckdb://PATH?table=NAME or postgresql://...?table=NAME"
     )
+
+
+def source_sql(url: DatabaseUrl) -> str:
+    if url.query is not None:
+        return url.query
+    assert url.table is not None
+    return "SELECT * FROM " + ".".join(f'"{part}"' for part in url.table.split("."))
+
+
+def connect_duckdb(url: DatabaseUrl, *, read_only: bool) -> Any:
+    import duckdb
+
+    if read_only and not Path(url.target).exists():
+        raise DatabaseUrlError(f"'{url.text}': no DuckDB file '{url.target}'; check the path")
+    try:
+        return duckdb.connect(url.target, read_only=read_only)
+    except duckdb.Error as exc:
+        raise DatabaseUrlError(f"'{url.text}': cannot open the DuckDB file: {exc}") from None
+
+
+def connect_postgres(url: DatabaseUrl) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseUrlError(
+            f"'{url.text}': reading PostgreSQL needs psycopg; pip install 'csrules[postgres]'"
+        ) from None
+    try:
+        return psycopg.connect(url.target, autocommit=True)
+    except psycopg.Error as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUrlError(f"'{url.text}': cannot connect: {detail}") from None

@@ -32,9 +32,13 @@ from csrules.engine.sql.query import RESULT_COLUMNS, PlaybookQuery
 from csrules.engine.sql.run import SqlResult, _frame, _portfolio, playbook_query
 from csrules.engine.sql.target import data_type, target
 from csrules.expr.types import MapType, cel_type
-from csrules.snapshot.database import connect_duckdb, connect_postgres, source_sql
-from csrules.snapshot.load import SnapshotError
-from csrules.snapshot.sqlurl import DatabaseUrl
+from csrules.snapshot.sqlurl import (
+    DatabaseUrl,
+    DatabaseUrlError,
+    connect_duckdb,
+    connect_postgres,
+    source_sql,
+)
 
 _SQL_TYPES = {"int": "BIGINT", "double": "DOUBLE", "string": "TEXT", "bool": "BOOLEAN"}
 
@@ -83,7 +87,7 @@ def _source(
         missing.insert(0, spec.key)
     if missing:
         names = ", ".join(f"'{m}'" for m in dict.fromkeys(missing))
-        raise SnapshotError(
+        raise DatabaseUrlError(
             f"'{url.text}': no column for required field(s) {names}; add them to the table "
             "or mark the fields optional with '?' in [snapshot.fields]"
         )
