@@ -111,6 +111,13 @@ def test_bad_database_urls_say_what_to_write(url: str, message: str) -> None:
     assert result.exit_code == 2 and message in result.stderr
 
 
+def test_the_snapshot_table_is_never_the_output(duckdb_file: Path) -> None:
+    url = f"duckdb://{duckdb_file}?table=accounts"
+    for engine in ("sql", "polars"):
+        result = run_cli("evaluate", *BASE, "--snapshot", url, "--engine", engine, "--output", url)
+        assert result.exit_code == 2 and "snapshot's own table" in result.stderr
+
+
 def test_a_missing_column_is_named(duckdb_file: Path) -> None:
     url = f"duckdb://{duckdb_file}?query=SELECT * EXCLUDE (seats) FROM accounts"
     result = run_cli("evaluate", *BASE, "--snapshot", url, "--engine", "sql")

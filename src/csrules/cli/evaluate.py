@@ -23,7 +23,12 @@ from csrules.cli.runtime import (
     snapshot_inputs,
     snapshot_status,
 )
-from csrules.cli.sqlrun import database_url, evaluate_where_it_lives, write_database_table
+from csrules.cli.sqlrun import (
+    database_url,
+    evaluate_where_it_lives,
+    refuse_same_table,
+    write_database_table,
+)
 from csrules.engine.evaluate import evaluate
 from csrules.engine.results import Evaluation
 from csrules.engine.sql.errors import NotExpressible
@@ -127,6 +132,7 @@ def evaluate_command(
         raise click.UsageError(str(exc)) from None
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
+    refuse_same_table(database_url(snapshot), sink)
     source = database_url(snapshot) if engine == "sql" else None
     if source is not None:
         raise SystemExit(evaluate_where_it_lives(compiled, source, now, sink, fmt))

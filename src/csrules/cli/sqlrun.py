@@ -25,6 +25,16 @@ def database_url(text: str | None, *, want_query: bool = True) -> DatabaseUrl | 
         raise click.UsageError(exc.message) from None
 
 
+def refuse_same_table(source: DatabaseUrl | None, output: DatabaseUrl | None) -> None:
+    """``--output`` naming the snapshot's own table would replace the accounts."""
+    if source is None or output is None:
+        return
+    if source.same_database == output.same_database and source.table == output.table:
+        raise click.UsageError(
+            f"--output '{output.text}' is the snapshot's own table; name another table"
+        )
+
+
 def write_database_table(url: DatabaseUrl, table: pl.DataFrame) -> None:
     from csrules.engine.sql.remote import write_results
 
