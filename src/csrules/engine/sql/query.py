@@ -27,9 +27,9 @@ by a ``CASE`` over the run's message table, errors that quote a value (a score o
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlglot import exp
@@ -296,8 +296,6 @@ class _Builder:
         }
 
     def compiled_now_us(self) -> int:
-        from datetime import UTC, timedelta
-
         return (self.now.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
             microseconds=1
         )
@@ -935,6 +933,3 @@ def build_query(
             materialized=materialized or None,
         )
     return PlaybookQuery(tree, b.messages, measures, b.adkar_names, target)
-
-
-Factory = Callable[[str], S]
