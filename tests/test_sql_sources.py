@@ -118,6 +118,13 @@ def test_the_snapshot_table_is_never_the_output(duckdb_file: Path) -> None:
         assert result.exit_code == 2 and "snapshot's own table" in result.stderr
 
 
+def test_an_optional_field_without_a_column_has_no_data(duckdb_file: Path) -> None:
+    url = f"duckdb://{duckdb_file}?query=SELECT * EXCLUDE (last_qbr, nps, support_sentiment) FROM accounts"
+    inside = run_cli("evaluate", *BASE, "--snapshot", url, "--engine", "sql", "--format", "json")
+    read = run_cli("evaluate", *BASE, "--snapshot", url, "--format", "json")
+    assert inside.output == read.output and len(read.output.splitlines()) == 60, inside.stderr
+
+
 def test_a_missing_column_is_named(duckdb_file: Path) -> None:
     url = f"duckdb://{duckdb_file}?query=SELECT * EXCLUDE (seats) FROM accounts"
     result = run_cli("evaluate", *BASE, "--snapshot", url, "--engine", "sql")

@@ -32,6 +32,7 @@ from csrules.engine.sql.query import RESULT_COLUMNS, PlaybookQuery
 from csrules.engine.sql.run import SqlResult, _frame, _portfolio, playbook_query
 from csrules.engine.sql.target import data_type, target
 from csrules.expr.types import MapType, cel_type
+from csrules.model.fieldtypes import FieldType
 from csrules.snapshot.sqlurl import (
     DatabaseUrl,
     DatabaseUrlError,
@@ -41,6 +42,18 @@ from csrules.snapshot.sqlurl import (
 )
 
 _SQL_TYPES = {"int": "BIGINT", "double": "DOUBLE", "string": "TEXT", "bool": "BOOLEAN"}
+
+
+def _null_type(ft: FieldType) -> exp.DataType:
+    """The column type of a field the table does not have (all NULL, typed)."""
+    if ft.kind == "timestamp":
+        return data_type("TIMESTAMPTZ")
+    if ft.kind == "list" and ft.element is not None:
+        inner = _null_type(ft.element)
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[inner], nested=True)
+    if ft.kind == "map":
+        return data_type("BOOLEAN")  # only its presence is read
+    return data_type(_SQL_TYPES.get(ft.kind, "TEXT"))
 
 
 @dataclass
@@ -97,7 +110,7 @@ def _source(
             if ft.optional and not (
                 name in keys and any(f"{name}.{k}" in columns for k in keys[name])
             ):
-                extra.append(named(exp.Null(), name))
+                extra.append(named(exp.Cast(this=exp.Null(), to=_null_type(ft)), name))
             continue
         if not isinstance(cel_type(ft), MapType):
             continue
