@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 import click
@@ -12,6 +13,8 @@ import polars as pl
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.sql.errors import NotExpressible
 from csrules.errors import CsrulesError
+from csrules.placeholders import expand
+from csrules.snapshot.load import display_url
 from csrules.snapshot.sqlurl import DatabaseUrl, is_database_url, parse_database_url
 
 
@@ -20,7 +23,9 @@ def database_url(text: str | None, *, want_query: bool = True) -> DatabaseUrl | 
     if text is None or not is_database_url(text):
         return None
     try:
-        return parse_database_url(text, want_query=want_query)
+        # ${VAR} placeholders (a password) come from the environment, as for snapshots
+        expanded = expand(text, os.environ, where=f"'{display_url(text)}'")
+        return parse_database_url(expanded, want_query=want_query)
     except CsrulesError as exc:
         raise click.UsageError(exc.message) from None
 

@@ -10,7 +10,6 @@ database instead, and the rows never leave it (``engine/sql/remote.py``).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import polars as pl
 
@@ -62,10 +61,12 @@ def _fetch(url: DatabaseUrl) -> pl.DataFrame:
     return pl.DataFrame(columns, strict=False)
 
 
-def read_database(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
-    """The ``register_sources`` reader of the ``duckdb:`` and ``postgresql:`` schemes."""
+def read_database(source: str, spec: SnapshotSpec, display: str) -> AccountBatch:
+    """The ``register_sources`` reader of the ``duckdb:`` and ``postgresql:`` schemes:
+    ``source`` is the URL as written (placeholders expanded), ``display`` without its
+    password."""
     try:
-        url = parse_database_url(display)
+        url = parse_database_url(str(source))
     except DatabaseUrlError as exc:
         raise SnapshotError(exc.message) from None
     raw = fetch_frame(url)
