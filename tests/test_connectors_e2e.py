@@ -3,8 +3,9 @@
 A copy of ``playbooks/`` runs in live delivery (``CSRULES_DELIVERY=live``; the reference
 model itself is in log mode) with its four instances, on their real plugins, pointed at
 targets on loopback: Slack (``chat.postMessage`` with a bot token, on an HTTP server),
-email (an aiosmtpd server with AUTH), HubSpot (an HTTP server playing CRM v3: search,
-create, owners) and the product's signed webhook. The rule files are used as they are:
+email (an aiosmtpd server with AUTH), HubSpot (an HTTP server playing CRM: the
+action-id property, task batch upsert, associations, search, owners) and the product's
+signed webhook (Standard Webhooks). The rule files are used as they are:
 ``csrules validate`` must accept them with the real plugins.
 
 Then ``csrules apply`` runs on the first 40 accounts of the reference snapshot:
@@ -73,9 +74,9 @@ SNAPSHOT_LINES = 40
 SMTP_USER = "smtp-user-canary-51ab7c"
 SMTP_PASSWORD = "smtp-password-canary-9e77d1"
 HUBSPOT_TOKEN = "pat-na1-hubspot-canary-8c3b1f0e"
-WEBHOOK_SECRET = "webhook-hmac-canary-secret-0f9e8d7c"
 SLACK_TOKEN = "xoxb-slack-canary-7d3e9f1a2b4c"
 SLACK_PATH = "/api/chat.postMessage"
+WEBHOOK_SECRET = "whsec_d2ViaG9vay1obWFjLWNhbmFyeS1zZWNyZXQtMGY5ZThkN2M="  # canary key
 WEBHOOK_PATH = "/hooks/webhookcanaryd41d8c"
 OWNER_IDS = {"ana@example.com": "101"}  # the other CSMs are not HubSpot users
 
@@ -121,9 +122,11 @@ class Slack:
 
 @dataclass
 class HubSpot:
-    """Enough of HubSpot CRM v3: task search/create, company search/update, owners."""
+    """Enough of HubSpot CRM: the action-id property, task batch upsert keyed on it,
+    task-company associations, company search/update, owners."""
 
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, str]] = field(default_factory=dict)
     creates: list[str] = field(default_factory=list)  # action ids, one per task created
     updates: list[str] = field(default_factory=list)  # action ids, one per company PATCH
@@ -170,11 +173,38 @@ class HubSpot:
                     self.companies[cid] = {"domain": domain}
                     found = [cid]
                 return reply({"total": len(found), "results": [{"id": c} for c in found]})
-            if method == "POST" and path == "/crm/v3/objects/tasks":
+            if method == "GET" and path.startswith("/crm/v3/properties/tasks/"):
+                name = path.rsplit("/", 1)[1]
+                if name not in self.properties:
+                    return reply({"category": "OBJECT_NOT_FOUND"}, 404)
+                return reply(self.properties[name])
+            if method == "POST" and path == "/crm/v3/properties/tasks":
+                self.properties[body["name"]] = body
+                return reply(body, 201)
+            if method == "POST" and path == "/crm/v3/objects/tasks/batch/upsert":
+                [item] = body["inputs"]
+                if not self.properties.get(item["idProperty"], {}).get("hasUniqueValue"):
+                    return reply({"category": "VALIDATION_ERROR"}, 400)
+                found = [
+                    tid
+                    for tid, task in self.tasks.items()
+                    if task["properties"].get(item["idProperty"]) == item["id"]
+                ]
+                if found:
+                    self.tasks[found[0]]["properties"].update(item["properties"])
+                    return reply(
+                        {"status": "COMPLETE", "results": [{"id": found[0], "new": False}]}
+                    )
                 tid = str(1000 + len(self.tasks))
-                self.tasks[tid] = body
-                self.creates.append(body["properties"]["csrules_action_id"])
-                return reply({"id": tid, "properties": body["properties"]}, 201)
+                self.tasks[tid] = {"properties": item["properties"]}
+                self.creates.append(item["id"])
+                return reply({"status": "COMPLETE", "results": [{"id": tid, "new": True}]})
+            if method == "PUT" and path.startswith("/crm/v4/objects/tasks/"):
+                parts = path.split("/")  # .../tasks/ID/associations/default/companies/ID
+                if parts[5] not in self.tasks or parts[9] not in self.companies:
+                    return reply({"category": "OBJECT_NOT_FOUND"}, 404)
+                self.tasks[parts[5]].setdefault("companies", set()).add(parts[9])
+                return reply({"status": "COMPLETE", "results": []})
             if method == "PATCH" and path.startswith("/crm/v3/objects/companies/"):
                 cid = path.rsplit("/", 1)[1]
                 if cid not in self.companies:
@@ -443,6 +473,7 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     assert all(targets.mailbox.authenticated)
     assert targets.webhook.keys == [m["id"] for m in targets.webhook.received]
     tasks = list(hub.tasks.values())
+    assert all(len(t["companies"]) == 1 and t["companies"] <= set(hub.companies) for t in tasks)
     assert any(t["properties"].get("hubspot_owner_id") == "101" for t in tasks)
 
     # 2. A day later the escalation ladders fire while Slack answers 429 to everything.

@@ -22,7 +22,7 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class Scripted(Connector):
+class Scripted(Connector[Params]):
     """Answers with the scripted results in order."""
 
     name = "scripted"

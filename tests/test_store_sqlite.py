@@ -444,6 +444,40 @@ class StoreContract:
                 "a-nope", status="maybe", detail="", at=T0, retry_at=None, run_id=None
             )
 
+    def test_delivery_progress_is_kept_with_the_action_for_its_next_attempt(
+        self, store: SqlStore
+    ) -> None:
+        case = make_case()
+        action = make_action(case)
+        store.commit_plan(make_run(T0), opening(case, action))
+        assert store.due_actions(T0)[0].progress is None  # a first attempt
+        left = {"remaining": ["busy@example.com", "Ñúñez@exämple.com"]}
+        store.record_attempt(
+            action.id,
+            status="pending",
+            detail="450",
+            at=T0,
+            retry_at=T0 + HOUR,
+            run_id=None,
+            progress=left,
+        )
+        (due,) = store.due_actions(T0 + HOUR)
+        assert due.progress == left
+        store.record_attempt(  # no progress given: what was stored stays
+            action.id, status="pending", detail="421", at=T0, retry_at=T0 + HOUR, run_id=None
+        )
+        assert store.due_actions(T0 + HOUR)[0].progress == left
+        store.record_attempt(
+            action.id,
+            status="sent",
+            detail="ok",
+            at=T0 + HOUR,
+            retry_at=None,
+            run_id=None,
+            progress={"remaining": []},
+        )
+        assert store.actions()[0].progress == {"remaining": []}
+
     def test_an_action_marked_in_flight_stays_pending_until_its_outcome_is_recorded(
         self, store: SqlStore
     ) -> None:

@@ -29,7 +29,7 @@ from csrules.archive import archive_record, snapshot_blob, state_blob
 from csrules.cases.model import CaseState, Plan
 from csrules.cases.reconcile import reconcile
 from csrules.delivery.acks import AckReport, collect_acknowledgements
-from csrules.delivery.instances import build_connectors
+from csrules.delivery.instances import build_connectors, close_connectors
 from csrules.delivery.outbox import DeliveryReport, deliver_due
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.evaluate import evaluate
@@ -393,6 +393,8 @@ def apply(
         if failure is error:
             raise
         raise failure from error
+    finally:
+        close_connectors(connectors.values())
     _release_after(store, run, requests, None)
     return RunOutcome(record, evaluation, plan, run.report, took_over, acks)
 

@@ -396,7 +396,9 @@ def test_smtp_replies_map_to_outcomes(serve: Any, step: str, reply: str, status:
     assert server.handler.received == []
 
 
-def test_partial_refusal_is_sent_and_lists_each_refused_recipient(serve: Any) -> None:
+def test_a_partial_refusal_lists_each_refused_recipient_and_retries_the_temporary_one(
+    serve: Any,
+) -> None:
     handler = Handler(
         script={
             "RCPT:gone@example.com": "550 5.1.1 no such user",
@@ -407,9 +409,10 @@ def test_partial_refusal_is_sent_and_lists_each_refused_recipient(serve: Any) ->
     result = connector(server.port).deliver(
         action(to=["ana@example.com", "gone@example.com"], cc=["full@example.com"])
     )
-    assert result.status == "sent", result.detail
+    assert result.status == "retry", result.detail  # a full mailbox is temporary (4xx)
+    assert result.progress == {"remaining": ["full@example.com"]}
     assert server.handler.received[0].rcpt_tos == ["ana@example.com"]
-    assert "sent to 1 of 3 recipients" in result.detail
+    assert "accepted for ana@example.com" in result.detail
     assert "gone@example.com (550 5.1.1 no such user)" in result.detail
     assert "full@example.com (452 4.2.2 mailbox full)" in result.detail
 

@@ -1,15 +1,14 @@
 """The Slack connector against a real HTTP server on loopback.
 
-The server stands in for both ``chat.postMessage`` and an incoming webhook; the
-connectors under test set ``allow_private_network = true`` to reach it, as a test or
-on-premise target must.
+The server (``csrules.testing``'s ``loopback_http``) stands in for both
+``chat.postMessage`` and an incoming webhook; the connectors under test set
+``allow_private_network = true`` to reach it, as a test or on-premise target must.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,8 +22,6 @@ from csrules_slack import SlackConnector, SlackParams, SlackSettings, escape
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from csrules.cases.model import Action, Case, Plan
 from csrules.cli.main import build_cli
@@ -37,6 +34,8 @@ from csrules.logs import configure
 from csrules.model.project import ProjectFile
 from csrules.store import open_store
 from csrules.store.base import RunRecord
+from csrules.testing.clock import FakeClock as FakeTime
+from csrules.testing.loopback import LoopbackHTTP, ReceivedRequest, Reply
 from csrules.validate import validate_playbook
 
 NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -45,70 +44,42 @@ API = "/api/chat.postMessage"
 HOOK = "/services/T000/B000/XXXX"
 
 
-class FakeTime:
-    """A monotonic clock that only ``sleep`` moves."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
 @pytest.fixture
-def slack(server: HTTPServer) -> HTTPServer:
-    server.clear()
-    return server
+def slack(loopback_http: LoopbackHTTP) -> LoopbackHTTP:
+    return loopback_http
 
 
 @pytest.fixture
 def fake_time() -> FakeTime:
-    return FakeTime()
+    return FakeTime(now=100.0)
 
 
-def base(server: HTTPServer) -> str:
-    return f"http://127.0.0.1:{server.port}"
+def base(server: LoopbackHTTP) -> str:
+    return server.url()
 
 
-def settle(server: HTTPServer, requests: int = 1) -> None:
-    """Wait until a slow handler has finished and logged, so the next test starts clean."""
-    deadline = time.monotonic() + 10
-    while len(server.log) < requests and time.monotonic() < deadline:
-        time.sleep(0.02)
+def answer(server: LoopbackHTTP, path: str, reply: Reply) -> None:
+    server.reply("POST", path, reply)
 
 
-def bot(server: HTTPServer, fake_time: FakeTime, **extra: Any) -> SlackConnector:
+def bot(server: LoopbackHTTP, fake_time: FakeTime, **extra: Any) -> SlackConnector:
     settings = SlackSettings(
         token=TOKEN,
         api_url=base(server) + API,
         allow_private_network=True,
         **{"timeout": 2.0, **extra},
     )
-    connector = SlackConnector("slack", settings)
-    connector.pacer = Pacer(1.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    connector = SlackConnector("slack", settings, clock=fake_time, sleep=fake_time.sleep)
+    connector.pacer = Pacer(1.0, clock=fake_time, sleep=fake_time.sleep)
     return connector
 
 
-def webhook(server: HTTPServer, fake_time: FakeTime, **extra: Any) -> SlackConnector:
+def webhook(server: LoopbackHTTP, fake_time: FakeTime, **extra: Any) -> SlackConnector:
     settings = SlackSettings(
         webhook_url=base(server) + HOOK, allow_private_network=True, **{"timeout": 2.0, **extra}
     )
-    connector = SlackConnector("slack", settings)
-    connector.pacer = Pacer(1.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    connector = SlackConnector("slack", settings, clock=fake_time, sleep=fake_time.sleep)
+    connector.pacer = Pacer(1.0, clock=fake_time, sleep=fake_time.sleep)
     return connector
 
 
@@ -131,9 +102,8 @@ def ok(channel: str = "C024BE91L", ts: str = "1700000000.000100") -> dict[str, A
     return {"ok": True, "channel": channel, "ts": ts}
 
 
-def posted(server: HTTPServer, index: int = -1) -> Any:
-    request, _ = server.log[index]
-    return json.loads(request.get_data())
+def posted(server: LoopbackHTTP, index: int = -1) -> Any:
+    return server.received()[index].json()
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -150,15 +120,8 @@ def strings(value: Any) -> Iterator[str]:
 # --- what is sent ---------------------------------------------------------------------------
 
 
-def test_bot_posts_the_exact_block_kit_message(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(
-        API,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {TOKEN}",
-            "Content-Type": "application/json; charset=utf-8",
-        },
-    ).respond_with_json(ok())
+def test_bot_posts_the_exact_block_kit_message(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, API, Reply(200, json=ok()))
     result = bot(slack, fake_time).deliver(
         action(
             channel="#cs-alerts",
@@ -167,9 +130,11 @@ def test_bot_posts_the_exact_block_kit_message(slack: HTTPServer, fake_time: Fak
         )
     )
     assert result == DeliveryResult("sent", "posted to C024BE91L (ts 1700000000.000100)")
-    slack.check_assertions()
-    request, _ = slack.log[0]
-    assert request.headers["User-Agent"].startswith("csrules/")
+    request = slack.received()[0]
+    assert (request.method, request.path) == ("POST", API)
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["content-type"] == "application/json; charset=utf-8"
+    assert request.headers["user-agent"].startswith("csrules/")
     assert posted(slack) == {
         "channel": "#cs-alerts",
         "text": "Sponsor briefing: Acme &amp; Co: awareness barrier. Health 42.",
@@ -216,16 +181,14 @@ def test_bot_posts_the_exact_block_kit_message(slack: HTTPServer, fake_time: Fak
 
 
 def test_webhook_posts_the_message_without_token_or_metadata(
-    slack: HTTPServer, fake_time: FakeTime
+    slack: LoopbackHTTP, fake_time: FakeTime
 ) -> None:
-    slack.expect_request(
-        HOOK, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
-    ).respond_with_data("ok")
+    answer(slack, HOOK, Reply(200, body=b"ok"))
     result = webhook(slack, fake_time).deliver(action(text="Renewal in 30 days"))
     assert result.status == "sent"
-    slack.check_assertions()
-    request, _ = slack.log[0]
-    assert "Authorization" not in request.headers
+    request = slack.received()[0]
+    assert request.headers["content-type"] == "application/json; charset=utf-8"
+    assert "authorization" not in request.headers
     body = posted(slack)
     assert "metadata" not in body and "channel" not in body
     assert body["text"] == "Renewal in 30 days"
@@ -233,9 +196,9 @@ def test_webhook_posts_the_message_without_token_or_metadata(
 
 
 def test_webhook_passes_a_channel_when_the_action_gives_one(
-    slack: HTTPServer, fake_time: FakeTime
+    slack: LoopbackHTTP, fake_time: FakeTime
 ) -> None:
-    slack.expect_request(HOOK).respond_with_data("ok")
+    answer(slack, HOOK, Reply(200, body=b"ok"))
     assert webhook(slack, fake_time).deliver(action(text="x", channel="#other")).status == "sent"
     assert posted(slack)["channel"] == "#other"
 
@@ -243,8 +206,8 @@ def test_webhook_passes_a_channel_when_the_action_gives_one(
 # --- markup escaping ---------------------------------------------------------------------------
 
 
-def test_markup_in_every_value_is_inert(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(API).respond_with_json(ok())
+def test_markup_in_every_value_is_inert(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, API, Reply(200, json=ok()))
     hostile = action(
         _account="<!channel>",
         channel="#cs-alerts",
@@ -279,9 +242,9 @@ def test_escape_leaves_no_markup_and_is_reversible(text: str) -> None:
 
 
 def test_long_text_is_cut_without_splitting_an_entity(
-    slack: HTTPServer, fake_time: FakeTime
+    slack: LoopbackHTTP, fake_time: FakeTime
 ) -> None:
-    slack.expect_request(API).respond_with_json(ok())
+    answer(slack, API, Reply(200, json=ok()))
     text = "a" * 2998 + "<<<<"
     assert bot(slack, fake_time).deliver(action(channel="#c", text=text)).status == "sent"
     section = posted(slack)["blocks"][0]["text"]["text"]
@@ -292,26 +255,30 @@ def test_long_text_is_cut_without_splitting_an_entity(
 # --- answers ---------------------------------------------------------------------------------
 
 
-def test_429_is_retry_with_retry_after(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(API).respond_with_json(
-        {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "30"}
+def test_429_is_retry_with_retry_after(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(
+        slack,
+        API,
+        Reply(429, json={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "30"}),
     )
     result = bot(slack, fake_time).deliver(action(channel="#c", text="x"))
     assert result.status == "retry" and result.retry_after == 30.0
     slack.clear()
-    slack.expect_request(HOOK).respond_with_data(
-        "rate_limited", status=429, headers={"Retry-After": "12"}
-    )
+    answer(slack, HOOK, Reply(429, body=b"rate_limited", headers={"Retry-After": "12"}))
     result = webhook(slack, fake_time).deliver(action(text="x"))
     assert result.status == "retry" and result.retry_after == 12.0
 
 
-def test_ok_false_ratelimited_with_200_is_retry(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(API).respond_with_json(
-        {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "5"}
+def test_ok_false_ratelimited_with_200_is_retry(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(
+        slack,
+        API,
+        Reply(200, json={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "5"}),
     )
     result = bot(slack, fake_time).deliver(action(channel="#c", text="x"))
-    assert result == DeliveryResult("retry", "Slack error ratelimited", retry_after=5.0)
+    assert result == DeliveryResult(
+        "retry", "Slack error ratelimited; retry in 5s", retry_after=5.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -326,25 +293,25 @@ def test_ok_false_ratelimited_with_200_is_retry(slack: HTTPServer, fake_time: Fa
     ],
 )
 def test_ok_false_is_failed_with_the_error_code(
-    slack: HTTPServer, fake_time: FakeTime, error: str, hint: str
+    slack: LoopbackHTTP, fake_time: FakeTime, error: str, hint: str
 ) -> None:
-    slack.expect_request(API).respond_with_json({"ok": False, "error": error})
+    answer(slack, API, Reply(200, json={"ok": False, "error": error}))
     result = bot(slack, fake_time).deliver(action(channel="#c", text="x"))
     assert result.status == "failed"
     assert result.detail.startswith(f"Slack error {error}")
     assert hint in result.detail
 
 
-def test_ok_false_internal_error_is_unknown(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(API).respond_with_json({"ok": False, "error": "internal_error"})
+def test_ok_false_internal_error_is_unknown(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, API, Reply(200, json={"ok": False, "error": "internal_error"}))
     result = bot(slack, fake_time).deliver(action(channel="#c", text="x"))
     assert result.status == "unknown" and "may have been posted" in result.detail
 
 
 @pytest.mark.parametrize("code", [500, 502, 503])
-def test_5xx_is_retry(slack: HTTPServer, fake_time: FakeTime, code: int) -> None:
-    slack.expect_request(API).respond_with_data("oops", status=code)
-    slack.expect_request(HOOK).respond_with_data("rollup_error", status=code)
+def test_5xx_is_retry(slack: LoopbackHTTP, fake_time: FakeTime, code: int) -> None:
+    answer(slack, API, Reply(code, body=b"oops"))
+    answer(slack, HOOK, Reply(code, body=b"rollup_error"))
     assert bot(slack, fake_time).deliver(action(channel="#c", text="x")).status == "retry"
     assert webhook(slack, fake_time).deliver(action(text="x")).status == "retry"
 
@@ -360,9 +327,9 @@ def test_5xx_is_retry(slack: HTTPServer, fake_time: FakeTime, code: int) -> None
     ],
 )
 def test_webhook_errors_are_failed_and_reported(
-    slack: HTTPServer, fake_time: FakeTime, code: int, body: str, hint: str
+    slack: LoopbackHTTP, fake_time: FakeTime, code: int, body: str, hint: str
 ) -> None:
-    slack.expect_request(HOOK).respond_with_data(body, status=code)
+    answer(slack, HOOK, Reply(code, body=body.encode()))
     result = webhook(slack, fake_time).deliver(action(text="x"))
     assert result.status == "failed"
     assert result.detail.startswith(f"HTTP {code}: {body}")
@@ -370,67 +337,64 @@ def test_webhook_errors_are_failed_and_reported(
     assert HOOK not in result.detail
 
 
-def test_a_redirect_is_failed(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(HOOK).respond_with_data(
-        "", status=302, headers={"Location": "http://169.254.169.254/"}
-    )
+def test_a_redirect_is_failed(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, HOOK, Reply(302, body=b"", headers={"Location": "http://169.254.169.254/"}))
     result = webhook(slack, fake_time).deliver(action(text="x"))
     assert result.status == "failed" and "redirects are not followed" in result.detail
-    assert len(slack.log) == 1
+    assert len(slack.received()) == 1
 
 
-def test_a_slow_answer_is_unknown(slack: HTTPServer, fake_time: FakeTime) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(1.0)
-        return Response(json.dumps(ok()), content_type="application/json")
+def test_a_slow_answer_is_unknown(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    def slow(_request: ReceivedRequest) -> Reply:
+        time.sleep(0.6)
+        return Reply(200, json=ok())
 
-    slack.expect_request(API).respond_with_handler(slow)
+    slack.route("POST", API, slow)
     result = bot(slack, fake_time, timeout=0.2).deliver(action(channel="#c", text="x"))
     assert result.status == "unknown"
-    settle(slack)
 
 
-def test_a_non_json_200_is_unknown(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(API).respond_with_data("<html>proxy</html>")
+def test_a_non_json_200_is_unknown(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, API, Reply(200, body=b"<html>proxy</html>"))
     assert bot(slack, fake_time).deliver(action(channel="#c", text="x")).status == "unknown"
 
 
-def test_a_token_needs_a_channel(slack: HTTPServer, fake_time: FakeTime) -> None:
+def test_a_token_needs_a_channel(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
     result = bot(slack, fake_time).deliver(action(text="x"))
     assert result.status == "failed" and "needs a channel" in result.detail
-    assert len(slack.log) == 0
+    assert len(slack.received()) == 0
 
 
 def test_bad_params_and_render_errors_fail_without_sending(
-    slack: HTTPServer, fake_time: FakeTime
+    slack: LoopbackHTTP, fake_time: FakeTime
 ) -> None:
     connector = bot(slack, fake_time)
     result = connector.deliver(action(channel="#c", txt="x"))
     assert result.status == "failed" and "text" in result.detail and "txt" in result.detail
     result = connector.deliver(action(error="template '{{ x }}': no such key: x"))
     assert result.status == "failed" and "no such key" in result.detail
-    assert len(slack.log) == 0
+    assert len(slack.received()) == 0
 
 
 # --- pacing ----------------------------------------------------------------------------------
 
 
-def test_messages_to_one_channel_are_paced(slack: HTTPServer, fake_time: FakeTime) -> None:
+def test_messages_to_one_channel_are_paced(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
     stamps: list[tuple[str, float]] = []
 
-    def record(request: Request) -> Response:
-        stamps.append((json.loads(request.get_data())["channel"], fake_time.now))
-        return Response(json.dumps(ok()), content_type="application/json")
+    def record(request: ReceivedRequest) -> Reply:
+        stamps.append((request.json()["channel"], fake_time.now))
+        return Reply(200, json=ok())
 
-    slack.expect_request(API).respond_with_handler(record)
+    slack.route("POST", API, record)
     connector = bot(slack, fake_time)
     for channel in ("#a", "#a", "#b", "#a"):
         assert connector.deliver(action(channel=channel, text="x")).status == "sent"
     assert stamps == [("#a", 100.0), ("#a", 101.0), ("#b", 101.0), ("#a", 102.0)]
 
 
-def test_min_interval_is_a_setting(slack: HTTPServer, fake_time: FakeTime) -> None:
-    slack.expect_request(HOOK).respond_with_data("ok")
+def test_min_interval_is_a_setting(slack: LoopbackHTTP, fake_time: FakeTime) -> None:
+    answer(slack, HOOK, Reply(200, body=b"ok"))
     connector = webhook(slack, fake_time, min_interval=2.5)
     connector.deliver(action(text="x"))
     connector.deliver(action(text="y"))
@@ -438,10 +402,10 @@ def test_min_interval_is_a_setting(slack: HTTPServer, fake_time: FakeTime) -> No
 
 
 def test_pacing_is_shared_by_connectors_of_one_workspace(
-    slack: HTTPServer, fake_time: FakeTime
+    slack: LoopbackHTTP, fake_time: FakeTime
 ) -> None:
-    slack.expect_request(API).respond_with_json(ok())
-    pacer = Pacer(1.0, clock=fake_time.clock, sleep=fake_time.sleep)
+    answer(slack, API, Reply(200, json=ok()))
+    pacer = Pacer(1.0, clock=fake_time, sleep=fake_time.sleep)
     first, second = bot(slack, fake_time), bot(slack, fake_time)
     first.pacer = second.pacer = pacer
     first.deliver(action(channel="#a", text="x"))
@@ -486,8 +450,8 @@ def test_metadata_stays_refused_with_allow_private_network() -> None:
         SlackSettings(webhook_url="http://169.254.169.254/x", allow_private_network=True)
 
 
-def test_a_hostname_resolving_to_loopback_is_refused_at_delivery(slack: HTTPServer) -> None:
-    slack.expect_request(HOOK).respond_with_data("ok")
+def test_a_hostname_resolving_to_loopback_is_refused_at_delivery(slack: LoopbackHTTP) -> None:
+    answer(slack, HOOK, Reply(200, body=b"ok"))
     connector = SlackConnector(
         "slack", SlackSettings(webhook_url=f"https://hooks.slack.test:{slack.port}{HOOK}")
     )
@@ -500,10 +464,10 @@ def test_a_hostname_resolving_to_loopback_is_refused_at_delivery(slack: HTTPServ
     assert result.status == "failed"
     assert "loopback" in result.detail and "allow_private_network = true" in result.detail
     assert HOOK not in result.detail
-    assert len(slack.log) == 0
+    assert len(slack.received()) == 0
 
 
-def test_loopback_without_allow_private_network_is_refused(slack: HTTPServer) -> None:
+def test_loopback_without_allow_private_network_is_refused(slack: LoopbackHTTP) -> None:
     with pytest.raises(ValidationError, match="allow_private_network"):
         SlackSettings(token=TOKEN, api_url=base(slack) + API)
 
@@ -512,7 +476,7 @@ def test_loopback_without_allow_private_network_is_refused(slack: HTTPServer) ->
 
 
 def test_canary_secrets_never_leave(
-    slack: HTTPServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    slack: LoopbackHTTP, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     canary_token = "xoxb-CANARY-5a1f9e7d3c"
     canary_hook = f"{base(slack)}/services/T1/B1/CANARYHOOK77"
@@ -545,15 +509,13 @@ def test_canary_secrets_never_leave(
         if isinstance(connector, SlackConnector):
             connector.pacer = Pacer(0.0)
 
-    def echo_everything(request: Request) -> Response:
+    def echo_everything(request: ReceivedRequest) -> Reply:
         # a hostile or buggy target that echoes the request back in its error
-        echoed = (
-            f"{request.url} {request.path} {dict(request.headers)} {request.get_data(as_text=True)}"
-        )
-        return Response(json.dumps({"ok": False, "error": echoed}), status=400)
+        echoed = f"{request.path} {request.query} {request.headers} {request.body.decode()}"
+        return Reply(400, json={"ok": False, "error": echoed})
 
-    slack.expect_request(API).respond_with_handler(echo_everything)
-    slack.expect_request("/services/T1/B1/CANARYHOOK77").respond_with_handler(echo_everything)
+    slack.route("POST", API, echo_everything)
+    slack.route("POST", "/services/T1/B1/CANARYHOOK77", echo_everything)
 
     configure(verbose=True)
     try:
@@ -590,9 +552,9 @@ def test_canary_secrets_never_leave(
         structlog.get_logger("test").info("done", connectors=list(instances))
         assert sorted(a for a, _ in report.dead) == ["a-bot", "a-hook"]
         # the canaries did go out, to Slack only
-        bot_request = next(r for r, _ in slack.log if r.path == API)
-        assert bot_request.headers["Authorization"] == f"Bearer {canary_token}"
-        assert any(r.path.endswith("CANARYHOOK77") for r, _ in slack.log)
+        bot_request = next(r for r in slack.received() if r.path == API)
+        assert bot_request.headers["authorization"] == f"Bearer {canary_token}"
+        assert any(r.path.endswith("CANARYHOOK77") for r in slack.received())
 
         records = [
             json.dumps(e.to_json() if hasattr(e, "to_json") else e.__dict__, default=str)

@@ -104,6 +104,8 @@ class Action:
     in_flight_at: datetime | None = None  # a delivery started and its outcome was never recorded
     depends_hash: str = ""  # everything the decision to send it read (engine/lineage.py)
     sent_at: datetime | None = None  # when it was delivered (the run's as-of), read from the store
+    #: what a partial delivery left to do (the connector's JSON), read from the store
+    progress: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``plan --format json`` action shape (spec section 5)."""

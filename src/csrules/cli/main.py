@@ -11,6 +11,7 @@ from csrules.cli.backtest import backtest_command
 from csrules.cli.check import check_command
 from csrules.cli.compile import compile_command
 from csrules.cli.diff import diff_command
+from csrules.cli.doctor import doctor_command
 from csrules.cli.evaluate import evaluate_command
 from csrules.cli.explain import explain_command
 from csrules.cli.history import history_command
@@ -46,6 +47,7 @@ BUILTIN_COMMANDS = (
     backtest_command,
     plan_command,
     apply_command,
+    doctor_command,
     ack_command,
     cases_command,
     audit_group,

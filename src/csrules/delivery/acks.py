@@ -17,7 +17,12 @@ from datetime import datetime
 
 import structlog
 
-from csrules.delivery.connector import AcknowledgementError, Connector, OutgoingAction
+from csrules.delivery.connector import (
+    AcknowledgementError,
+    AnyConnector,
+    Connector,
+    OutgoingAction,
+)
 from csrules.delivery.outbox import outgoing
 from csrules.logs import redact_text
 from csrules.store.base import StateStore
@@ -33,14 +38,14 @@ class AckReport:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def _asks(connector: Connector) -> bool:
+def _asks(connector: AnyConnector) -> bool:
     """Whether the class overrides :meth:`Connector.acknowledgements` (others are skipped)."""
     return type(connector).acknowledgements is not Connector.acknowledgements
 
 
 def collect_acknowledgements(
     store: StateStore,
-    connectors: Mapping[str, Connector],
+    connectors: Mapping[str, AnyConnector],
     now: datetime,
     *,
     run_id: str | None,

@@ -5,6 +5,13 @@ A connector plugin provides a :class:`Connector` subclass through the
 table of ``csrules.toml``; ``params_model`` checks the parameters of every action
 and escalation step that names the instance, both at ``validate`` time, so a typo
 in a rule file is caught before a run ever tries to deliver it.
+
+A connector is generic in its settings type: ``class SlackConnector(Connector[SlackSettings])``
+makes ``SlackSettings`` its ``settings_model`` and types ``self.settings`` as one, so
+a plugin never re-checks what it was given. Besides :meth:`Connector.deliver`, a
+connector may implement :meth:`Connector.check` (what ``csrules doctor`` runs: a live
+check of the credentials and the target, delivering nothing) and
+:meth:`Connector.close` (called at the end of every run, also a failed one).
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from csrules.logs import redact_text
 
 DeliveryStatus = Literal["sent", "retry", "failed", "unknown"]
+CheckStatus = Literal["ok", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,9 @@ class OutgoingAction:
     params: dict[str, Any] = field(default_factory=dict)
     #: when the action was created (the run's as-of time): due dates count from it
     created_at: datetime | None = None
+    #: what an earlier attempt left for this one (:attr:`DeliveryResult.progress`), e.g.
+    #: the email recipients that still have to accept the message; ``None`` at first
+    progress: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,11 +62,34 @@ class OutgoingAction:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What happened: sent; retry (after ``retry_after`` seconds); failed for good; unknown."""
+    """What happened: sent; retry (after ``retry_after`` seconds); failed for good; unknown.
+
+    ``progress`` (JSON values) is stored with the action when it is retried and given
+    back to the next attempt as :attr:`OutgoingAction.progress`: a connector that
+    delivered part of an action (some recipients of an email) says there what is left,
+    so the retry does only that. ``None`` keeps what was stored.
+    """
 
     status: DeliveryStatus
     detail: str = ""
     retry_after: float | None = None
+    progress: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One finding of :meth:`Connector.check`: what was checked, and what to fix.
+
+    ``detail`` must never hold a secret (it is redacted again before it is shown).
+    """
+
+    what: str
+    status: CheckStatus
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
 
 
 @dataclass(frozen=True)
@@ -113,21 +147,51 @@ class NoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Connector(ABC):
-    """Base class of every connector; one instance per ``[connectors.NAME]`` table."""
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def _settings_argument(cls: type) -> type[BaseModel] | None:
+    """``X`` when ``cls`` derives from ``Connector[X]`` (a pydantic model class)."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        if get_origin(base) is Connector:
+            (argument,) = get_args(base)
+            if isinstance(argument, type) and issubclass(argument, BaseModel):
+                return argument
+    return None
+
+
+class Connector(ABC, Generic[SettingsT]):
+    """Base class of every connector; one instance per ``[connectors.NAME]`` table.
+
+    Subclass ``Connector[YourSettings]``: ``settings_model`` is then ``YourSettings``
+    (unless the class sets it) and ``self.settings`` is typed as one; the constructor
+    refuses settings of another type, so ``deliver`` never has to check.
+    """
 
     #: the ``plugin = "..."`` value that selects this connector
     name: ClassVar[str]
-    #: checks the ``[connectors.NAME]`` settings (minus ``plugin``)
+    #: checks the ``[connectors.NAME]`` settings (minus ``plugin``); by default the
+    #: class's ``Connector[...]`` argument
     settings_model: ClassVar[type[BaseModel]] = NoSettings
     #: checks each action's parameters (minus ``connector``)
     params_model: ClassVar[type[BaseModel]]
     #: a one-line description for ``csrules`` docs and listings
     description: ClassVar[str] = ""
 
-    def __init__(self, instance: str, settings: BaseModel, *, base_dir: Path | None = None) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        argument = _settings_argument(cls)
+        if argument is not None and "settings_model" not in cls.__dict__:
+            cls.settings_model = argument
+
+    def __init__(self, instance: str, settings: SettingsT, *, base_dir: Path | None = None) -> None:
+        if not isinstance(settings, self.settings_model):
+            raise TypeError(
+                f"{type(self).__name__} needs {self.settings_model.__name__} settings, "
+                f"not {type(settings).__name__}"
+            )
         self.instance = instance
-        self.settings = settings
+        self.settings: SettingsT = settings
         #: the playbook directory, for settings that name files
         self.base_dir = base_dir or Path.cwd()
 
@@ -146,6 +210,30 @@ class Connector(ABC):
         """
         return ()
 
+    def check(self) -> list[CheckResult]:
+        """Check the instance against its target with the real credentials, delivering
+        nothing (``csrules doctor``): one result per thing checked, each failed one saying
+        what to fix. Never raise for a problem of the target; never show a secret.
+
+        The default says there is nothing to check beyond the settings.
+        """
+        return [CheckResult("live check", "skipped", "this connector has no live check")]
+
+    def close(self) -> None:
+        """Release what the instance holds (HTTP clients, connections). Called once at
+        the end of every run that built it, also when the run failed; the default does
+        nothing."""
+
+    def __enter__(self) -> Connector[SettingsT]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class AcknowledgementError(Exception):
     """The target could not be asked for acknowledgements (the run goes on without)."""
+
+
+AnyConnector = Connector[Any]
+"""A connector of any settings type (what registries and the outbox hold)."""

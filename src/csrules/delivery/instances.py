@@ -10,12 +10,13 @@ appear in a log, plan, error or audit record. In log mode (``[delivery] mode``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import structlog
 from pydantic import ValidationError
 
-from csrules.delivery.connector import Connector
+from csrules.delivery.connector import AnyConnector
 from csrules.delivery.mode import LogStandIn, delivery_mode, log_file, log_settings
 from csrules.errors import UsageError
 from csrules.model.project import ProjectFile
@@ -23,17 +24,19 @@ from csrules.placeholders import expand
 
 BUILTIN_INSTANCE = "log"
 
+log = structlog.get_logger("csrules.delivery")
+
 
 def build_connectors(
     project: ProjectFile,
-    classes: Mapping[str, type[Connector]],
+    classes: Mapping[str, type[AnyConnector]],
     *,
     base_dir: Path,
     environ: Mapping[str, str] | None = None,
-) -> dict[str, Connector]:
+) -> dict[str, AnyConnector]:
     """One connector object per configured instance (plus the built-in ``log``)."""
     env = os.environ if environ is None else environ
-    instances: dict[str, Connector] = {}
+    instances: dict[str, AnyConnector] = {}
     if BUILTIN_INSTANCE in classes:
         log = classes[BUILTIN_INSTANCE]
         instances[BUILTIN_INSTANCE] = log(BUILTIN_INSTANCE, log.settings_model(), base_dir=base_dir)
@@ -57,15 +60,15 @@ def build_connectors(
 
 
 def _stand_ins(
-    project: ProjectFile, classes: Mapping[str, type[Connector]], *, base_dir: Path
-) -> dict[str, Connector]:
+    project: ProjectFile, classes: Mapping[str, type[AnyConnector]], *, base_dir: Path
+) -> dict[str, AnyConnector]:
     """Log mode: every instance written by the ``log`` connector, its settings unread.
 
     An instance that is itself ``plugin = "log"`` keeps its own settings (its path)."""
     log = classes.get(BUILTIN_INSTANCE)
     if log is None:
         raise UsageError("log delivery needs the built-in 'log' connector, which is not loaded")
-    instances: dict[str, Connector] = {}
+    instances: dict[str, AnyConnector] = {}
     for name, config in project.connectors.items():
         if config.plugin == BUILTIN_INSTANCE:
             settings = log.settings_model.model_validate(config.settings)
@@ -75,3 +78,17 @@ def _stand_ins(
         real = None if config.plugin == BUILTIN_INSTANCE else classes.get(config.plugin)
         instances[name] = LogStandIn(name, real=real, log=writer, base_dir=base_dir)
     return instances
+
+
+def close_connectors(instances: Iterable[AnyConnector]) -> None:
+    """Close every instance (the end of a run); one that fails to close is logged and
+    never stops the others from closing, nor hides the run's own outcome."""
+    for connector in instances:
+        try:
+            connector.close()
+        except Exception as exc:  # a plugin's bug at close must not change the run's outcome
+            log.warning(
+                "connector.close_failed",
+                connector=connector.instance,
+                error=f"{type(exc).__name__}: {exc}",
+            )

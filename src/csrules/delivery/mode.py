@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from csrules.delivery.connector import (
+    AnyConnector,
     Connector,
     DeliveryResult,
     NoSettings,
@@ -56,7 +57,7 @@ def log_file(project: ProjectFile, instance: str) -> str | None:
     return None if pattern is None else pattern.replace("{instance}", instance)
 
 
-class LogStandIn(Connector):
+class LogStandIn(Connector[NoSettings]):
     """Serves an instance in log mode: the real plugin's parameter check, then the log.
 
     ``real`` is the instance's plugin class, or None when it is not installed (the
@@ -71,8 +72,8 @@ class LogStandIn(Connector):
         self,
         instance: str,
         *,
-        real: type[Connector] | None,
-        log: Connector,
+        real: type[AnyConnector] | None,
+        log: AnyConnector,
         base_dir: Path | None = None,
     ) -> None:
         super().__init__(instance, NoSettings(), base_dir=base_dir)
@@ -87,6 +88,6 @@ class LogStandIn(Connector):
         return self.log.deliver(action)
 
 
-def log_settings(log_class: type[Connector], path: str | None) -> BaseModel:
+def log_settings(log_class: type[AnyConnector], path: str | None) -> BaseModel:
     """The built-in ``log`` connector's settings for one stand-in."""
     return log_class.settings_model.model_validate({} if path is None else {"path": path})

@@ -9,7 +9,9 @@ same action id (the idempotency key), so at most that one delivery repeats.
 Retries span runs (the scheduler runs ``apply`` every hour), so there is no
 in-process retry loop to delegate to a library: the delay before the next attempt is
 stored with the action, exponential in the attempt number, or the connector's
-``retry_after`` (a target's ``Retry-After``) when it gives one.
+``retry_after`` (a target's ``Retry-After``) when it gives one. A connector that
+delivered part of an action (an email some recipients accepted) returns its
+``progress``, stored with the action and handed to the next attempt.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from csrules.cases.model import Action
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import AnyConnector, DeliveryResult, OutgoingAction
 from csrules.delivery.digests import OWNER, Batch, batches
 from csrules.faults import crash_point
 from csrules.logs import truncate
@@ -84,12 +86,13 @@ def outgoing(action: Action) -> OutgoingAction:
         connector=action.connector,
         params=dict(action.params),
         created_at=action.created_at,
+        progress=action.progress,
     )
 
 
 def deliver_due(
     store: StateStore,
-    connectors: Mapping[str, Connector],
+    connectors: Mapping[str, AnyConnector],
     now: datetime,
     *,
     run_id: str | None,
@@ -142,7 +145,15 @@ def deliver_due(
             ).rstrip(": ")
         for action in batch.members:
             _record(
-                store, action, result, truncate(detail, DETAIL_LIMIT), now, run_id, rules, report
+                store,
+                action,
+                result,
+                truncate(detail, DETAIL_LIMIT),
+                now,
+                run_id,
+                rules,
+                report,
+                members=len(batch.members),
             )
         report.in_flight = None
         report.in_flight_with = []
@@ -176,23 +187,44 @@ def _record(
     run_id: str | None,
     rules: RetryPolicy,
     report: DeliveryReport,
+    members: int = 1,
 ) -> None:
-    """Record one action's outcome durably: sent, to retry (with backoff), or dead."""
+    """Record one action's outcome durably: sent, to retry (with backoff), or dead, with
+    the connector's progress of a partial delivery (never for a digest's members)."""
     attempt = action.attempts + 1
+    progress = result.progress if members == 1 else None
     if result.status == "sent":
         store.record_attempt(
-            action.id, status="sent", detail=detail, at=now, retry_at=None, run_id=run_id
+            action.id,
+            status="sent",
+            detail=detail,
+            at=now,
+            retry_at=None,
+            run_id=run_id,
+            progress=progress,
         )
         report.sent.append(action.id)
     elif result.status in ("retry", "unknown") and attempt < rules.max_attempts:
         retry_at = now + rules.delay(attempt, result.retry_after)
         store.record_attempt(
-            action.id, status="pending", detail=detail, at=now, retry_at=retry_at, run_id=run_id
+            action.id,
+            status="pending",
+            detail=detail,
+            at=now,
+            retry_at=retry_at,
+            run_id=run_id,
+            progress=progress,
         )
         report.retrying.append(action.id)
     else:
         final = "failed" if result.status == "failed" else "dead"
         store.record_attempt(
-            action.id, status=final, detail=detail, at=now, retry_at=None, run_id=run_id
+            action.id,
+            status=final,
+            detail=detail,
+            at=now,
+            retry_at=None,
+            run_id=run_id,
+            progress=progress,
         )
         report.dead.append((action.id, detail))

@@ -21,7 +21,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from csrules.delivery.connector import Connector
+    from csrules.delivery.connector import AnyConnector
     from csrules.expr.functions import FunctionSpec
 
 PROJECT_NAME = "csrules"
@@ -31,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     """Register connector classes.
 
     Call ``register(ConnectorClass)`` for each :class:`csrules.delivery.connector.Connector`

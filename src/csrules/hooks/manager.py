@@ -10,7 +10,7 @@ import pluggy
 from csrules.hooks import hookspecs
 
 if TYPE_CHECKING:
-    from csrules.delivery.connector import Connector
+    from csrules.delivery.connector import AnyConnector
     from csrules.expr.functions import FunctionSpec
     from csrules.snapshot.readers import Reader
 
@@ -44,11 +44,11 @@ class RegistryError(Exception):
     """Two plugins registered the same name."""
 
 
-def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, type[Connector]]:
+def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, type[AnyConnector]]:
     """Connector classes by plugin name."""
-    found: dict[str, type[Connector]] = {}
+    found: dict[str, type[AnyConnector]] = {}
 
-    def register(cls: type[Connector]) -> None:
+    def register(cls: type[AnyConnector]) -> None:
         if cls.name in found and found[cls.name] is not cls:
             raise RegistryError(f"two plugins register a connector named '{cls.name}'")
         found[cls.name] = cls

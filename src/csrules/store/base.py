@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -544,8 +544,12 @@ class StateStore(ABC):
         at: datetime,
         retry_at: datetime | None,
         run_id: str | None,
+        progress: Mapping[str, Any] | None = None,
     ) -> None:
         """Record one delivery attempt and its ``delivery`` audit event in one transaction.
+
+        ``progress`` (JSON values, the connector's note of what a partial delivery left
+        to do) replaces the action's stored progress; ``None`` keeps it.
 
         ``status`` is ``sent``, ``pending`` (retry at ``retry_at``), ``dead`` (out of
         attempts) or ``failed`` (not retryable). ``detail`` must already be redacted by

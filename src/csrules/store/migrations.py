@@ -276,6 +276,18 @@ def _v5(dialect: Dialect) -> list[str]:
     return [sql.format(**types) for sql in _V5_AUDITORS]
 
 
+_V6_PROGRESS = [
+    # What a partly delivered action still has to do (the connector's own JSON, e.g. the
+    # email recipients that have not accepted it yet), given back to its next attempt.
+    "ALTER TABLE actions ADD COLUMN progress {json}",
+]
+
+
+def _v6(dialect: Dialect) -> list[str]:
+    types = TYPES[dialect]
+    return [sql.format(**types) for sql in _V6_PROGRESS]
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step of the schema: ``statements(dialect)`` takes version-1 to ``version``."""
@@ -301,6 +313,7 @@ MIGRATIONS: list[Migration] = [
         "what each run read",
         _v5,
     ),
+    Migration(6, "delivery progress of partly delivered actions", _v6),
 ]
 """Every migration, in order. Append only: a released migration is never edited."""
 

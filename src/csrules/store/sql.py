@@ -143,8 +143,9 @@ DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
 VERIFY_PAGE = 5000
 
 _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
-ACTION_READ_COLUMNS = (*ACTION_COLUMNS, "sent_at")
-"""What a read of the outbox returns: the written columns and the time of delivery."""
+ACTION_READ_COLUMNS = (*ACTION_COLUMNS, "sent_at", "progress")
+"""What a read of the outbox returns: the written columns, the time of delivery and the
+progress of a partial delivery."""
 _ACTION_SELECT = f"SELECT {', '.join(ACTION_READ_COLUMNS)} FROM actions"
 
 
@@ -429,6 +430,7 @@ class SqlStore(StateStore):
             in_flight_at=self._opt_from_ts(r["in_flight_at"]),
             depends_hash=r["depends_hash"] or "",
             sent_at=self._opt_from_ts(r["sent_at"]),
+            progress=None if r["progress"] is None else dict(self._from_json(r["progress"])),
         )
 
     def _run(self, row: Row) -> RunRecord:
@@ -1221,6 +1223,7 @@ class SqlStore(StateStore):
         at: datetime,
         retry_at: datetime | None,
         run_id: str | None,
+        progress: Mapping[str, Any] | None = None,
     ) -> None:
         if status not in DELIVERY_OUTCOMES:
             raise ValueError(
@@ -1245,6 +1248,11 @@ class SqlStore(StateStore):
                     action_id,
                 ),
             )
+            if progress is not None:
+                self._exec(
+                    "UPDATE actions SET progress = ? WHERE id = ?",
+                    (self._json(dict(progress)), action_id),
+                )
             self._append_audit(
                 [
                     _Pending(

@@ -7,17 +7,20 @@ it fails in the pull request, with the place and the closest existing name.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from csrules.delivery.connector import Connector
+from csrules.delivery.connector import AnyConnector
 from csrules.delivery.mode import MODE_VARIABLE, delivery_mode
 from csrules.errors import Diagnostic, Location, Severity
 from csrules.load.playbook import LoadedPlaybook, Located
 from csrules.load.pydantic_errors import expected_text, toml_type_name
+from csrules.logs import redact_text
+from csrules.placeholders import expand
 
 BUILTIN_INSTANCE = "log"
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -107,7 +110,7 @@ def _error_text(error: Any, noun: str = "parameter") -> tuple[str, str]:
 def _not_installed(
     name: str,
     plugin: str,
-    classes: Mapping[str, type[Connector]],
+    classes: Mapping[str, type[AnyConnector]],
     where: Location | None,
     logging_only: bool,
 ) -> Diagnostic:
@@ -138,13 +141,26 @@ def _not_installed(
     )
 
 
+def _resolved_from_environment(settings: dict[str, Any]) -> dict[str, Any] | None:
+    """``settings`` with each ``${VAR}`` replaced from this process's environment, when
+    it has placeholders and every one of them is set; else ``None`` (nothing to judge).
+    The values read are registered with the redactor, like a run's."""
+    names = set(_PLACEHOLDER.findall(repr(settings)))
+    if not names:
+        return None
+    wanted = {n[2:-1] for n in names}
+    if not wanted <= set(os.environ):
+        return None
+    return dict(expand(settings, os.environ, where="settings"))
+
+
 class ConnectorCatalog:
     """The configured connector instances, resolved to installed connector classes."""
 
-    def __init__(self, loaded: LoadedPlaybook, classes: Mapping[str, type[Connector]]) -> None:
+    def __init__(self, loaded: LoadedPlaybook, classes: Mapping[str, type[AnyConnector]]) -> None:
         self.loaded = loaded
         self.classes = classes
-        self.instances: dict[str, type[Connector]] = {}
+        self.instances: dict[str, type[AnyConnector]] = {}
         self.diagnostics: list[Diagnostic] = []
         if BUILTIN_INSTANCE in classes:
             self.instances[BUILTIN_INSTANCE] = classes[BUILTIN_INSTANCE]
@@ -188,7 +204,7 @@ class ConnectorCatalog:
     def _check_settings(
         self,
         name: str,
-        cls: type[Connector],
+        cls: type[AnyConnector],
         settings: dict[str, Any],
         where: Location,
         path: tuple[str | int, ...],
@@ -198,28 +214,56 @@ class ConnectorCatalog:
         try:
             cls.settings_model.model_validate(settings)
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                value = error.get("input")
-                key, text = _error_text(error, noun="setting")
-                if isinstance(value, str) and _PLACEHOLDER.search(value):
-                    if error["type"] not in _NOT_TEXT:
-                        continue  # resolved from the environment at run time
-                    text = (
-                        f"setting '{key}' {_NOT_TEXT[error['type']]}, but '{value}' is replaced "
-                        "by text from the environment; ${VAR} only fills text settings: write "
-                        "the value itself in the file"
-                    )
-                loc = doc.location((*path, key.split(".")[0])) if key else where
-                self.diagnostics.append(
-                    Diagnostic(
-                        f"{text}; see the settings of the '{cls.name}' connector",
-                        loc,
-                        kind="connector",
-                        rule_id=name,
-                        field=key or None,
-                        code="connector",
-                    )
+            self._report_settings(name, cls, exc, where, path)
+            return
+        resolved = _resolved_from_environment(settings)
+        if resolved is None:
+            return
+        try:
+            cls.settings_model.model_validate(resolved)
+        except ValidationError as exc:
+            self._report_settings(name, cls, exc, where, path, resolved=True)
+
+    def _report_settings(
+        self,
+        name: str,
+        cls: type[AnyConnector],
+        exc: ValidationError,
+        where: Location,
+        path: tuple[str | int, ...],
+        *,
+        resolved: bool = False,
+    ) -> None:
+        doc = self.loaded.project_doc
+        assert doc is not None
+        for error in exc.errors(include_url=False):
+            value = error.get("input")
+            key, text = _error_text(error, noun="setting")
+            if resolved:
+                # the value came from the environment: never shown, only judged
+                key = ".".join(str(p) for p in error["loc"])
+                raw = error.get("ctx", {}).get("error")
+                text = str(raw) if raw is not None else error["msg"]
+                text = redact_text(f"with the values of its ${{VAR}} variables now set: {text}")
+            elif isinstance(value, str) and _PLACEHOLDER.search(value):
+                if error["type"] not in _NOT_TEXT:
+                    continue  # resolved from the environment at run time
+                text = (
+                    f"setting '{key}' {_NOT_TEXT[error['type']]}, but '{value}' is replaced "
+                    "by text from the environment; ${VAR} only fills text settings: write "
+                    "the value itself in the file"
                 )
+            loc = doc.location((*path, key.split(".")[0])) if key else where
+            self.diagnostics.append(
+                Diagnostic(
+                    f"{text}; see the settings of the '{cls.name}' connector",
+                    loc,
+                    kind="connector",
+                    rule_id=name,
+                    field=key or None,
+                    code="connector",
+                )
+            )
 
     def check_action(
         self,
@@ -282,7 +326,7 @@ def _actions(loaded: LoadedPlaybook, catalog: ConnectorCatalog) -> list[Diagnost
 
 
 def check_references(
-    loaded: LoadedPlaybook, connectors: Mapping[str, type[Connector]]
+    loaded: LoadedPlaybook, connectors: Mapping[str, type[AnyConnector]]
 ) -> list[Diagnostic]:
     catalog = ConnectorCatalog(loaded, connectors)
     return [

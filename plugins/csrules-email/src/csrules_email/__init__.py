@@ -11,8 +11,19 @@ carries the same id and mail systems that deduplicate by it show one message.
 Outcomes follow SMTP reply codes: 4xx is temporary (``retry``), 5xx permanent
 (``failed``); network errors before the message was sent are ``retry``; a lost
 connection after the message data went out is ``unknown`` (it may have been queued).
-A message accepted for some recipients and refused for others is ``sent``, and the
-refused recipients are listed, one by one, in the delivery detail (the audit log).
+Delivery is tracked **per recipient** (RFC 5321: a 4xx reply is temporary, 5xx
+permanent). A recipient refused with 4xx (``450 mailbox busy``) stays to be done: the
+action is retried, and the retry sends to the recipients not accepted yet only (they
+are kept in the action's delivery progress). ``452 too many recipients`` ends the
+transaction's recipient list: the message goes to those accepted, and the rest in
+another transaction on the same connection. A recipient refused with 5xx is dropped
+and listed in the detail; the action is ``sent`` once every other recipient accepted
+it, ``failed`` when nobody did.
+
+Non-ASCII addresses (RFC 6531) are sent with ``SMTPUTF8`` when the server offers it;
+a non-ASCII domain with an ASCII local part goes as its IDNA (``xn--``) form to a
+server that does not; only a non-ASCII local part to such a server is refused,
+saying so.
 """
 
 from __future__ import annotations
@@ -23,11 +34,12 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable, Sequence
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import formataddr, formatdate, getaddresses
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -38,7 +50,13 @@ from pydantic import (
     model_validator,
 )
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction, parse_params
+from csrules.delivery.connector import (
+    CheckResult,
+    Connector,
+    DeliveryResult,
+    OutgoingAction,
+    parse_params,
+)
 from csrules.hooks.hookspecs import hookimpl
 from csrules.logs import excerpt, register_secret
 
@@ -199,6 +217,15 @@ def message_id(action_id: str, sender_address: str) -> str:
     return f"<{action_id}.csrules@{domain}>"
 
 
+def _display(pair: tuple[str, str]) -> str:
+    """``Name <address>`` for a header; a non-ASCII address (SMTPUTF8) is kept as is."""
+    name, address = pair
+    if address.isascii():
+        return formataddr(pair)
+    local, _, domain = address.rpartition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
+
+
 def _header_text(value: str) -> str:
     """One line: a template may render line breaks, a header must not carry them."""
     return " ".join(value.split())
@@ -217,10 +244,10 @@ def build_message(
     sender_name, sender_address = settings.sender_pair
     subject = _header_text(params.subject)
     msg = EmailMessage()
-    msg["From"] = formataddr((sender_name, sender_address))
-    msg["To"] = ", ".join(formataddr(pair) for pair in to)
+    msg["From"] = _display((sender_name, sender_address))
+    msg["To"] = ", ".join(_display(pair) for pair in to)
     if cc:
-        msg["Cc"] = ", ".join(formataddr(pair) for pair in cc)
+        msg["Cc"] = ", ".join(_display(pair) for pair in cc)
     msg["Subject"] = subject
     msg["Date"] = date or formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = message_id(action.id, sender_address)
@@ -270,8 +297,76 @@ def _needs_utf8(addresses: Iterable[str]) -> bool:
     return any(not a.isascii() for a in addresses)
 
 
+def _ascii_form(address: str) -> str | None:
+    """``address`` with its domain in IDNA (``xn--``) form, or ``None`` when its local
+    part is not ASCII (only SMTPUTF8 can carry that)."""
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        return None
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return None
+
+
+_TOO_MANY = re.compile(rb"(^|\s)4\.5\.3(\s|$)|too many recipients", re.IGNORECASE)
+
+RcptOutcome = Literal["accepted", "temporary", "permanent", "too_many"]
+
+
+def _rcpt_outcome(code: int, reply: bytes) -> RcptOutcome:
+    if code in (250, 251):
+        return "accepted"
+    if code == 452 and _TOO_MANY.search(reply):
+        # RFC 5321 4.5.3.1.10: too many recipients (RFC 3463: 4.5.3), the rest go in
+        # another transaction; a 452 for a full mailbox (4.2.2) is a temporary refusal
+        return "too_many"
+    if 400 <= code < 500:
+        return "temporary"
+    return "permanent"
+
+
+class _Attempt:
+    """What one delivery attempt did, recipient by recipient."""
+
+    def __init__(self, recipients: list[str]) -> None:
+        self.todo = list(recipients)
+        self.accepted: list[str] = []  # the message was accepted for them
+        self.temporary: dict[str, tuple[int, bytes]] = {}  # retried later
+        self.permanent: dict[str, tuple[int, bytes]] = {}  # dropped
+
+    def remaining(self) -> list[str]:
+        """Recipients still to be done: not tried in this attempt, or refused for now."""
+        return [*self.temporary, *self.todo]
+
+
 class _Unknown(Exception):
     """Raised internally once the message data has been sent."""
+
+    def __init__(self, text: str, remaining: list[str] | None = None) -> None:
+        super().__init__(text)
+        self.remaining = remaining
+
+
+class _NoStartTLS(Exception):
+    """The server does not offer STARTTLS."""
+
+
+def _remaining(progress: Any) -> set[str] | None:
+    """The recipients an earlier attempt left to do (``None``: a first attempt)."""
+    if not isinstance(progress, dict):
+        return None
+    remaining = progress.get("remaining")
+    if not isinstance(remaining, list):
+        return None
+    return {r for r in remaining if isinstance(r, str)}
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 class SmtpConnector(Connector):
@@ -338,37 +433,131 @@ class SmtpConnector(Connector):
             message, recipients = build_message(action, params, self.config)
         except ValueError as exc:
             return DeliveryResult("failed", f"invalid parameters: {exc}")
+        remaining = _remaining(action.progress)
+        if remaining is not None:
+            recipients = [r for r in recipients if r in remaining]
+            if not recipients:
+                return DeliveryResult(
+                    "sent", "every recipient had accepted the message", progress={"remaining": []}
+                )
         return self.send(message, recipients)
 
-    def send(self, message: EmailMessage, recipients: list[str]) -> DeliveryResult:
-        """Send one message; map every SMTP outcome to a delivery result."""
-        client: smtplib.SMTP | None = None
-        phase = "connect"
+    def _session(self) -> tuple[smtplib.SMTP, str]:
+        """A connected client after EHLO, STARTTLS (and EHLO again) and AUTH, and the
+        phase reached; raises what smtplib raises."""
+        client = self._connect()
         try:
-            client = self._connect()
-            phase = "ehlo"
             client.ehlo_or_helo_if_needed()  # EHLO, else HELO; SMTPHeloError if both refused
             if self.config.security == "starttls":
                 if not client.has_extn("starttls"):
-                    return DeliveryResult(
-                        "failed",
-                        f"{self._where} does not offer STARTTLS; mail is never sent in clear "
-                        'text: use security = "ssl" if the port expects TLS, or security = "none" '
-                        "with allow_insecure = true for a local relay",
-                    )
-                phase = "starttls"
+                    raise _NoStartTLS
                 client.starttls(context=self._tls_context())
                 client.ehlo_or_helo_if_needed()  # again, over TLS (smtplib forgot the first)
             if self.config.username is not None and self.config.password is not None:
-                phase = "auth"
                 client.login(self.config.username, self.config.password.get_secret_value())
-            phase = "mail"
-            return self._transaction(client, message, recipients)
+        except BaseException:
+            _quit(client)
+            raise
+        return client, "mail"
+
+    def check(self) -> list[CheckResult]:
+        """Connect, EHLO, STARTTLS (or implicit TLS), AUTH: each step reported, no mail
+        sent. The password never shows (smtplib's replies are redacted)."""
+        found: list[CheckResult] = []
+        step = "connect"
+        client: smtplib.SMTP | None = None
+        try:
+            client = self._connect()
+            step = "EHLO"
+            client.ehlo_or_helo_if_needed()
+            tls = "implicit TLS" if self.config.security == "ssl" else "no TLS (allow_insecure)"
+            found.append(CheckResult("connect and EHLO", "ok", f"{self._where} answered ({tls})"))
+            if self.config.security == "starttls":
+                step = "STARTTLS"
+                if not client.has_extn("starttls"):
+                    raise _NoStartTLS
+                client.starttls(context=self._tls_context())
+                client.ehlo_or_helo_if_needed()
+                found.append(CheckResult("STARTTLS", "ok", "TLS negotiated, certificate trusted"))
+            if self.config.username is not None and self.config.password is not None:
+                step = "AUTH"
+                client.login(self.config.username, self.config.password.get_secret_value())
+                found.append(CheckResult("AUTH", "ok", f"logged in as {self.config.username}"))
+            utf8 = (
+                "offered"
+                if client.has_extn("smtputf8")
+                else "not offered (non-ASCII mailboxes refused)"
+            )
+            found.append(CheckResult("SMTPUTF8", "ok", utf8))
+        except _NoStartTLS:
+            found.append(
+                CheckResult(
+                    "STARTTLS",
+                    "failed",
+                    f'{self._where} does not offer STARTTLS: use security = "ssl" if the '
+                    "port expects TLS, or fix host/port",
+                )
+            )
+        except smtplib.SMTPAuthenticationError as exc:
+            found.append(
+                CheckResult(
+                    "AUTH",
+                    "failed",
+                    f"{exc.smtp_code} {_reply_text(exc.smtp_error)}: check username and the "
+                    "password variable",
+                )
+            )
+        except smtplib.SMTPNotSupportedError:
+            found.append(
+                CheckResult(step, "failed", "the server offers no AUTH: remove username/password")
+            )
+        except smtplib.SMTPResponseException as exc:
+            found.append(
+                CheckResult(step, "failed", f"{exc.smtp_code} {_reply_text(exc.smtp_error)}")
+            )
+        except ssl.SSLCertVerificationError as exc:
+            found.append(
+                CheckResult(
+                    step,
+                    "failed",
+                    f"TLS certificate not trusted ({exc.verify_message}): fix the server "
+                    "certificate or set ca_file",
+                )
+            )
+        except (smtplib.SMTPException, OSError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            found.append(
+                CheckResult(
+                    step, "failed", f"{self._where}: {reason}: check host, port and security"
+                )
+            )
+        finally:
+            if client is not None:
+                _quit(client)
+        return found
+
+    def send(self, message: EmailMessage, recipients: list[str]) -> DeliveryResult:
+        """Send one message to ``recipients``; map every SMTP outcome to a delivery result
+        (with the recipients still to do as its progress)."""
+        client: smtplib.SMTP | None = None
+        phase = "connect"
+        attempt = _Attempt(recipients)
+        try:
+            client, phase = self._session()
+            return self._transactions(client, message, attempt)
+        except _NoStartTLS:
+            return DeliveryResult(
+                "failed",
+                f"{self._where} does not offer STARTTLS; mail is never sent in clear "
+                'text: use security = "ssl" if the port expects TLS, or security = "none" '
+                "with allow_insecure = true for a local relay",
+            )
         except _Unknown as exc:
             return DeliveryResult(
                 "unknown",
                 f"{self._where}: the connection failed after the message was sent ({exc}); "
                 "it may have been accepted: it is retried with the same Message-ID",
+                progress={"remaining": exc.remaining} if exc.remaining is not None else None,
             )
         except smtplib.SMTPAuthenticationError as exc:
             return _by_code(exc.smtp_code, exc.smtp_error, f"{self._where}: authentication refused")
@@ -377,9 +566,13 @@ class SmtpConnector(Connector):
         except smtplib.SMTPConnectError as exc:
             return _by_code(exc.smtp_code, exc.smtp_error, f"{self._where}: greeting refused")
         except smtplib.SMTPServerDisconnected as exc:
-            return DeliveryResult("retry", f"{self._where}: {phase}: disconnected: {exc}")
+            return self._partly(
+                attempt, DeliveryResult("retry", f"{self._where}: {phase}: disconnected: {exc}")
+            )
         except smtplib.SMTPResponseException as exc:
-            return _by_code(exc.smtp_code, exc.smtp_error, f"{self._where}: {phase} refused")
+            return self._partly(
+                attempt, _by_code(exc.smtp_code, exc.smtp_error, f"{self._where}: {phase} refused")
+            )
         except smtplib.SMTPException as exc:  # e.g. no AUTH mechanism in common
             return DeliveryResult("failed", f"{self._where}: {phase}: {exc}")
         except ssl.SSLCertVerificationError as exc:
@@ -396,61 +589,156 @@ class SmtpConnector(Connector):
             )
         except OSError as exc:  # refused, unreachable, DNS, timeout: nothing was sent
             reason = exc.strerror or str(exc) or type(exc).__name__
-            return DeliveryResult("retry", f"{self._where}: {phase}: {reason}")
+            return self._partly(
+                attempt, DeliveryResult("retry", f"{self._where}: {phase}: {reason}")
+            )
         finally:
             if client is not None:
-                try:
-                    client.quit()
-                except (smtplib.SMTPException, OSError):
-                    client.close()
+                _quit(client)
 
-    def _transaction(
-        self, client: smtplib.SMTP, message: EmailMessage, recipients: list[str]
-    ) -> DeliveryResult:
-        sender = self.config.sender_pair[1]
-        utf8 = _needs_utf8([sender, *recipients])
-        if utf8 and not client.has_extn("smtputf8"):
+    def _partly(self, attempt: _Attempt, result: DeliveryResult) -> DeliveryResult:
+        """``result`` of a problem met after some transactions of this attempt went
+        through: those recipients are done, the others stay to do."""
+        if not attempt.accepted:
+            return result
+        if result.status == "failed":  # e.g. 5xx for the next MAIL: the rest is dropped
+            return DeliveryResult(
+                "sent",
+                f"{result.detail}; sent to {len(attempt.accepted)} recipients before it",
+                progress={"remaining": []},
+            )
+        return DeliveryResult(
+            result.status,
+            f"{result.detail}; sent to {len(attempt.accepted)} recipients before it, "
+            "the others are retried",
+            result.retry_after,
+            progress={"remaining": attempt.remaining()},
+        )
+
+    def _envelope(
+        self, client: smtplib.SMTP, sender: str, recipients: list[str]
+    ) -> tuple[bool, str, dict[str, str]] | DeliveryResult:
+        """Whether SMTPUTF8 is used, and the envelope form of the sender and recipients
+        (IDNA domains for a server without SMTPUTF8); or why they cannot be sent."""
+        addresses = [sender, *recipients]
+        if not _needs_utf8(addresses):
+            return False, sender, {r: r for r in recipients}
+        if client.has_extn("smtputf8"):
+            return True, sender, {r: r for r in recipients}
+        forms = {a: _ascii_form(a) for a in addresses}
+        unsendable = [a for a, form in forms.items() if form is None]
+        if unsendable:
             return DeliveryResult(
                 "failed",
-                f"{self._where} does not support SMTPUTF8, needed for a non-ASCII address",
+                f"{self._where} does not support SMTPUTF8, needed for the non-ASCII "
+                f"address{'es' if len(unsendable) > 1 else ''} {', '.join(unsendable)}: "
+                "use a relay that offers SMTPUTF8 or an ASCII address",
             )
+        sender_form = forms[sender]
+        assert sender_form is not None
+        return False, sender_form, {r: str(forms[r]) for r in recipients}
+
+    def _transactions(
+        self, client: smtplib.SMTP, message: EmailMessage, attempt: _Attempt
+    ) -> DeliveryResult:
+        """As many mail transactions as the server's recipient limit (452) needs."""
+        sender = self.config.sender_pair[1]
+        envelope = self._envelope(client, sender, attempt.todo)
+        if isinstance(envelope, DeliveryResult):
+            return envelope
+        utf8, envelope_sender, forms = envelope
         data = message.as_bytes(policy=SMTPUTF8 if utf8 else SMTP)
         options = ["SMTPUTF8"] if utf8 else []
         if client.has_extn("size"):
             options.append(f"SIZE={len(data)}")
-        code, reply = client.mail(sender, options)
-        if code != 250:
-            return _by_code(code, reply, f"{self._where}: sender {sender} refused")
-        refused: dict[str, tuple[int, bytes]] = {}
-        for rcpt in recipients:
-            code, reply = client.rcpt(rcpt)
-            if code not in (250, 251):
-                refused[rcpt] = (code, reply)
-            if code == 421:  # the server is closing the connection
-                return DeliveryResult("retry", f"{self._where}: {_refusals(refused)}")
-        if len(refused) == len(recipients):
-            temporary = any(400 <= c < 500 for c, _ in refused.values())
-            return DeliveryResult(
-                "retry" if temporary else "failed",
-                f"{self._where}: every recipient refused: {_refusals(refused)}",
-            )
-        code, reply = _data_command(client)
-        if code != 354:
-            return _by_code(code, reply, f"{self._where}: DATA refused")
-        try:
-            client.send(_quote_periods(data))
-            code, reply = client.getreply()
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _Unknown(str(exc) or type(exc).__name__) from exc
-        if code != 250:
-            return _by_code(code, reply, f"{self._where}: message refused")
-        if refused:
-            return DeliveryResult(
-                "sent",
-                f"sent to {len(recipients) - len(refused)} of {len(recipients)} recipients; "
-                f"refused: {_refusals(refused)}",
-            )
-        return DeliveryResult("sent", f"accepted: {_reply_text(reply)}")
+        last_reply = b""
+        while attempt.todo:
+            code, reply = client.mail(envelope_sender, options)
+            if code != 250:
+                return self._partly(
+                    attempt, _by_code(code, reply, f"{self._where}: sender {sender} refused")
+                )
+            batch: list[str] = []
+            while attempt.todo:
+                rcpt = attempt.todo[0]
+                code, reply = client.rcpt(forms[rcpt])
+                outcome = _rcpt_outcome(code, reply)
+                if outcome == "too_many":
+                    break  # the rest go in the next transaction
+                attempt.todo.pop(0)
+                if outcome == "accepted":
+                    batch.append(rcpt)
+                elif outcome == "temporary":
+                    attempt.temporary[rcpt] = (code, reply)
+                else:
+                    attempt.permanent[rcpt] = (code, reply)
+                if code == 421:  # the server is closing the connection
+                    return self._outcome(attempt, closing=True)
+            if not batch:
+                if attempt.todo:  # 452 for the very first recipient: nothing fits now
+                    for rcpt in attempt.todo:
+                        attempt.temporary[rcpt] = (code, reply)
+                    attempt.todo.clear()
+                client.rset()
+                break
+            code, reply = _data_command(client)
+            if code != 354:
+                return self._refused_batch(attempt, batch, code, reply, "DATA refused")
+            try:
+                client.send(_quote_periods(data))
+                code, reply = client.getreply()
+            except (smtplib.SMTPException, OSError) as exc:
+                raise _Unknown(
+                    str(exc) or type(exc).__name__, [*batch, *attempt.remaining()]
+                ) from exc
+            if code != 250:
+                return self._refused_batch(attempt, batch, code, reply, "message refused")
+            attempt.accepted.extend(batch)
+            last_reply = reply
+        return self._outcome(attempt, last_reply=last_reply)
+
+    def _refused_batch(
+        self, attempt: _Attempt, batch: list[str], code: int, reply: bytes, what: str
+    ) -> DeliveryResult:
+        """The message itself was refused for this transaction's recipients."""
+        for rcpt in batch:
+            if 400 <= code < 500:
+                attempt.temporary[rcpt] = (code, reply)
+            else:
+                attempt.permanent[rcpt] = (code, reply)
+        if not attempt.accepted and (not attempt.temporary or set(attempt.temporary) == set(batch)):
+            result = _by_code(code, reply, f"{self._where}: {what}")
+            progress = {"remaining": attempt.remaining()} if result.status == "retry" else None
+            return DeliveryResult(result.status, result.detail, progress=progress)
+        return self._outcome(attempt)
+
+    def _outcome(
+        self, attempt: _Attempt, *, closing: bool = False, last_reply: bytes = b""
+    ) -> DeliveryResult:
+        """The result of an attempt from what each recipient answered."""
+        remaining = attempt.remaining()
+        parts: list[str] = []
+        if attempt.accepted:
+            parts.append(f"accepted for {', '.join(attempt.accepted)}")
+        if attempt.temporary:
+            parts.append(f"refused for now (retried): {_refusals(attempt.temporary)}")
+        if attempt.permanent:
+            parts.append(f"refused: {_refusals(attempt.permanent)}")
+        if closing and attempt.todo:
+            parts.append(f"not tried (the server closed): {', '.join(attempt.todo)}")
+        detail = f"{self._where}: " + "; ".join(parts) if parts else f"{self._where}"
+        progress = {"remaining": remaining}
+        if remaining:
+            return DeliveryResult("retry", detail, progress=progress)
+        if attempt.accepted:
+            if not attempt.permanent and not attempt.temporary:
+                return DeliveryResult(
+                    "sent", f"accepted: {_reply_text(last_reply)}".rstrip(), progress=progress
+                )
+            return DeliveryResult("sent", detail, progress=progress)
+        return DeliveryResult(
+            "failed", f"{self._where}: every recipient refused: {_refusals(attempt.permanent)}"
+        )
 
 
 def _data_command(client: smtplib.SMTP) -> tuple[int, bytes]:

@@ -2,15 +2,21 @@
 
 Two kinds of action:
 
-- ``kind = "task"`` creates a task (``POST /crm/v3/objects/tasks``) with a subject, a
-  body, a due date (``due = "3d"`` after the action), an owner (an owner id, or an
-  email looked up in ``/crm/v3/owners``) and an association with the company (by
-  ``company_id``, or found by ``company_domain``). It is **idempotent**: the action id
-  is stored in a custom property (``action_id_property``, default
-  ``csrules_action_id``) and searched for before creating, so a repeated delivery of
-  the same action finds the task instead of creating a second one; if the property is
-  declared with unique values in HubSpot, a duplicate that slipped past the search
-  index is refused by HubSpot (409) and also counts as delivered.
+- ``kind = "task"`` writes a task with a subject, a body, a due date (``due = "3d"``
+  after the action), an owner (an owner id, or an email looked up in
+  ``/crm/v3/owners``) and an association with the company (by ``company_id``, or
+  found by ``company_domain``). A duplicate is **impossible**, not merely unlikely:
+  the task is written with batch upsert (``POST /crm/v3/objects/tasks/batch/upsert``)
+  keyed on the action id in a custom property with unique values
+  (``action_id_property``, default ``csrules_action_id``), so HubSpot itself creates
+  the task the first time and finds the same one on every later attempt, whichever
+  run or process sends it, whatever its search index has caught up with. Before the
+  first task of a run the property is read (``GET /crm/v3/properties/tasks/NAME``):
+  created with unique values when missing, and a property without unique values
+  fails the delivery saying what to do. The association is then made with
+  ``PUT /crm/v4/objects/tasks/ID/associations/default/companies/ID`` (idempotent).
+  The upsert leaves ``hs_task_status`` out: a repeated delivery never reopens a task
+  someone completed.
 - ``kind = "company_update"`` writes ``properties`` (health score, band, tier...) to a
   company (``PATCH /crm/v3/objects/companies/{id}``), found by id or by domain.
   Writing the same values twice is harmless.
@@ -41,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from csrules.delivery.connector import (
     Acknowledgement,
+    CheckResult,
     Connector,
     DeliveryResult,
     OutgoingAction,
@@ -69,8 +76,6 @@ __all__ = [
     "task_body_html",
 ]
 
-#: HubSpot-defined association type: task -> company
-TASK_TO_COMPANY = 192
 #: the longest wait for a rate-limit window inside a run; longer waits go back to the outbox
 INLINE_WAIT_SECONDS = 5.0
 #: retry delay after HubSpot's daily limit (it resets at midnight, account time zone)
@@ -114,6 +119,10 @@ class HubSpotSettings(UrlSafetySettings):
     )
     search_requests_per_second: float = Field(
         default=4.0, gt=0, le=100, description="Pacing of search requests (stricter in HubSpot)."
+    )
+    property_group: str = Field(
+        default="taskinformation",
+        description="The task property group in which a missing action_id_property is created.",
     )
 
     @model_validator(mode="after")
@@ -250,18 +259,17 @@ class _Stop(Exception):
         self.result = result
 
 
-class HubSpotConnector(Connector):
+class HubSpotConnector(Connector[HubSpotSettings]):
     """Creates CRM tasks and writes company properties in HubSpot."""
 
     name = "hubspot"
-    settings_model = HubSpotSettings
     params_model = HubSpotParams
-    description = "Creates HubSpot tasks (idempotent by action id) and updates company properties."
+    description = "Upserts HubSpot tasks keyed on the action id and updates company properties."
 
     def __init__(
         self,
         instance: str,
-        settings: BaseModel,
+        settings: HubSpotSettings,
         *,
         base_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -270,11 +278,7 @@ class HubSpotConnector(Connector):
         pacer: Pacer | None = None,
     ) -> None:
         super().__init__(instance, settings, base_dir=base_dir)
-        self.config = (
-            settings
-            if isinstance(settings, HubSpotSettings)
-            else HubSpotSettings.model_validate(settings.model_dump())
-        )
+        self.config = settings
         self._clock = clock
         self._sleep = sleep
         self._now = now
@@ -287,6 +291,8 @@ class HubSpotConnector(Connector):
         self._owners: dict[str, str | None] = {}
         self._companies: dict[str, str] = {}
         self._owner_emails: dict[str, str | None] = {}
+        #: the action-id property was found (or made) with unique values in this run
+        self._property_ready = False
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -497,13 +503,54 @@ class HubSpotConnector(Connector):
         except _Stop as stop:
             return stop.result
 
+    def _task_property(self) -> None:
+        """Make sure the action-id property exists on tasks with unique values (once a
+        run): batch upsert needs it, and it is what makes a duplicate impossible."""
+        if self._property_ready:
+            return
+        prop = self.config.action_id_property
+        reply = self._call(
+            "GET",
+            f"/crm/v3/properties/tasks/{prop}",
+            ok=(200, 404),
+            what=f"task property {prop}",
+        )
+        if reply.status_code == 404:
+            self._call(
+                "POST",
+                "/crm/v3/properties/tasks",
+                {
+                    "name": prop,
+                    "label": "csrules action id",
+                    "description": "The csrules action a task was created for "
+                    "(unique: csrules never creates two tasks for one action).",
+                    "type": "string",
+                    "fieldType": "text",
+                    "groupName": self.config.property_group,
+                    "hasUniqueValue": True,
+                },
+                ok=(200, 201),
+                what=f"creating the task property {prop}",
+                not_found="the properties API was not found: check api_url",
+            )
+        else:
+            body = _json(reply, f"task property {prop}")
+            if not isinstance(body, dict) or body.get("hasUniqueValue") is not True:
+                raise _Stop(
+                    DeliveryResult(
+                        "failed",
+                        f"the task property '{prop}' exists without unique values, so HubSpot "
+                        "could hold two tasks for one action; HubSpot cannot change that once "
+                        "a property exists: create a single-line text property on tasks with "
+                        "'Require unique values' and set action_id_property to its internal "
+                        "name (or delete this one and let csrules create it)",
+                    )
+                )
+        self._property_ready = True
+
     def _task(self, action: OutgoingAction, params: HubSpotParams) -> DeliveryResult:
         prop = self.config.action_id_property
-        existing = self._search("tasks", prop, action.id, what="task search")
-        if existing:
-            return DeliveryResult(
-                "sent", f"task {existing[0]} already exists for this action: not created again"
-            )
+        self._task_property()
         company = self._company(params)
         owner, note = self._owner(params.owner)
         base = getattr(action, "created_at", None)
@@ -516,7 +563,6 @@ class HubSpotConnector(Connector):
             "hs_task_subject": _one_line(params.subject),
             "hs_task_body": task_body_html(params.body or ""),
             "hs_timestamp": _timestamp(due),
-            "hs_task_status": "NOT_STARTED",
             prop: action.id,
         }
         if params.priority is not None:
@@ -525,34 +571,85 @@ class HubSpotConnector(Connector):
             properties["hs_task_type"] = params.task_type.upper()
         if owner is not None:
             properties["hubspot_owner_id"] = owner
-        payload: dict[str, Any] = {"properties": properties}
-        if company is not None:
-            payload["associations"] = [
-                {
-                    "to": {"id": company},
-                    "types": [
-                        {
-                            "associationCategory": "HUBSPOT_DEFINED",
-                            "associationTypeId": TASK_TO_COMPANY,
-                        }
-                    ],
-                }
-            ]
         reply = self._call(
             "POST",
-            "/crm/v3/objects/tasks",
-            payload,
-            ok=(200, 201),
-            what="task create",
-            not_found=f"company {company} not found" if company else None,
+            "/crm/v3/objects/tasks/batch/upsert",
+            {"inputs": [{"id": action.id, "idProperty": prop, "properties": properties}]},
+            ok=(200, 201, 207),
+            what="task upsert",
         )
-        if reply.status_code == 409:
-            return DeliveryResult(
-                "sent", f"a task with {prop} = {action.id} already exists (HTTP 409){note}"
+        task_id, created = _upserted(reply, prop)
+        where = ""
+        if company is not None:
+            self._call(
+                "PUT",
+                f"/crm/v4/objects/tasks/{task_id}/associations/default/companies/{company}",
+                ok=(200, 201),
+                what=f"associating task {task_id} with company {company}",
+                not_found=f"company {company} not found (deleted or merged?)",
             )
-        task_id = _field(reply, "id")
-        where = f" on company {company}" if company else ""
-        return DeliveryResult("sent", f"task {task_id} created{where}{note}")
+            where = f" on company {company}"
+        if created:
+            return DeliveryResult("sent", f"task {task_id} created{where}{note}")
+        return DeliveryResult(
+            "sent",
+            f"task {task_id} already existed for this action: not created again{where}{note}",
+        )
+
+    # -- doctor ---------------------------------------------------------------------------
+
+    def check(self) -> list[CheckResult]:
+        """The token (account details), read access to what tasks need, and the
+        action-id property; nothing is written."""
+        found: list[CheckResult] = []
+        try:
+            self._call("GET", "/account-info/v3/details", what="account details")
+        except _Stop as stop:
+            return [CheckResult("token", "failed", stop.result.detail)]
+        found.append(CheckResult("token", "ok", "HubSpot accepted the private app token"))
+        for what, path, query in (
+            ("read tasks", "/crm/v3/objects/tasks", {"limit": "1"}),
+            ("read companies", "/crm/v3/objects/companies", {"limit": "1"}),
+            ("read owners", "/crm/v3/owners", {"limit": "1"}),
+        ):
+            try:
+                self._call("GET", path, query=query, what=what)
+            except _Stop as stop:
+                found.append(CheckResult(f"scope: {what}", "failed", stop.result.detail))
+            else:
+                found.append(CheckResult(f"scope: {what}", "ok", "allowed"))
+        prop = self.config.action_id_property
+        try:
+            reply = self._call(
+                "GET", f"/crm/v3/properties/tasks/{prop}", ok=(200, 404), what=f"property {prop}"
+            )
+        except _Stop as stop:
+            found.append(CheckResult(f"property {prop}", "failed", stop.result.detail))
+            return found
+        if reply.status_code == 404:
+            found.append(
+                CheckResult(
+                    f"property {prop}",
+                    "skipped",
+                    "missing on tasks: the first task delivery creates it with unique values "
+                    "(the app needs the scope to write task properties), or create it in "
+                    "HubSpot with 'Require unique values'",
+                )
+            )
+            return found
+        body = _safe_json(reply)
+        if isinstance(body, dict) and body.get("hasUniqueValue") is True:
+            found.append(CheckResult(f"property {prop}", "ok", "exists on tasks, unique values"))
+        else:
+            found.append(
+                CheckResult(
+                    f"property {prop}",
+                    "failed",
+                    "exists on tasks without unique values (HubSpot cannot change that): "
+                    "create a unique-valued property and set action_id_property to it",
+                )
+            )
+        return found
 
     def _company_update(self, action: OutgoingAction, params: HubSpotParams) -> DeliveryResult:
         assert params.properties  # checked by the model
@@ -615,13 +712,32 @@ def _results(response: httpx.Response, what: str) -> list[dict[str, Any]]:
     return results
 
 
-def _field(response: httpx.Response, name: str) -> str:
-    """A field of a success answer; the request succeeded whatever the body says."""
+def _safe_json(response: httpx.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        return "?"
-    return str(body.get(name, "?")) if isinstance(body, dict) else "?"
+        return None
+
+
+def _upserted(response: httpx.Response, prop: str) -> tuple[str, bool]:
+    """The task id of a batch upsert answer and whether it was new; a 207 whose input
+    failed raises :class:`_Stop` with HubSpot's message."""
+    body = _json(response, "task upsert")
+    results = body.get("results") if isinstance(body, dict) else None
+    if isinstance(results, list) and results and isinstance(results[0], dict):
+        first = results[0]
+        if "id" in first:
+            return str(first["id"]), bool(first.get("new", False))
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        message = " ".join(str(errors[0].get("message", "")).split())[:200]
+        category = str(errors[0].get("category", ""))
+        detail = f"task upsert: HubSpot refused the task ({category}): {message}"
+        if prop in message:
+            detail += f" (check the task property '{prop}': unique values, single-line text)"
+        status = "retry" if category in ("RATE_LIMITS", "INTERNAL_ERROR") else "failed"
+        raise _Stop(DeliveryResult(status, detail))
+    raise _Stop(DeliveryResult("unknown", "task upsert: an answer without a result"))
 
 
 @hookimpl

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csrules.delivery.connector import Connector, DeliveryResult, OutgoingAction
+from csrules.delivery.connector import AnyConnector, Connector, DeliveryResult, OutgoingAction
 from csrules.hooks.hookspecs import hookimpl
 
 
@@ -40,7 +40,7 @@ class LogParams(BaseModel):
     text: str = Field(description="The message (a template).")
 
 
-class LogConnector(Connector):
+class LogConnector(Connector[LogSettings]):
     """Writes one JSON line per delivered action (the ``plan`` action shape)."""
 
     name = "log"
@@ -68,5 +68,5 @@ class LogConnector(Connector):
 
 
 @hookimpl
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     register(LogConnector)
