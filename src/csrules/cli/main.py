@@ -7,59 +7,47 @@ import sys
 import click
 
 from csrules import __version__
-from csrules.cli.backtest import backtest_command
-from csrules.cli.check import check_command
-from csrules.cli.compile import compile_command
-from csrules.cli.diff import diff_command
-from csrules.cli.doctor import doctor_command
-from csrules.cli.evaluate import evaluate_command
-from csrules.cli.explain import explain_command
-from csrules.cli.history import history_command
-from csrules.cli.init import init_command
-from csrules.cli.replay import replay_command
-from csrules.cli.report import report_command
-from csrules.cli.schema import schema_command
-from csrules.cli.state import (
-    ack_command,
-    apply_command,
-    audit_group,
-    cases_command,
-    plan_command,
-    unlock_command,
+from csrules.cli.lazy import LazyGroup
+
+# name -> "module:attribute"; a command's module is imported only when it runs
+BUILTIN_COMMANDS = {
+    "validate": "csrules.cli.validate:validate_command",
+    "test": "csrules.cli.test:test_command",
+    "check": "csrules.cli.check:check_command",
+    "evaluate": "csrules.cli.evaluate:evaluate_command",
+    "compile": "csrules.cli.compile:compile_command",
+    "compile": "csrules.cli.compile:compile_command",
+    "explain": "csrules.cli.explain:explain_command",
+    "diff": "csrules.cli.diff:diff_command",
+    "history": "csrules.cli.history:history_command",
+    "report": "csrules.cli.report:report_command",
+    "backtest": "csrules.cli.backtest:backtest_command",
+    "plan": "csrules.cli.state:plan_command",
+    "apply": "csrules.cli.state:apply_command",
+    "doctor": "csrules.cli.doctor:doctor_command",
+    "ack": "csrules.cli.state:ack_command",
+    "cases": "csrules.cli.state:cases_command",
+    "audit": "csrules.cli.state:audit_group",
+    "replay": "csrules.cli.replay:replay_command",
+    "unlock": "csrules.cli.state:unlock_command",
+    "state": "csrules.cli.statecmd:state_group",
+    "schema": "csrules.cli.schema:schema_command",
+    "init": "csrules.cli.init:init_command",
+}
+
+
+def _plugin_commands(group: click.Group) -> None:
+    from csrules.hooks.manager import plugin_manager
+
+    plugin_manager().hook.register_commands(cli=group)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=BUILTIN_COMMANDS,
+    load_plugins=_plugin_commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-from csrules.cli.statecmd import state_group
-from csrules.cli.test import test_command
-from csrules.cli.validate import validate_command
-from csrules.errors import CsrulesError
-from csrules.hooks.manager import plugin_manager
-from csrules.logs import configure
-
-BUILTIN_COMMANDS = (
-    validate_command,
-    test_command,
-    check_command,
-    evaluate_command,
-    compile_command,
-    explain_command,
-    diff_command,
-    history_command,
-    report_command,
-    backtest_command,
-    plan_command,
-    apply_command,
-    doctor_command,
-    ack_command,
-    cases_command,
-    audit_group,
-    replay_command,
-    unlock_command,
-    state_group,
-    schema_command,
-    init_command,
-)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="csrules")
 @click.option("--verbose", "-v", is_flag=True, help="Log what csrules does (to stderr).")
 def cli(verbose: bool) -> None:
@@ -68,23 +56,23 @@ def cli(verbose: bool) -> None:
     Validate, test and evaluate the health score, segments, coverage tiers, ADKAR
     diagnosis, playbooks and escalations kept in a directory of TOML files.
     """
+    from csrules.logs import configure
+
     configure(verbose)
-
-
-for _command in BUILTIN_COMMANDS:
-    cli.add_command(_command)
 
 
 def build_cli() -> click.Group:
     """The command group with the commands plugins add through ``register_commands``."""
-    plugin_manager().hook.register_commands(cli=cli)
+    _plugin_commands(cli)
     return cli
 
 
 def main() -> None:
-    group = build_cli()
+    """The ``csrules`` program: plugins' commands are loaded only when one is asked for."""
+    from csrules.errors import CsrulesError
+
     try:
-        group.main(prog_name="csrules", standalone_mode=True)
+        cli.main(prog_name="csrules", standalone_mode=True)
     except CsrulesError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)

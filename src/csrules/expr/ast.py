@@ -411,6 +411,34 @@ def _true_false_as_literals(token: Any) -> Any:
     return token
 
 
+def _parser_cache(grammar: str) -> str | bool:
+    """Where lark keeps the analysed grammar between runs, or ``False`` for nowhere.
+
+    Building the LALR tables is most of a short command's start-up (a quarter of a
+    second); lark can keep them in a file it checks against the grammar's hash. The
+    file is in the user's own cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``), never
+    a shared temporary folder, because lark reads it back with pickle.
+    """
+    import hashlib
+    import os
+    import sys
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return False
+    key = hashlib.sha256(
+        f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
+    ).hexdigest()[:24]
+    folder = Path(base) / "csrules"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_uid != os.getuid():
+            return False
+    except OSError:
+        return False
+    return str(folder / f"cel-parser-{key}.lark")
+
+
 @functools.cache
 def _lark_parser() -> Any:
     """One lark parser per process, built from cel-python's own grammar file.
@@ -422,6 +450,7 @@ def _lark_parser() -> Any:
     grammar = (Path(celpy.celparser.__file__).parent / "cel.lark").read_text(encoding="utf-8")
     return lark.Lark(
         grammar,
+        cache=_parser_cache(grammar),
         parser="lalr",
         start="expr",
         g_regex_flags=re.M,
