@@ -88,6 +88,7 @@ PROJECT: dict[str, Any] = {
         "rendered_length": 65_536,
         "file_size": 4_194_304,
         "csv_cell": 16_777_216,
+        "chunk_accounts": 200_000,
     },
     "cases": {"max_open_per_account": 3},
     "delivery": {

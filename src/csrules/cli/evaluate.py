@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -12,9 +13,10 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from csrules.cli.export import output_kind, write_json_lines, write_table
+from csrules.cli.export import output_kind, write_chunks
 from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
 from csrules.cli.output import OutputError, PendingOutput, refuse_input_as_output
+from csrules.cli.progress import Progress
 from csrules.cli.runtime import (
     incomplete_note,
     load_compiled,
@@ -29,15 +31,56 @@ from csrules.cli.sqlrun import (
     refuse_same_table,
     write_database_table,
 )
-from csrules.engine.evaluate import evaluate
+from csrules.engine.chunked import evaluate_chunks
 from csrules.engine.results import Evaluation
 from csrules.engine.sql.errors import NotExpressible
 
+SHOWN_ERRORS = 50
+DEFAULT_ROWS = 20
 
-def _table(evaluation: Evaluation) -> Table:
-    table = Table(
-        title=f"{len(evaluation.accounts)} accounts as of {evaluation.now:%Y-%m-%d %H:%M} UTC"
-    )
+
+class _Tally:
+    """What the closing lines need, gathered chunk by chunk: the first rows for the
+    table, counts by band and tier, and the first evaluation errors."""
+
+    def __init__(self, rows: int | None) -> None:
+        self.rows = rows
+        self.accounts = 0
+        self.shown: list[pl.DataFrame] = []
+        self.kept = 0
+        self.bands: dict[str, int] = {}
+        self.tiers: dict[str, int] = {}
+        self.errors: list[tuple[str, str]] = []
+        self.error_count = 0
+
+    def add(self, table: pl.DataFrame, *, keep_rows: bool) -> None:
+        self.accounts += table.height
+        if keep_rows and (self.rows is None or self.kept < self.rows):
+            head = table if self.rows is None else table.head(self.rows - self.kept)
+            self.shown.append(head)
+            self.kept += head.height
+        for name, count in _counts(table, "band").items():
+            self.bands[name] = self.bands.get(name, 0) + count
+        for name, count in _counts(table, "tier").items():
+            self.tiers[name] = self.tiers.get(name, 0) + count
+        errors = (
+            table.select("account", "errors")
+            .filter(pl.col("errors").list.len() > 0)
+            .explode("errors")
+        )
+        self.error_count += errors.height
+        room = SHOWN_ERRORS - len(self.errors)
+        if room > 0:
+            self.errors.extend(errors.head(room).iter_rows())
+
+
+def _counts(table: pl.DataFrame, column: str) -> dict[str, int]:
+    counted = table.group_by(column).len()
+    return {("-" if k is None else str(k)): int(n) for k, n in counted.iter_rows()}
+
+
+def _table(tally: _Tally, now_text: str) -> Table:
+    table = Table(title=f"{tally.accounts} accounts as of {now_text} UTC")
     for column in (
         "account",
         "score",
@@ -49,25 +92,41 @@ def _table(evaluation: Evaluation) -> Table:
         "errors",
     ):
         table.add_column(column, justify="right" if column == "score" else "left")
-    for result in evaluation.accounts:
-        table.add_row(
-            result.key,
-            "-" if result.score is None else f"{result.score:.1f}",
-            result.band,
-            result.tier or "-",
-            ", ".join(result.segments),
-            result.adkar_barrier or "-",
-            ", ".join(result.playbooks),
-            str(len(result.errors)) if result.errors else "",
-        )
+    for frame in tally.shown:
+        for row in frame.iter_rows(named=True):
+            table.add_row(
+                row["account"],
+                "-" if row["score"] is None else f"{row['score']:.1f}",
+                row["band"],
+                row["tier"] or "-",
+                ", ".join(row["segments"]),
+                row["barrier"] or "-",
+                ", ".join(row["playbooks"]),
+                str(len(row["errors"])) if row["errors"] else "",
+            )
     return table
 
 
-def _errors(table: pl.DataFrame) -> pl.DataFrame:
-    """(account, "rule: message") for every evaluation error, in account order."""
-    return (
-        table.select("account", "errors").filter(pl.col("errors").list.len() > 0).explode("errors")
-    )
+def _summary(tally: _Tally) -> list[str]:
+    def spread(counts: dict[str, int]) -> str:
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{name} {count}" for name, count in ordered)
+
+    lines = [f"bands: {spread(tally.bands)}", f"tiers: {spread(tally.tiers)}"]
+    hidden = tally.accounts - tally.kept
+    if hidden > 0:
+        lines.append(
+            f"... and {hidden} more accounts (--rows N or --all to show more, --output FILE "
+            "to keep them all)"
+        )
+    return lines
+
+
+def _print_json(evaluation: Evaluation) -> None:
+    lines = [json.dumps(result.to_json(), ensure_ascii=False) for result in evaluation.accounts]
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
 
 
 @click.command("evaluate")
@@ -98,6 +157,20 @@ def _errors(table: pl.DataFrame) -> pl.DataFrame:
     help="Where to evaluate: polars (in this process, --backend chooses how) or sql (the "
     "playbook compiled to SQL and run by DuckDB in this process; docs/sql.md).",
 )
+@click.option(
+    "--rows",
+    type=click.IntRange(min=0),
+    default=DEFAULT_ROWS,
+    show_default=True,
+    help="Accounts shown in the table (after the counts by band and tier).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every account in the table.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar and no note of what was written (problems are still reported).",
+)
 @format_option("text", "json")
 def evaluate_command(
     playbooks: Path | None,
@@ -106,13 +179,21 @@ def evaluate_command(
     output: str | None,
     backend: str,
     engine: str,
+    rows: int,
+    show_all: bool,
+    quiet: bool,
     fmt: str,
 ) -> None:
     """Evaluate every account of a snapshot.
 
-    Prints a table on a terminal, JSON Lines with --format json (one object per
-    account), or writes --output. Records that violate the snapshot schema are reported
-    on stderr and skipped.
+    Prints the counts by band and tier and a table of the first --rows accounts
+    (--all: every one), JSON Lines with --format json (one object per account), or
+    writes --output. Accounts are evaluated [limits] chunk_accounts at a time after the
+    portfolio aggregates, and each chunk's results are printed or written before the
+    next, so output starts early and memory stays bounded. A progress bar is shown on
+    stderr when it is a terminal and the run takes more than a second (not with
+    --quiet). Records that violate the snapshot schema are reported on stderr and
+    skipped.
 
     --output is refused (exit status 2) when it is the snapshot itself, by any path,
     symlink or hard link. Results are written to a temporary file in the output's
@@ -145,45 +226,63 @@ def evaluate_command(
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
         batch = load_snapshot(compiled, snapshot)
-        try:
-            evaluation = evaluate(
-                compiled, batch, now, backend="sql" if engine == "sql" else backend
-            )
-        except NotExpressible as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            raise SystemExit(2) from None
-        table = evaluation.frame()
-        errors = _errors(table)
-        if pending is not None:
-            written = evaluation if kind == "jsonl" else None
-            # the evaluation's columns (several times the table) are freed for the writer
-            del evaluation
+        tally = _Tally(None if show_all else rows)
+        table_wanted = pending is None and sink is None and fmt != "json"
+        progress = cleanup.enter_context(Progress("evaluating", len(batch), quiet=quiet))
+        # the SQL engine evaluates the whole batch in one query
+        chunk_accounts = (
+            max(len(batch), 1) if engine == "sql" else compiled.project.limits.chunk_accounts
+        )
+
+        def chunks() -> Iterator[Evaluation]:
             try:
-                if written is not None:
-                    pending.commit(lambda path: write_json_lines(written, path))
-                else:
-                    table_kind = kind
-                    assert table_kind is not None  # set whenever --output is
-                    pending.commit(lambda path: write_table(table, path, table_kind))
+                for evaluation in evaluate_chunks(
+                    compiled,
+                    batch,
+                    now,
+                    chunk_accounts=chunk_accounts,
+                    backend="sql" if engine == "sql" else backend,
+                ):
+                    tally.add(evaluation.frame(), keep_rows=table_wanted)
+                    yield evaluation
+                    progress.advance(len(evaluation.frame()))
+            except NotExpressible as exc:
+                progress.close()
+                click.echo(f"error: {exc.message}", err=True)
+                raise SystemExit(2) from None
+
+        if pending is not None:
+            table_kind = kind
+            assert table_kind is not None  # set whenever --output is
+            try:
+                pending.commit(lambda path: write_chunks(chunks(), path, table_kind))
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
-            click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
+            progress.close()
+            if not quiet:
+                click.echo(f"wrote {len(batch)} accounts to {output}", err=True)
         elif sink is not None:
-            write_database_table(sink, table)
+            write_database_table(sink, pl.concat([e.frame() for e in chunks()]))
+            progress.close()
         elif fmt == "json":
-            for result in evaluation.accounts:
-                click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            for evaluation in chunks():
+                _print_json(evaluation)
+            progress.close()
         else:
-            Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160).print(
-                _table(evaluation)
-            )
-    for key, error in errors.head(50).iter_rows():
+            for _ in chunks():
+                pass
+            progress.close()
+            console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
+            console.print(_table(tally, f"{now:%Y-%m-%d %H:%M}"))
+            for line in _summary(tally):
+                console.print(line, markup=False, highlight=False)
+    for key, error in tally.errors:
         click.echo(f"account '{key}': {error}", err=True)
-    if errors.height > 50:
-        click.echo(f"... and {errors.height - 50} more evaluation errors", err=True)
+    if tally.error_count > SHOWN_ERRORS:
+        click.echo(f"... and {tally.error_count - SHOWN_ERRORS} more evaluation errors", err=True)
     if batch.skipped:
         click.echo(f"{batch.skipped} record(s) skipped; fix them in the snapshot", err=True)
     note = incomplete_note(batch)
     if note is not None:
         click.echo(f"error: {note}", err=True)
-    raise SystemExit(1 if snapshot_status(batch) or errors.height else 0)
+    raise SystemExit(1 if snapshot_status(batch) or tally.error_count else 0)

@@ -18,7 +18,7 @@ from csrules.cli.runtime import (
     snapshot_status,
 )
 from csrules.engine.compiled import CompiledPlaybook
-from csrules.engine.evaluate import evaluate, portfolio_of
+from csrules.engine.evaluate import aggregates_of, evaluate
 from csrules.engine.explain import Term, explain_condition
 from csrules.engine.results import AccountResult
 from csrules.engine.templates import format_value
@@ -229,10 +229,11 @@ def explain_command(
         previous = _previous_scores(compiled)
     if batch.record(account) is None:
         _not_evaluated(account, batch)
-    # Aggregates need the whole portfolio; the other stages only this account.
-    portfolio = {k: v for k, v in portfolio_of(compiled, batch, now).items() if v is not None}
+    # Aggregates need the whole portfolio (one columnar pass); the other stages only
+    # this account.
+    portfolio = aggregates_of(compiled, batch, now)
     prior = {account: previous[account]} if account in previous else {}
-    evaluation = evaluate(compiled, batch.subset([account]), now, prior, portfolio=portfolio)
+    evaluation = evaluate(compiled, batch.subset([account]), now, prior, aggregates=portfolio)
     result = evaluation.accounts[0]
     activation = evaluation.activations[0]
 

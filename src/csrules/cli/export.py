@@ -10,6 +10,8 @@ file, see ``output.py``): they create no folders.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -67,6 +69,35 @@ def write_json_lines(evaluation: Evaluation, path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for result in evaluation.accounts:
             out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+
+
+def write_chunks(chunks: Iterable[Evaluation], path: Path, kind: str) -> None:
+    """Every chunk's results into one file, each written before the next is evaluated.
+
+    JSON Lines and CSV are appended chunk by chunk (one header); Parquet chunks go to
+    part files beside ``path`` and are streamed into one file at the end by Polars.
+    """
+    if kind == "jsonl":
+        with path.open("w", encoding="utf-8") as out:
+            for evaluation in chunks:
+                for result in evaluation.accounts:
+                    out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        return
+    if kind == "csv":
+        with path.open("wb") as out:
+            for index, evaluation in enumerate(chunks):
+                csv_frame(evaluation.frame()).write_csv(out, include_header=index == 0)
+        return
+    with tempfile.TemporaryDirectory(prefix=".csrules-parts-", dir=path.parent) as folder:
+        parts: list[Path] = []
+        for index, evaluation in enumerate(chunks):
+            part = Path(folder) / f"{index:06d}.parquet"
+            evaluation.frame().write_parquet(part)
+            parts.append(part)
+        if len(parts) == 1:
+            parts[0].replace(path)
+            return
+        pl.scan_parquet(parts).sink_parquet(path)
 
 
 def write_table(results: pl.DataFrame, path: Path, kind: str) -> None:

@@ -62,7 +62,11 @@ def cli(verbose: bool) -> None:
 
 
 def build_cli() -> click.Group:
-    """The command group with the commands plugins add through ``register_commands``."""
+    """The command group with every command loaded, built-in ones and those plugins add
+    through ``register_commands`` (for documentation and tests that walk ``commands``)."""
+    context = click.Context(cli, info_name="csrules")
+    for name in BUILTIN_COMMANDS:
+        cli.get_command(context, name)
     _plugin_commands(cli)
     return cli
 

@@ -741,7 +741,14 @@ class ColumnarRun:
 
     # -- stage 0
 
-    def aggregates(self, pinned: Mapping[str, float]) -> dict[str, float | None]:
+    def aggregates(
+        self,
+        pinned: Mapping[str, float],
+        known: Mapping[str, float | None] | None = None,
+    ) -> dict[str, float | None]:
+        """Stage 0. ``pinned`` aggregates are taken as given and not evaluated (test
+        fixtures); ``known`` ones are evaluated for their per-account errors only, their
+        value coming from the whole portfolio (a chunk, or one account, of a batch)."""
         self.stage = 0
         specs: list[tuple[str, Kernel, str]] = []
         for i, agg in enumerate(self.compiled.aggregates):
@@ -769,7 +776,10 @@ class ColumnarRun:
                     pl.when(keep).then(self.error_code(f"{P}g{i}.o")).alias(f"{P}g{i}.oerr")
                 )
                 self.slots.append(_ErrorSlot(rule_name, f"{P}g{i}.oerr"))
-            portfolio[rule.id] = self._aggregate(i, keep, agg.of is not None, rule.fn, rule.q)
+            if known is not None and rule.id in known:
+                portfolio[rule.id] = known[rule.id]
+            else:
+                portfolio[rule.id] = self._aggregate(i, keep, agg.of is not None, rule.fn, rule.q)
         if slot_exprs:
             self.with_columns(slot_exprs)
         self.portfolio = portfolio
@@ -1404,16 +1414,32 @@ def evaluate_columnar(
     now: datetime,
     prior: Mapping[str, float],
     pinned: Mapping[str, float],
+    known: Mapping[str, float | None] | None = None,
 ) -> Evaluation:
-    """Stages 0-5 over the whole batch as Polars operations (see the module docstring)."""
+    """Stages 0-5 over the whole batch as Polars operations (see the module docstring).
+
+    ``known`` holds the portfolio aggregates when ``batch`` is part of a larger one
+    (see :func:`portfolio_columnar`)."""
     run = ColumnarRun(compiled, batch, now)
-    portfolio = run.aggregates(pinned)
+    portfolio = run.aggregates(pinned, known)
     run.health(prior)
     run.segments()
     run.tiers()
     run.adkar()
     run.playbooks()
     return Evaluation(now=now, portfolio=portfolio, source=ColumnarResult(run), backend="columnar")
+
+
+def portfolio_columnar(
+    compiled: CompiledPlaybook,
+    batch: AccountBatch,
+    now: datetime,
+    pinned: Mapping[str, float],
+) -> dict[str, float | None]:
+    """Stage 0 alone, in one columnar pass: the aggregates of the whole batch."""
+    if not compiled.aggregates:
+        return {}
+    return ColumnarRun(compiled, batch, now).aggregates(pinned)
 
 
 # ------------------------------------------------------- one expression, for tests

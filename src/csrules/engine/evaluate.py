@@ -41,6 +41,7 @@ def _stage_aggregates(
     results: Sequence[AccountResult],
     now: datetime,
     pinned: Mapping[str, float],
+    known: Mapping[str, float | None] | None = None,
 ) -> dict[str, float | None]:
     portfolio: dict[str, float | None] = {}
     for agg in compiled.aggregates:
@@ -66,7 +67,10 @@ def _stage_aggregates(
                     _error(results[index], name, value)
                 elif is_value(value) and not isinstance(value, bool):
                     values.append(float(value))
-        portfolio[rule.id] = aggregate(rule.fn, values, rule.q)
+        if known is not None and rule.id in known:
+            portfolio[rule.id] = known[rule.id]
+        else:
+            portfolio[rule.id] = aggregate(rule.fn, values, rule.q)
     cel_portfolio = acts.portfolio_variable(portfolio)
     for activation in activations:
         activation["portfolio"] = cel_portfolio
@@ -303,6 +307,19 @@ def portfolio_of(
     return _stage_aggregates(compiled, activations, results, now, {})
 
 
+def aggregates_of(
+    compiled: CompiledPlaybook,
+    batch: AccountBatch,
+    now: datetime,
+    portfolio: Mapping[str, float] | None = None,
+) -> dict[str, float | None]:
+    """The portfolio aggregates of the whole batch, in one columnar pass (stage 0 alone;
+    an expression outside the compiled subset falls back like in :func:`evaluate`)."""
+    from csrules.engine.columnar import portfolio_columnar
+
+    return portfolio_columnar(compiled, batch, now, portfolio or {})
+
+
 BACKENDS = ("columnar", "reference", "sql")
 
 
@@ -313,29 +330,37 @@ def evaluate(
     prior: Mapping[str, float] | None = None,
     *,
     portfolio: Mapping[str, float] | None = None,
+    aggregates: Mapping[str, float | None] | None = None,
     backend: str = "columnar",
 ) -> Evaluation:
     """Evaluate every stage for every account of ``batch`` at ``now``.
 
     ``prior`` holds the last applied run's scores by account key (``health.previous``);
-    ``portfolio`` pins aggregates to given values (small test fixtures). ``backend``
-    is ``"columnar"`` (default), ``"reference"`` or ``"sql"`` (the playbook compiled
-    to SQL and run in an in-process DuckDB, ``engine/sql/``); all give the same
+    ``portfolio`` pins aggregates to given values (small test fixtures), which are then
+    not evaluated at all. ``aggregates`` gives the values of the whole portfolio when
+    ``batch`` is a part of it (a chunk, one account: see :func:`aggregates_of`): each
+    account's aggregate errors are still evaluated, exactly as over the whole batch
+    (not with ``"sql"``, which evaluates a whole batch in one query). ``backend`` is
+    ``"columnar"`` (default), ``"reference"`` or ``"sql"`` (the playbook compiled to
+    SQL and run in an in-process DuckDB, ``engine/sql/``); all give the same
     results.
     """
     if backend == "sql":
         from csrules.engine.sql.run import evaluate_sql
 
+        if aggregates is not None:
+            raise ValueError("the sql backend evaluates a whole batch; it takes no aggregates")
+
         return evaluate_sql(compiled, batch, now, prior or {}, portfolio or {})
     if backend == "columnar":
         from csrules.engine.columnar import evaluate_columnar
 
-        return evaluate_columnar(compiled, batch, now, prior or {}, portfolio or {})
+        return evaluate_columnar(compiled, batch, now, prior or {}, portfolio or {}, aggregates)
     if backend != "reference":
         raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     activations = base_activations(batch, now)
     results = [AccountResult(key=key) for key in batch]
-    values = _stage_aggregates(compiled, activations, results, now, portfolio or {})
+    values = _stage_aggregates(compiled, activations, results, now, portfolio or {}, aggregates)
     _stage_health(compiled, activations, results, now, prior or {})
     _stage_segments(compiled, activations, results, now)
     _stage_tiers(compiled, activations, results, now)

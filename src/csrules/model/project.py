@@ -222,6 +222,14 @@ class Limits(StrictModel):
         gt=0,
         description="Largest CSV cell of a snapshot, in characters.",
     )
+    chunk_accounts: int = Field(
+        default=200_000,
+        gt=0,
+        description="Accounts evaluated at a time by evaluate (after the portfolio "
+        "aggregates, computed over all accounts in one pass): results are written and "
+        "printed chunk by chunk, so the memory of the results does not grow with the "
+        "portfolio; the results are the same for any value.",
+    )
 
 
 class ReportSettings(StrictModel):

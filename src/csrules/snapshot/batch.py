@@ -433,6 +433,16 @@ class AccountBatch:
             return None
         return frame_records(self.frame.slice(position, 1), self.spec)[0]
 
+    def chunk(self, offset: int, length: int) -> AccountBatch:
+        """The accounts ``offset`` to ``offset + length`` (in frame order), for evaluating
+        a batch a part at a time; the skipped records stay with the whole batch."""
+        return AccountBatch(
+            spec=self.spec,
+            frame=self.frame.slice(offset, length),
+            source=self.source,
+            sha256=self.sha256,
+        )
+
     def subset(self, keys: Sequence[str]) -> AccountBatch:
         """The accounts named by ``keys``, in that order; unknown keys are ignored.
 
