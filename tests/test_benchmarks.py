@@ -73,3 +73,10 @@ def test_benchmark_runs_and_finds_the_backends_equal(tmp_path: Path) -> None:
 def test_budget_benchmark_runs() -> None:
     out = run_benchmark("bench_budget.py", "10", "1")
     assert "budget counted:" in out and "overhead:" in out
+
+
+def test_scale_benchmark_runs() -> None:
+    out = run_benchmark("bench_scale.py", "explain", "300")
+    assert "explain beyond the read" in out
+    out = run_benchmark("bench_scale.py", "evaluate", "300", "--chunk", "120")
+    assert "peak RSS" in out and '"done": "evaluate"' in out
