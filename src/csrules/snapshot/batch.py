@@ -426,9 +426,27 @@ class AccountBatch:
         """
         return frame_records(self.frame, self.spec)
 
+    def position(self, key: str) -> int | None:
+        """The row of the account with ``key``, found by one column scan: for a single
+        look-up in a large batch, where indexing every key would cost more."""
+        if self._index is not None and self._index[0] is self.frame:
+            return self._index[1].get(key)
+        column = self.frame.get_column(self.spec.key)
+        if column.dtype == pl.String:
+            target: Any = key
+        else:
+            try:
+                target = int(key)
+            except ValueError:
+                return None
+            if str(target) != key:
+                return None
+        found = (column == target).arg_true()
+        return int(found[0]) if found.len() else None
+
     def record(self, key: str) -> dict[str, Any] | None:
         """The account with ``key`` (as returned by :meth:`keys`), or ``None``."""
-        position = self._positions().get(key)
+        position = self.position(key)
         if position is None:
             return None
         return frame_records(self.frame.slice(position, 1), self.spec)[0]
@@ -450,7 +468,11 @@ class AccountBatch:
         subset reports the problems of its own accounts (and why a requested account
         that was rejected is missing).
         """
-        positions = self._positions()
+        if len(keys) == 1:
+            one = self.position(keys[0])
+            positions = {} if one is None else {keys[0]: one}
+        else:
+            positions = self._positions()
         wanted = set(keys)
         chosen: list[int] = []
         seen: set[str] = set()
