@@ -16,7 +16,6 @@ BUILTIN_COMMANDS = {
     "check": "csrules.cli.check:check_command",
     "evaluate": "csrules.cli.evaluate:evaluate_command",
     "compile": "csrules.cli.compile:compile_command",
-    "compile": "csrules.cli.compile:compile_command",
     "explain": "csrules.cli.explain:explain_command",
     "diff": "csrules.cli.diff:diff_command",
     "history": "csrules.cli.history:history_command",
