@@ -201,7 +201,7 @@ def no_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("evaluated before refusing the output")
 
-    monkeypatch.setattr(csrules.cli.evaluate, "evaluate", refuse)
+    monkeypatch.setattr(csrules.cli.evaluate, "evaluate_chunks", refuse)
 
 
 @pytest.mark.usefixtures("no_evaluation")
