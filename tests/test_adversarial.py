@@ -1008,6 +1008,7 @@ name = "string"
 plugin = "webhook"
 url = "${HOOK_URL}"
 secret = "${HOOK_SECRET}"
+scheme = "github"
 allow_private_network = true
 headers = { X-Api-Key = "${HOOK_KEY}" }
 """,

@@ -512,6 +512,7 @@ HOOK_CONNECTOR = """
 plugin = "webhook"
 url = "http://127.0.0.1:{port}/hook"
 secret = "${{HOOK_SECRET}}"
+scheme = "github"
 allow_private_network = true
 timeout = 180
 """

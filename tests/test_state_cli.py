@@ -55,6 +55,7 @@ HOOK_CONNECTOR = """
 plugin = "webhook"
 url = "${CSRULES_TEST_HOOK_URL}"
 secret = "${CSRULES_TEST_HOOK_SECRET}"
+scheme = "github"
 allow_private_network = true
 timeout = 120
 """
