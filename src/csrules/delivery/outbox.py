@@ -192,39 +192,25 @@ def _record(
     """Record one action's outcome durably: sent, to retry (with backoff), or dead, with
     the connector's progress of a partial delivery (never for a digest's members)."""
     attempt = action.attempts + 1
-    progress = result.progress if members == 1 else None
+    retry_at: datetime | None = None
     if result.status == "sent":
-        store.record_attempt(
-            action.id,
-            status="sent",
-            detail=detail,
-            at=now,
-            retry_at=None,
-            run_id=run_id,
-            progress=progress,
-        )
-        report.sent.append(action.id)
+        status = "sent"
     elif result.status in ("retry", "unknown") and attempt < rules.max_attempts:
-        retry_at = now + rules.delay(attempt, result.retry_after)
-        store.record_attempt(
-            action.id,
-            status="pending",
-            detail=detail,
-            at=now,
-            retry_at=retry_at,
-            run_id=run_id,
-            progress=progress,
-        )
+        status, retry_at = "pending", now + rules.delay(attempt, result.retry_after)
+    else:
+        status = "failed" if result.status == "failed" else "dead"
+    store.record_attempt(
+        action.id,
+        status=status,
+        detail=detail,
+        at=now,
+        retry_at=retry_at,
+        run_id=run_id,
+        progress=result.progress if members == 1 else None,
+    )
+    if status == "sent":
+        report.sent.append(action.id)
+    elif status == "pending":
         report.retrying.append(action.id)
     else:
-        final = "failed" if result.status == "failed" else "dead"
-        store.record_attempt(
-            action.id,
-            status=final,
-            detail=detail,
-            at=now,
-            retry_at=None,
-            run_id=run_id,
-            progress=progress,
-        )
         report.dead.append((action.id, detail))
