@@ -248,3 +248,22 @@ def test_check_prints_nothing_but_its_report(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("OK 5 portfolio(s)")
     assert done.stderr == ""
+
+
+def test_the_number_of_examples_can_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI pipelines set CSRULES_CHECK_EXAMPLES instead of editing the documented command;
+    an explicit --examples still wins."""
+    monkeypatch.setenv("CSRULES_CHECK_EXAMPLES", "3")
+    args = ("check", "--playbooks", str(REFERENCE), "--seed", "1", "--as-of", AS_OF)
+    from_env = run_cli(*args, "--format", "json")
+    assert from_env.exit_code == 0, from_env.output
+    assert from_env.json()["examples"] == 3
+    assert from_env.json()["evaluated"] == 3
+    explicit = run_cli(*args, "--examples", "2", "--format", "json")
+    assert explicit.json()["examples"] == 2
+    monkeypatch.setenv("CSRULES_CHECK_EXAMPLES", "zero")
+    refused = run_cli(*args)
+    assert refused.exit_code == 2
+    assert "Invalid value for '--examples': 'zero'" in refused.stderr

@@ -195,6 +195,12 @@ def pull_request(tmp_path: Path) -> Path:
     return clone
 
 
+CHECK_EXAMPLES = "20"
+"""The workflows' `check` step runs as written, on fewer portfolios than its default 200
+(as the documented CSRULES_CHECK_EXAMPLES lets a pipeline do): these tests are about the
+steps and what they post, test_check.py is about what check finds."""
+
+
 def _run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", command],
@@ -233,6 +239,7 @@ def test_the_github_workflow_runs_and_comments_the_diff(pull_request: Path, tmp_
         "GITHUB_BASE_REF": "main",
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_RUN_ID": "12345",
+        "CSRULES_CHECK_EXAMPLES": CHECK_EXAMPLES,
     }
     outputs: dict[str, str] = {}
     for step in steps:
@@ -282,6 +289,7 @@ def test_the_gitlab_job_runs_and_posts_the_diff(pull_request: Path, tmp_path: Pa
         "CI_PROJECT_ID": "3",
         "CI_MERGE_REQUEST_IID": "9",
         "CSRULES_BOT_TOKEN": "glpat-test",
+        "CSRULES_CHECK_EXAMPLES": CHECK_EXAMPLES,
     }
     for line in job["script"]:
         if "pip install" in line:

@@ -74,7 +74,9 @@ def _text(report: CheckReport) -> None:
     type=click.IntRange(min=1),
     default=DEFAULT_EXAMPLES,
     show_default=True,
-    help="How many generated portfolios to evaluate.",
+    envvar="CSRULES_CHECK_EXAMPLES",
+    help="How many generated portfolios to evaluate (or $CSRULES_CHECK_EXAMPLES, so a "
+    "pipeline can trade strength for time without editing its commands).",
 )
 @click.option(
     "--seed",
