@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from csrules.delivery.connector import (
+    AnyConnector,
     CheckResult,
     Connector,
     DeliveryResult,
@@ -369,7 +370,7 @@ def _quit(client: smtplib.SMTP) -> None:
         client.close()
 
 
-class SmtpConnector(Connector):
+class SmtpConnector(Connector[SmtpSettings]):
     """Sends each action as one multipart/alternative email."""
 
     name = "smtp"
@@ -377,13 +378,11 @@ class SmtpConnector(Connector):
     params_model = SmtpParams
     description = "Sends each action as an email (text and HTML) through an SMTP server."
 
-    def __init__(self, instance: str, settings: BaseModel, *, base_dir: Path | None = None) -> None:
-        super().__init__(instance, settings, base_dir=base_dir)
-        self.config = (
-            settings
-            if isinstance(settings, SmtpSettings)
-            else SmtpSettings.model_validate(settings.model_dump())
-        )
+    def __init__(
+        self, instance: str, settings: SmtpSettings, *, base_dir: Path | None = None
+    ) -> None:
+        super().__init__(instance, settings, base_dir=base_dir)  # refuses other settings
+        self.config = settings
         if self.config.username is not None and self.config.password is not None:
             # AUTH PLAIN sends base64("\0user\0password"): a server that echoes it in an
             # error must not put the password in a delivery detail.
@@ -753,5 +752,5 @@ def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
 
 
 @hookimpl
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     register(SmtpConnector)

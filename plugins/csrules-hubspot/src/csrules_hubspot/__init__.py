@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from csrules.delivery.connector import (
     Acknowledgement,
+    AnyConnector,
     CheckResult,
     Connector,
     DeliveryResult,
@@ -735,11 +736,13 @@ def _upserted(response: httpx.Response, prop: str) -> tuple[str, bool]:
         detail = f"task upsert: HubSpot refused the task ({category}): {message}"
         if prop in message:
             detail += f" (check the task property '{prop}': unique values, single-line text)"
-        status = "retry" if category in ("RATE_LIMITS", "INTERNAL_ERROR") else "failed"
+        status: Literal["retry", "failed"] = (
+            "retry" if category in ("RATE_LIMITS", "INTERNAL_ERROR") else "failed"
+        )
         raise _Stop(DeliveryResult(status, detail))
     raise _Stop(DeliveryResult("unknown", "task upsert: an answer without a result"))
 
 
 @hookimpl
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     register(HubSpotConnector)

@@ -36,7 +36,7 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import (
@@ -50,6 +50,7 @@ from pydantic import (
 )
 
 from csrules.delivery.connector import (
+    AnyConnector,
     CheckResult,
     Connector,
     DeliveryResult,
@@ -461,7 +462,9 @@ class SlackConnector(Connector[SlackSettings]):
                 if scope in scopes:
                     found.append(CheckResult(f"scope {scope}", "ok", why))
                 else:
-                    status = "failed" if scope == "chat:write" else "skipped"
+                    status: Literal["failed", "skipped"] = (
+                        "failed" if scope == "chat:write" else "skipped"
+                    )
                     found.append(
                         CheckResult(
                             f"scope {scope}",
@@ -594,5 +597,5 @@ def _json(message: dict[str, Any]) -> bytes:
 
 
 @hookimpl
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     register(SlackConnector)

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from csrules.delivery.connector import (
+    AnyConnector,
     CheckResult,
     Connector,
     DeliveryResult,
@@ -333,5 +334,5 @@ class WebhookConnector(Connector[WebhookSettings]):
 
 
 @hookimpl
-def register_connectors(register: Callable[[type[Connector]], None]) -> None:
+def register_connectors(register: Callable[[type[AnyConnector]], None]) -> None:
     register(WebhookConnector)
