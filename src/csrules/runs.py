@@ -231,7 +231,7 @@ def run_record(
         revision=revision(compiled.root) | lineage(compiled),
         snapshot=snapshot,
         counts={
-            "accounts": len(evaluation.accounts),
+            "accounts": evaluation.frame().height,
             "errors": evaluation.error_count,
             "transitions": len(plan.transitions),
             "actions": len(plan.deliver),

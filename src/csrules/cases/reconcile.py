@@ -1,378 +1,143 @@
 """``reconcile(evaluation, compiled, state, now)``: from conditions to cases and actions.
 
 Pure: the same evaluation, state and time always give the same plan; nothing is
-written and nothing is sent here. It drives each (playbook, account) pair through
-pending → open → acknowledged → resolved → cooldown, fires each escalation step once
-at the first run at or after ``opened_at + after``, assigns owners (dedicated: the
-account's ``owner_field``, ``csm`` by default; pooled: round-robin over newly opened
-cases; digital: nobody), and
-holds the actions of silenced cases until the silence ends.
+written and nothing is sent here. What a run does to each (playbook, account) pair is
+defined pair by pair in :mod:`csrules.cases.rowwise`; at portfolio scale almost every
+pair stays as it was, so this module finds, with column operations, the pairs that
+can move (the evaluation table joined with the latest case of each pair,
+:mod:`csrules.cases.selection`), and only those become Python objects and go through
+the pair-by-pair lifecycle, in the same order. Silences and template holes are
+evaluated as columns too (:mod:`csrules.cases.columnar_render`), cel-python only for
+what the columnar backend does not compile.
+
+An evaluation without columnar results (the reference backend) is reconciled pair by
+pair throughout. Both give the same plan: a differential test holds them to it.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from celpy import celtypes
+import polars as pl
 
-from csrules.cases.model import (
-    ACTIVE,
-    Action,
-    Capped,
-    Case,
-    CaseState,
-    Plan,
-    Transition,
-    action_id,
-    case_id,
+from csrules.cases.columnar_render import ColumnarRender, columnar_silences
+from csrules.cases.model import CaseState, Plan
+from csrules.cases.rowwise import (
+    Context,
+    advance_pair,
+    playbook_order,
+    reconcile_rowwise,
+    release_held,
 )
-from csrules.cases.rendering import (
-    ParameterBudget,
-    render_bounded,
-    render_parameter,
-)
-from csrules.engine.celvalues import to_cel
+from csrules.cases.selection import cases_frame, moving_pairs
+from csrules.engine.columnar import ColumnarResult
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.results import AccountResult, Evaluation
-from csrules.engine.templates import CompiledTemplate
-from csrules.engine.values import EvalError
-from csrules.model.rules import Action as ActionRule
-from csrules.model.rules import Playbook
-
-#: the order plays open in under [cases] max_open_per_account
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-@dataclass
-class _Context:
-    compiled: CompiledPlaybook
-    evaluation: Evaluation
-    now: datetime
-    results: dict[str, AccountResult]
-    index: dict[str, int]
-    silences: dict[
-        str, list[tuple[str, frozenset[str] | None]]
-    ]  # account -> [(silence id, playbooks or None for *)]
-    plan: Plan
-    rotation: dict[str, int]
-    templates: dict[str, CompiledTemplate] = field(default_factory=dict)
-    #: [cases] max_open_per_account, and each account's open cases counted against it
-    cap: int | None = None
-    open_count: dict[str, int] = field(default_factory=dict)
-
-    def depends_hash(self, playbook: str) -> str:
-        decision = self.compiled.decisions.get(playbook)
-        return decision.depends_hash if decision is not None else ""
-
-    def silence_for(self, playbook: str, account: str) -> str | None:
-        for silence, playbooks in self.silences.get(account, []):
-            if playbooks is None or playbook in playbooks:
-                return silence
-        return None
-
-
-def _active_silences(
-    compiled: CompiledPlaybook, evaluation: Evaluation, now: datetime
-) -> dict[str, list[tuple[str, frozenset[str] | None]]]:
-    """Which silences hold which accounts at ``now`` (their ``when`` over every account)."""
-    found: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
-    for silence in compiled.silences:
-        if now >= silence.until:
-            continue
-        playbooks = None if "*" in silence.playbooks else frozenset(silence.playbooks)
-        values = compiled.kernel(silence.when).evaluate(evaluation.activations, now)
-        for result, value in zip(evaluation.accounts, values, strict=True):
-            if value is True:
-                found.setdefault(result.key, []).append((silence.id, playbooks))
-    return found
-
-
-def _owner(ctx: _Context, result: AccountResult) -> str | None:
-    tier = next((t.rule for t in ctx.compiled.tiers if t.rule.id == result.tier), None)
-    if tier is None or tier.coverage == "digital":
-        return None
-    if tier.coverage == "dedicated":
-        activation = ctx.evaluation.activations[ctx.index[result.key]]
-        record = activation["account"]
-        # dict's own get: celpy's MapType.get raises on a missing key
-        value = dict.get(record, celtypes.StringType(tier.owner_field))
-        # absent, null or blank: nobody owns the case (templates see no case.owner)
-        return str(value) if isinstance(value, str) and value.strip() else None
-    pool = tier.pool or []
-    position = ctx.rotation.get(tier.id, 0)
-    ctx.rotation[tier.id] = position + 1
-    return pool[position % len(pool)] if pool else None
-
-
-def _escalation_policy(ctx: _Context, rule: Playbook, result: AccountResult | None) -> str | None:
-    if rule.escalation is not None:
-        return rule.escalation
-    tier = next(
-        (t.rule for t in ctx.compiled.tiers if result is not None and t.rule.id == result.tier),
-        None,
-    )
-    return tier.escalation if tier is not None else None
-
-
-def _template_activation(ctx: _Context, result: AccountResult, case: Case) -> dict[str, Any]:
-    activation = dict(ctx.evaluation.activations[ctx.index[result.key]])
-    health = dict(activation.get("health", {}))
-    health[celtypes.StringType("drivers")] = to_cel([d.to_json() for d in result.drivers])
-    activation["health"] = celtypes.MapType(health)
-    case_fields: dict[str, Any] = {
-        "id": case.id,
-        "playbook": case.playbook,
-        "severity": case.severity,
-        "opened_at": case.opened_at or ctx.now,
-    }
-    if case.owner is not None:
-        case_fields["owner"] = case.owner
-    activation["case"] = to_cel(case_fields)
-    return activation
-
-
-def _render(
-    ctx: _Context, text: str, activation: Mapping[str, Any], budget: ParameterBudget
-) -> str:
-    template = ctx.templates.get(text)
-    if template is None:
-        template = ctx.templates[text] = ctx.compiled.template(text)
-    rendered = render_bounded(template, activation, ctx.now, budget)
-    if isinstance(rendered, EvalError):
-        raise _RenderError(f"template {text!r}: {rendered.message}")
-    return rendered
-
-
-class _RenderError(Exception):
-    pass
-
-
-def _params(
-    ctx: _Context, rule: ActionRule, activation: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, ParameterBudget]]:
-    """The rendered parameters, and the budgets of those cut to ``rendered_length``."""
-    limit = ctx.compiled.project.limits.rendered_length
-    params: dict[str, Any] = {}
-    cut: dict[str, ParameterBudget] = {}
-    for key, value in rule.params.items():
-        if key == "after":
-            continue
-        budget = ParameterBudget(limit)
-        params[key] = render_parameter(
-            value, lambda text, b: _render(ctx, text, activation, b), budget
-        )
-        if budget.cut:
-            cut[key] = budget
-    return params, cut
-
-
-def _cut_warning(action: Action, key: str, budget: ParameterBudget) -> str:
-    return (
-        f"action {action.id} ({action.playbook} / {action.account}, step {action.step}): "
-        f"parameter '{key}' renders to {budget.full} characters, over [limits] "
-        f"rendered_length ({budget.limit}): it is cut to the limit and ends with "
-        "'… [cut: N more characters]'; check the account data it reads, or raise the "
-        "limit in csrules.toml"
-    )
-
-
-def _emit(
-    ctx: _Context,
-    case: Case,
-    result: AccountResult | None,
-    step: int,
-    rules: Sequence[ActionRule],
-    r_hash: str,
-) -> None:
-    """Create the actions of ``step`` for ``case``: delivered now, or held by a silence."""
-    if result is None:
-        return  # the account left the snapshot: nothing to render a message from
-    activation = _template_activation(ctx, result, case)
-    held_by = ctx.silence_for(case.playbook, case.account)
-    for index, rule in enumerate(rules):
-        cut: dict[str, ParameterBudget] = {}
-        try:
-            params, cut = _params(ctx, rule, activation)
-        except _RenderError as exc:
-            params = {"error": str(exc)}
-        action = Action(
-            id=action_id(case.id, step, index),
-            case=case.id,
-            account=case.account,
-            playbook=case.playbook,
-            step=step,
-            index=index,
-            connector=rule.connector,
-            params=params,
-            created_at=ctx.now,
-            status="held" if held_by else "pending",
-            held_by=held_by,
-            rule_hash=r_hash,
-            depends_hash=ctx.depends_hash(case.playbook),
-        )
-        (ctx.plan.held if held_by else ctx.plan.deliver).append(action)
-        ctx.plan.warnings.extend(_cut_warning(action, key, b) for key, b in cut.items())
-
-
-def _transition(ctx: _Context, case: Case, before: str | None) -> None:
-    decision = ctx.compiled.decisions.get(case.playbook)
-    if decision is not None:  # the rule version that made this move
-        case.rule_hash, case.depends_hash = decision.rule_hash, decision.depends_hash
-    ctx.plan.transitions.append(
-        Transition(
-            case.id,
-            case.account,
-            case.playbook,
-            before,  # type: ignore[arg-type]
-            case.status,
-            case.rule_hash,
-            case.depends_hash,
-        )
-    )
-
-
-def _open(
-    ctx: _Context, case: Case, rule: Playbook, result: AccountResult | None, r_hash: str
-) -> None:
-    before = case.status
-    case.status = "open"
-    case.opened_at = ctx.now
-    if result is not None:
-        case.tier = result.tier
-        case.owner = _owner(ctx, result)
-    case.escalation = _escalation_policy(ctx, rule, result)
-    _transition(ctx, case, before)
-    _emit(ctx, case, result, 0, rule.action, r_hash)
-
-
-def _escalate(ctx: _Context, case: Case, result: AccountResult | None, r_hash: str) -> None:
-    if case.status != "open" or case.escalation is None or case.opened_at is None:
-        return
-    policy = next((e for e in ctx.compiled.escalations if e.id == case.escalation), None)
-    if policy is None:
-        return
-    for number, step in enumerate(policy.step, start=1):
-        if number in case.steps_fired or ctx.now < case.opened_at + step.after:
-            continue
-        case.steps_fired.append(number)  # once, even if the run comes days late
-        _emit(ctx, case, result, number, [step], r_hash)
-
-
-def _pair(
-    ctx: _Context, rule: Playbook, account: str, previous: Case | None, r_hash: str
-) -> Case | None:
-    """Advance one (playbook, account) pair; returns the case when it changed."""
-    result = ctx.results.get(account)
-    holds = result is not None and result.playbook_values.get(rule.id) is True
-    now = ctx.now
-    case = copy.deepcopy(previous) if previous is not None else None
-    if case is None or case.status not in ACTIVE:
-        if not holds:
-            return None
-        cooling = case is not None and case.status == "resolved" and case.resolved_at is not None
-        if (
-            cooling
-            and case is not None
-            and case.resolved_at is not None
-            and now < case.resolved_at + rule.cooldown
-        ):
-            return None  # cooling down: no new case yet
-        case = Case(
-            id=case_id(rule.id, account, now),
-            playbook=rule.id,
-            account=account,
-            status="pending",
-            first_true_at=now,
-            severity=rule.severity,
-            rule_hash=r_hash,
-        )
-        _transition(ctx, case, None)
-    elif case.status == "pending" and not holds:
-        case.status = "cancelled"
-        _transition(ctx, case, "pending")
-        return case
-    if case.status == "pending":
-        if now - case.first_true_at >= rule.for_:
-            held = ctx.open_count.get(account, 0)
-            if ctx.cap is not None and held >= ctx.cap:
-                ctx.plan.capped.append(Capped(case.id, account, rule.id, held))
-            else:
-                _open(ctx, case, rule, result, r_hash)
-                ctx.open_count[account] = held + 1
-        return case if case != previous else None
-    # open or acknowledged
-    if holds:
-        case.false_since = None
-    else:
-        case.false_since = case.false_since or now
-        if now - case.false_since >= rule.resolve_after:
-            before = case.status
-            case.status = "resolved"
-            case.resolved_at = now
-            _transition(ctx, case, before)
-            return case
-    _escalate(ctx, case, result, r_hash)
-    return case if case != previous else None
 
 
 def reconcile(
     evaluation: Evaluation, compiled: CompiledPlaybook, state: CaseState, now: datetime
 ) -> Plan:
     """The plan of one run: transitions, actions to deliver or hold, the new state parts."""
+    source = evaluation.source
+    if not isinstance(source, ColumnarResult):
+        return reconcile_rowwise(evaluation, compiled, state, now)
+    return _reconcile_columnar(evaluation, source, compiled, state, now)
+
+
+def _reconcile_columnar(
+    evaluation: Evaluation,
+    source: ColumnarResult,
+    compiled: CompiledPlaybook,
+    state: CaseState,
+    now: datetime,
+) -> Plan:
     plan = Plan(now=now)
-    ctx = _Context(
+    table = evaluation.frame().select("account", "tier", "playbooks", "score")
+    playbook_ids = [pb.rule.id for pb in compiled.playbooks]
+    moving = moving_pairs(table, compiled, state, now)
+    rows = sorted({row for pairs in moving.values() for _, row in pairs if row is not None})
+    results = _light_results(table, rows, playbook_ids)
+    run = source.run
+    frame = run.batch.frame
+    fields: dict[str, dict[str, Any]] = {}
+
+    def record_field(key: str, name: str) -> Any:
+        if name not in fields:
+            column = frame.get_column(name) if name in frame.columns else None
+            values = column.gather(rows).to_list() if column is not None else [None] * len(rows)
+            keys = table.get_column("account").gather(rows).to_list()
+            fields[name] = dict(zip(keys, values, strict=True))
+        return fields[name].get(key)
+
+    def activation(key: str) -> Mapping[str, Any]:
+        raise AssertionError("the columnar renderer builds the activations it needs")
+
+    positions = dict(zip((results[r].key for r in rows), rows, strict=True))
+    ctx = Context(
         compiled=compiled,
         evaluation=evaluation,
         now=now,
-        results={r.key: r for r in evaluation.accounts},
-        index={r.key: i for i, r in enumerate(evaluation.accounts)},
-        silences=_active_silences(compiled, evaluation, now),
+        results={results[r].key: results[r] for r in rows},
+        silences=columnar_silences(run, compiled, now),
         plan=plan,
         rotation=dict(state.rotation),
+        activation=activation,
+        record_field=record_field,
+        renderer=ColumnarRender(source, positions),
     )
-    accounts = [r.key for r in evaluation.accounts]
-    playbooks = list(compiled.playbooks)
     ctx.cap = compiled.project.cases.max_open_per_account
     if ctx.cap is not None:
-        # the cap counts the cases open when the run starts; the most severe plays go first
-        for case in state.cases.values():
-            if case.status in ("open", "acknowledged"):
-                ctx.open_count[case.account] = ctx.open_count.get(case.account, 0) + 1
-        playbooks.sort(key=lambda pb: SEVERITY_RANK.get(pb.rule.severity, len(SEVERITY_RANK)))
-    for pb in playbooks:
+        ctx.open_count = _open_counts(state)
+    for pb in playbook_order(compiled):
         rule = pb.rule
         decision = compiled.decisions.get(rule.id)
         r_hash = decision.rule_hash if decision is not None else ""
-        known = {account for (playbook, account) in state.cases if playbook == rule.id}
-        order = accounts + sorted(
-            known - set(accounts)
-        )  # accounts gone from the snapshot: condition false
-        for account in order:
-            updated = _pair(ctx, rule, account, state.cases.get((rule.id, account)), r_hash)
+        for account, _ in moving[rule.id]:
+            updated = advance_pair(ctx, rule, account, state.cases.get((rule.id, account)), r_hash)
             if updated is not None:
                 plan.cases.append(updated)
-    _release_held(ctx, state)
+    ctx.renderer.finish(ctx)
+    release_held(ctx, state)
     plan.rotation = ctx.rotation
-    plan.scores = {r.key: r.score for r in evaluation.accounts if r.score is not None}
+    scored = table.filter(pl.col("score").is_not_null())
+    plan.scores = dict(
+        zip(
+            scored.get_column("account").to_list(),
+            scored.get_column("score").to_list(),
+            strict=True,
+        )
+    )
     return plan
 
 
-def _release_held(ctx: _Context, state: CaseState) -> None:
-    """Held actions go out once no silence holds their case; a resolved case drops them."""
-    latest = {c.id: c for c in state.cases.values()}
-    latest.update({c.id: c for c in ctx.plan.cases})
-    for action in state.held:
-        case = latest.get(action.case)
-        if case is None or case.status not in ACTIVE:
-            ctx.plan.cancelled.append(action.id)
-            continue
-        if ctx.silence_for(action.playbook, action.account) is None:
-            released = copy.copy(action)
-            released.status = "pending"
-            released.held_by = None
-            ctx.plan.released.append(action.id)
-            ctx.plan.deliver.append(released)
+def _open_counts(state: CaseState) -> dict[str, int]:
+    """Each account's cases open when the run starts, counted on the case columns."""
+    open_cases = cases_frame(state).filter(pl.col("status").is_in(["open", "acknowledged"]))
+    counts = open_cases.group_by("account").len()
+    return dict(
+        zip(counts.get_column("account").to_list(), counts.get_column("len").to_list(), strict=True)
+    )
+
+
+def _light_results(
+    table: pl.DataFrame, rows: list[int], playbook_ids: list[str]
+) -> dict[int, AccountResult]:
+    """What the lifecycle reads of the accounts at ``rows``: key, tier and which
+    playbooks hold (drivers are read by the renderer, from the columnar results)."""
+    part = table[rows] if rows else table.clear()
+    out: dict[int, AccountResult] = {}
+    for row, key, tier, holding in zip(
+        rows,
+        part.get_column("account").to_list(),
+        part.get_column("tier").to_list(),
+        part.get_column("playbooks").to_list(),
+        strict=True,
+    ):
+        held = set(holding)
+        out[row] = AccountResult(
+            key=key, tier=tier, playbook_values={p: p in held for p in playbook_ids}
+        )
+    return out

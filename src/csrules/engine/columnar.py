@@ -80,7 +80,7 @@ from csrules.expr.types import (
     cel_type,
 )
 from csrules.model.rules import ADKAR_ELEMENTS
-from csrules.snapshot.batch import AccountBatch
+from csrules.snapshot.batch import AccountBatch, frame_records
 
 _OPTIMIZE_FROM: Final = 4096
 # Polars' default (streaming) engine splits every column of its result into chunks; a
@@ -364,20 +364,30 @@ class ColumnarRun:
                     wanted.add(parent)
         return [c for c in every if c in wanted or c == batch.spec.key]
 
-    def _account_record(self) -> Col:
+    def _account_record(self, frame: pl.DataFrame | None = None) -> Col:
         fields: dict[str, Col] = {}
-        schema = self.df.schema
+        df = self.df if frame is None else frame
+        schema = df.schema
         for name, ft in self.batch.spec.fields.items():
             t = cel_type(ft)
             dtype = schema.get(name)
             if dtype is None:
                 continue  # read by no expression
-            nullable = self.df.get_column(name).null_count() > 0
+            nullable = df.get_column(name).null_count() > 0
             keys = tuple(f.name for f in dtype.fields) if isinstance(dtype, pl.Struct) else None
             if isinstance(t, MapType) and keys is None:
                 continue  # a map not stored as a struct: reference only
             fields[name] = column_leaf(t, name, nullable=nullable, keys=keys)
         return Col(MapType(STRING, STRING), pl.lit(None), fields=fields)
+
+    def rows_with_fields(self, rows: Sequence[int]) -> tuple[pl.DataFrame, Col]:
+        """The working frame at ``rows`` with every account field (a template reads
+        fields no rule reads), and the ``account`` variable over it."""
+        frame = self.df[list(rows)]
+        missing = [c for c in self.batch.frame.columns if c not in frame.columns]
+        if missing:
+            frame = frame.with_columns(self.batch.frame.select(missing)[list(rows)].get_columns())
+        return frame, self._account_record(frame)
 
     def _leaf(self, t: CelType, column: str) -> Col:
         nullable = self.df.get_column(column).null_count() > 0
@@ -458,6 +468,43 @@ class ColumnarRun:
             self.evaluated[name] = _Evaluated(name, types[name])
         for name, kernel, role in fallback:
             self._fallback(name, kernel, role, local.get(name) if local else None)
+
+    def columns_over(
+        self,
+        frame: pl.DataFrame,
+        specs: Sequence[tuple[str, Kernel, str]],
+        extra: Mapping[str, Col] | None = None,
+    ) -> tuple[pl.DataFrame, set[str]]:
+        """Expressions read after the last stage (silences, template holes) as columns
+        ``{name}.v`` and ``{name}.f`` over ``frame``: rows of this run's frame, with the
+        columns that ``extra`` variables read. Returns the frame and the names that were
+        compiled; the others are left to the reference kernel (the caller's)."""
+        plans: list[tuple[str, _Plan]] = []
+        for name, kernel, role in specs:
+            binder = Binder(name)
+            try:
+                plan = self.compile(kernel, binder, extra)
+                plans.append((name, _Plan(binder, self._outputs(name, plan, role))))
+            except Unsupported:
+                continue
+        probe = frame.head(2)  # two rows: a one-row column that will not broadcast fails too
+
+        def runs(items: Sequence[tuple[str, _Plan]]) -> bool:
+            try:
+                _query(probe, *_merge([plan for _, plan in items])).collect(engine=ENGINE)
+            except pl.exceptions.PolarsError:
+                return False
+            return True
+
+        if plans and not runs(plans):
+            plans = [item for item in plans if runs([item])]
+        if not plans:
+            return frame, set()
+        try:
+            done = _query(frame, *_merge([plan for _, plan in plans])).collect(engine=ENGINE)
+        except pl.exceptions.PolarsError:
+            return frame, set()
+        return done, {name for name, _ in plans}
 
     # -- the stage budget
 
@@ -628,7 +675,22 @@ class ColumnarRun:
             self._extend(rows, self._activation_stage)
         return rows
 
-    def _extend(self, rows: list[acts.Activation], stage: int) -> None:
+    def activations_of(self, rows: Sequence[int]) -> list[acts.Activation]:
+        """The activations after every stage of the accounts at ``rows`` only (what a
+        template falling back to the reference reads), without building the others."""
+        if self._activations is not None:
+            return [self._activations[i] for i in rows]
+        now = acts.cel_now(self.now)
+        batch = self.batch.frame[list(rows)] if rows else self.batch.frame.clear()
+        out = [acts.base_activation(r, now) for r in frame_records(batch, self.batch.spec)]
+        for stage in range(1, self.stage + 1):
+            self._extend(out, stage, rows)
+        return out
+
+    def _extend(
+        self, rows: list[acts.Activation], stage: int, at: Sequence[int] | None = None
+    ) -> None:
+        df = self.df if at is None else self.df[list(at)]
         if stage == 1:
             portfolio = acts.portfolio_variable(self.portfolio)
             for row in rows:
@@ -637,25 +699,23 @@ class ColumnarRun:
             ids = [m.rule.id for m in self.compiled.measures]
             cols = [f"{P}score", f"{P}band", f"{P}previous", f"{P}delta"]
             cols += [f"{P}m{i}.n" for i in range(len(ids))]
-            for row, values in zip(rows, self.df.select(cols).iter_rows(), strict=True):
+            for row, values in zip(rows, df.select(cols).iter_rows(), strict=True):
                 score, band, previous, delta, *normalized = values
                 row["health"] = acts.health_variable(
                     score, band, dict(zip(ids, normalized, strict=True)), previous, delta
                 )
         elif stage == 3:
-            for row, segments in zip(
-                rows, self.df.get_column(f"{P}segments").to_list(), strict=True
-            ):
+            for row, segments in zip(rows, df.get_column(f"{P}segments").to_list(), strict=True):
                 row["segments"] = acts.segments_variable(segments)
         elif stage == 4:
-            for row, tier in zip(rows, self.df.get_column(f"{P}tier").to_list(), strict=True):
+            for row, tier in zip(rows, df.get_column(f"{P}tier").to_list(), strict=True):
                 if tier is not None:
                     row["tier"] = acts.tier_variable(tier)
         elif stage == 5:
             names = [name for name, _ in self.compiled.adkar]
             cols = [f"{P}a{i}.score" for i in range(len(names))]
             cols += [f"{P}barrier", f"{P}adkar_unknown"]
-            for row, values in zip(rows, self.df.select(cols).iter_rows(), strict=True):
+            for row, values in zip(rows, df.select(cols).iter_rows(), strict=True):
                 *scores, barrier, unknown = values
                 row["adkar"] = acts.adkar_variable(
                     {n: s for n, s in zip(names, scores, strict=True) if s is not None},
@@ -1332,6 +1392,28 @@ class ColumnarResult:
         return self.run.activations()
 
     def accounts(self) -> list[AccountResult]:
+        return self.accounts_of(None)
+
+    def drivers_of(self, at: Sequence[int]) -> list[list[Driver]]:
+        """The drivers of the accounts at rows ``at`` (most points lost first)."""
+        m = len(self.measures)
+        cols = [f"{P}drivers"]
+        cols += [f"{P}m{i}.lost" for i in range(m)] + [f"{P}m{i}.loser" for i in range(m)]
+        out: list[list[Driver]] = []
+        for row in self.df.select(cols)[list(at)].iter_rows():
+            texts, lost, loser = row[0], row[1 : m + 1], row[m + 1 :]
+            losers = [(i, lost[i] or 0.0) for i in range(m) if loser[i]]
+            losers.sort(key=lambda item: (-item[1], item[0]))
+            out.append(
+                [
+                    Driver(self.measures[i].rule.id, points, text)
+                    for (i, points), text in zip(losers, texts, strict=True)
+                ]
+            )
+        return out
+
+    def accounts_of(self, at: Sequence[int] | None) -> list[AccountResult]:
+        """The per-account results of the rows ``at`` (every row when None)."""
         run = self.run
         messages = self.messages
         columns = self.df.columns
@@ -1357,7 +1439,9 @@ class ColumnarResult:
                 text = text.replace("{value}", str(row[index[slot.value_column]]))
             return slot.prefix + text
 
-        for r, row in enumerate(self.df.iter_rows()):
+        rows = range(self.df.height) if at is None else at
+        frame = self.df if at is None else self.df[list(at)]
+        for r, row in zip(rows, frame.iter_rows(), strict=True):
             result = AccountResult(key=row[index[KEY]])
             result.score = row[index[f"{P}score"]]
             result.band = row[index[f"{P}band"]]

@@ -144,6 +144,11 @@ class Evaluation:
         )
 
     @property
+    def source(self) -> ResultSource | None:
+        """Where the per-account objects come from (the columnar backend's results)."""
+        return self._source
+
+    @property
     def accounts(self) -> list[AccountResult]:
         if self._accounts is None:
             self._accounts = self._source.accounts() if self._source is not None else []
