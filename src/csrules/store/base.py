@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 import rfc8785
 
 from csrules.cases.model import Action, Case, CaseState, Plan
@@ -733,10 +734,63 @@ def event_hash(
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+class _NotPlain(Exception):
+    """A value outside the types whose RFC 8785 text orjson writes (see below)."""
+
+
+_JCS_INTEGERS = 2**53
+
+
+def _plain(value: object) -> Any:
+    """``value`` as plain JSON data (datetimes as :func:`iso`), when every part of it is
+    one whose RFC 8785 text is what orjson writes with sorted keys: null, booleans,
+    strings, integers within 2**53 (written alike in both), lists, and objects with
+    ASCII keys (sorted by UTF-16 code units in RFC 8785 and by bytes in orjson: the same
+    order for ASCII). Anything else (a double: RFC 8785 writes ``1.0`` as ``1``; a set;
+    a key beyond ASCII) raises :class:`_NotPlain` and takes the general path."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        if abs(value) > _JCS_INTEGERS:
+            raise _NotPlain
+        return int(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise _NotPlain
+            out[str(key)] = _plain(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    raise _NotPlain
+
+
+def plain_json(value: object) -> Any:
+    """``value`` as what reading back its canonical JSON gives (datetimes as
+    :func:`iso`, tuples as lists): the data an audit event stores and hashes."""
+    try:
+        return _plain(value)
+    except _NotPlain:
+        return json.loads(canonical_json(value))
+
+
 def jcs(value: object) -> str:
     """RFC 8785 (JSON Canonicalization Scheme) text of a JSON value (datetimes as
     :func:`iso`); :class:`ValueError` for what JCS cannot hold (an integer beyond
-    2**53, NaN)."""
+    2**53, NaN).
+
+    Most audit data (ids, statuses, rendered texts, integers) takes orjson's sorted-keys
+    writer, whose output equals RFC 8785 for those types (a property test holds it to
+    the reference library); the rest goes through the reference ``rfc8785`` library."""
+    try:
+        return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except (_NotPlain, orjson.JSONEncodeError):
+        pass
     plain = json.loads(canonical_json(value))
     try:
         return rfc8785.dumps(plain).decode("utf-8")

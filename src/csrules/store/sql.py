@@ -52,6 +52,7 @@ from csrules.store.base import (
     event_hash,
     iso_seconds,
     jcs,
+    plain_json,
     utc,
 )
 
@@ -666,13 +667,15 @@ class SqlStore(StateStore):
         rows: list[Row] = []
         for event in events:
             seq += 1
-            data = json.loads(canonical_json(event.data))  # what is stored is what is hashed
+            data = plain_json(event.data)  # what is stored is what is hashed
             canon: str | None = None
-            stored = canonical_json(data)
+            stored = ""
             if self._canon:
                 # an integer beyond 2**53 cannot be written by JCS: hashed the older way
                 with suppress(ValueError):
                     stored, canon = jcs(data), JCS
+            if canon is None:
+                stored = canonical_json(data)
             as_of: datetime | None = None
             if recorded_at is not None:
                 if event.run_id not in as_of_by_run:
@@ -886,8 +889,7 @@ class SqlStore(StateStore):
                     None if run.took_over is None else self._json(run.took_over),
                 ),
             )
-            for case in plan.cases:
-                self._upsert_case(case, run.id)
+            self._upsert_cases(plan.cases, run.id)
 
             events: list[_Pending] = [
                 _Pending(
@@ -940,8 +942,13 @@ class SqlStore(StateStore):
 
             # action id -> (action, outbox status now, what this run did to it)
             recorded: dict[str, tuple[Action, str, str]] = {}
+            # the outbox's dedup record: an id already there is never inserted again
+            known = self._known_actions([a.id for a in (*plan.deliver, *plan.held)])
+            inserts: list[tuple[Action, str]] = []
             for action in plan.deliver:
-                if self._insert_action(action, "pending", run.id):
+                if action.id not in known:
+                    known.add(action.id)
+                    inserts.append((action, "pending"))
                     recorded[action.id] = (action, "pending", "recorded")
                 elif self._release(action.id):
                     recorded[action.id] = (action, "pending", "released")
@@ -951,8 +958,11 @@ class SqlStore(StateStore):
                     if released is not None:
                         recorded[action_id] = (released, "pending", "released")
             for action in plan.held:
-                if self._insert_action(action, "held", run.id):
+                if action.id not in known:
+                    known.add(action.id)
+                    inserts.append((action, "held"))
                     recorded[action.id] = (action, "held", "recorded")
+            self._insert_actions(inserts, run.id)
             for action_id in plan.cancelled:
                 if self._exec(
                     "UPDATE actions SET status = 'cancelled', next_attempt_at = NULL "
@@ -992,13 +1002,7 @@ class SqlStore(StateStore):
                     "ON CONFLICT (tier) DO UPDATE SET next_index = excluded.next_index",
                     (tier, int(position)),
                 )
-            self._log_scores(run, plan.scores)
-            for account, score in plan.scores.items():
-                self._exec(
-                    "INSERT INTO scores (account, score, as_of) VALUES (?, ?, ?) "
-                    "ON CONFLICT (account) DO UPDATE SET score = excluded.score, as_of = excluded.as_of",
-                    (account, float(score), self._ts(run.as_of)),
-                )
+            self._write_scores(run, plan.scores)
             self._append_audit(events)
 
     def _archive(
@@ -1052,10 +1056,31 @@ class SqlStore(StateStore):
             rows = self._query(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,))
         return self._run(rows[0]) if rows else None
 
-    def _log_scores(self, run: RunRecord, scores: Mapping[str, float]) -> None:
+    def _write_scores(self, run: RunRecord, scores: Mapping[str, float]) -> None:
+        """Every score of the run into ``scores`` (as of the run), the changed ones into
+        the score log. Only the changed rows are written one by one: the others only get
+        the run's as-of, in one statement (an hourly run rewrites few scores)."""
+        rows = self._query("SELECT account, score, as_of FROM scores")
+        previous = {str(a): float(v) for a, v, _ in rows}
+        self._log_scores(run, scores, previous)
+        at = self._ts(run.as_of)
+        kept = [(as_of, str(a)) for a, _, as_of in rows if str(a) not in scores]
+        self._exec("UPDATE scores SET as_of = ?", (at,))
+        if kept:  # accounts without a score in this run keep their as-of
+            self._exec_many("UPDATE scores SET as_of = ? WHERE account = ?", kept)
+        changed = [(a, float(v), at) for a, v in scores.items() if previous.get(a) != float(v)]
+        if changed:
+            self._exec_many(
+                "INSERT INTO scores (account, score, as_of) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET score = excluded.score, as_of = excluded.as_of",
+                changed,
+            )
+
+    def _log_scores(
+        self, run: RunRecord, scores: Mapping[str, float], previous: Mapping[str, float]
+    ) -> None:
         """Append the scores this run changed to the score log (``None``: the account
         had a score and has none now, logged once)."""
-        previous = {str(a): float(v) for a, v in self._query("SELECT account, score FROM scores")}
         changed: list[tuple[str, float | None]] = [
             (account, float(score))
             for account, score in scores.items()
@@ -1143,8 +1168,20 @@ class SqlStore(StateStore):
             for a, run, at, score in rows
         ]
 
-    def _upsert_case(self, case: Case, run_id: str) -> None:
-        values = (
+    def _upsert_cases(self, cases: Sequence[Case], run_id: str) -> None:
+        """Insert or update ``cases`` in one batched statement."""
+        if not cases:
+            return
+        columns = (*CASE_COLUMNS, "updated_run")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        self._exec_many(
+            f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            [self._case_row(case, run_id) for case in cases],
+        )
+
+    def _case_row(self, case: Case, run_id: str) -> Params:
+        return (
             case.id,
             case.playbook,
             case.account,
@@ -1164,43 +1201,49 @@ class SqlStore(StateStore):
             case.depends_hash or None,
             run_id,
         )
-        columns = (*CASE_COLUMNS, "updated_run")
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-        self._exec(
-            f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}",
-            values,
+
+    def _known_actions(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` already in the outbox."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self._query(
+                f"SELECT id FROM actions WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def _insert_actions(self, actions: Sequence[tuple[Action, str]], run_id: str) -> None:
+        """Add new actions (each with its outbox status) in one batched statement."""
+        if not actions:
+            return
+        columns = (*ACTION_COLUMNS, "run_id")
+        self._exec_many(
+            f"INSERT INTO actions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [self._action_row(action, status, run_id) for action, status in actions],
         )
 
-    def _insert_action(self, action: Action, status: str, run_id: str) -> bool:
-        """Add ``action`` to the outbox unless its id is already there (the dedup record)."""
-        columns = (*ACTION_COLUMNS, "run_id")
+    def _action_row(self, action: Action, status: str, run_id: str) -> Params:
         return (
-            self._exec(
-                f"INSERT INTO actions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-                "ON CONFLICT (id) DO NOTHING",
-                (
-                    action.id,
-                    action.case,
-                    action.account,
-                    action.playbook,
-                    action.step,
-                    action.index,
-                    action.connector,
-                    self._json(action.params),
-                    self._ts(action.created_at),
-                    status,
-                    action.held_by if status == "held" else None,
-                    0,
-                    None,
-                    None,
-                    action.rule_hash,
-                    None,
-                    action.depends_hash or None,
-                    run_id,
-                ),
-            )
-            > 0
+            action.id,
+            action.case,
+            action.account,
+            action.playbook,
+            action.step,
+            action.index,
+            action.connector,
+            self._json(action.params),
+            self._ts(action.created_at),
+            status,
+            action.held_by if status == "held" else None,
+            0,
+            None,
+            None,
+            action.rule_hash,
+            None,
+            action.depends_hash or None,
+            run_id,
         )
 
     def _release(self, action_id: str) -> bool:
