@@ -47,8 +47,9 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def project(work: Path, state_url: str) -> Path:
-    """The reference playbooks in ``work``, their state at ``state_url``."""
+def project(work: Path, state_url: str, delivery_batch: int = 1) -> Path:
+    """The reference playbooks in ``work``, their state at ``state_url``, delivering
+    ``delivery_batch`` actions per commit."""
     root = work / "playbooks"
     if not root.exists():
         shutil.copytree(PLAYBOOKS, root, ignore=shutil.ignore_patterns("data", "tests", "out"))
@@ -56,9 +57,8 @@ def project(work: Path, state_url: str) -> Path:
     text = settings.read_text(encoding="utf-8")
     start = text.index("[state]")
     end = text.index("\n\n", start)
-    settings.write_text(
-        text[:start] + f'[state]\nurl = "{state_url}"' + text[end:], encoding="utf-8"
-    )
+    state = f'[state]\nurl = "{state_url}"\n\n[apply]\ndelivery_batch = {delivery_batch}'
+    settings.write_text(text[:start] + state + text[end:], encoding="utf-8")
     return root
 
 
@@ -109,7 +109,9 @@ def same_plan(compiled: Any, outcome: Any, state: Any, as_of: datetime) -> bool:
     return bool(expected == outcome.plan)
 
 
-def run_child(mode: str, root: Path, snapshot: Path, as_of: datetime, check: bool) -> dict[str, Any]:
+def run_child(
+    mode: str, root: Path, snapshot: Path, as_of: datetime, check: bool
+) -> dict[str, Any]:
     command = [
         sys.executable,
         __file__,
@@ -134,9 +136,9 @@ def generate(count: int, path: Path) -> None:
 
 
 def measure_store(
-    name: str, url: str, work: Path, snapshot: Path, check: bool
+    name: str, url: str, work: Path, snapshot: Path, check: bool, delivery_batch: int
 ) -> list[dict[str, Any]]:
-    root = project(work / name, url)
+    root = project(work / name, url, delivery_batch)
     rows = [run_child("evaluate", root, snapshot, AS_OF, False)]
     rows.append(run_child("apply", root, snapshot, AS_OF, check) | {"mode": "first apply"})
     later = AS_OF + timedelta(hours=1)
@@ -177,7 +179,9 @@ def report(rows: list[dict[str, Any]]) -> None:
         )
         for step in (first, steady):
             if "same_plan" in step:
-                print(f"  {step['mode']}: plan identical to the row-wise reconcile: {step['same_plan']}")
+                print(
+                    f"  {step['mode']}: plan identical to the row-wise reconcile: {step['same_plan']}"
+                )
 
 
 def postgres_url(stack: list[Any]) -> str | None:
@@ -206,7 +210,9 @@ def postgres_url(stack: list[Any]) -> str | None:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
         mode, root, snapshot, as_of = argv[1:5]
-        figures = child(mode, Path(root), Path(snapshot), datetime.fromisoformat(as_of), "--check" in argv)
+        figures = child(
+            mode, Path(root), Path(snapshot), datetime.fromisoformat(as_of), "--check" in argv
+        )
         print(json.dumps(figures))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -215,6 +221,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument(
         "--check", action="store_true", help="compare each plan with the row-wise reconcile"
+    )
+    parser.add_argument(
+        "--delivery-batch",
+        type=int,
+        default=1,
+        help="[apply] delivery_batch: actions per durable delivery commit (default 1)",
     )
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -227,11 +239,16 @@ def main(argv: list[str]) -> None:
                 generate(size, snapshot)
                 if not args.no_sqlite:
                     url = f"sqlite:///{work / 'state.db'}"
-                    rows += measure_store("sqlite", url, work, snapshot, args.check)
+                    rows += measure_store(
+                        "sqlite", url, work, snapshot, args.check, args.delivery_batch
+                    )
                 if args.postgres:
                     pg = postgres_url(servers)
                     if pg is not None:
-                        rows += measure_store("postgres", pg, work, snapshot, args.check)
+                        rows += measure_store(
+                            "postgres", pg, work, snapshot, args.check, args.delivery_batch
+                        )
+        print(f"[apply] delivery_batch = {args.delivery_batch}")
         report(rows)
     finally:
         for server in servers:

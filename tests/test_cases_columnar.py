@@ -140,7 +140,10 @@ records = st.builds(
     st.sampled_from([0, 7, 10, 3]),
     st.one_of(st.none(), st.integers(0, 9)),
     st.one_of(st.none(), st.sampled_from([-0.5, 0.5])),
-    st.one_of(st.none(), st.sampled_from(["", "  ", "dana@example.com", "a-very-long-owner-name@example.com"])),
+    st.one_of(
+        st.none(),
+        st.sampled_from(["", "  ", "dana@example.com", "a-very-long-owner-name@example.com"]),
+    ),
     st.booleans(),
 )
 portfolio = st.dictionaries(ids, records, max_size=6)
@@ -155,7 +158,9 @@ runs = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=runs)
 def test_columnar_and_row_wise_reconcile_give_identical_plans(
     tmp_path: Path, steps: list[tuple[dict[str, dict[str, Any]], timedelta, list[str]]]

@@ -33,15 +33,15 @@ from csrules.cases.rowwise import (
 )
 from csrules.engine import activations as acts
 from csrules.engine.celvalues import to_cel
-from csrules.engine.colcompile import NO_DATA_CODE, STRING, TIMESTAMP, Col, column_leaf
-from csrules.engine.columnar import P, ColumnarResult, ColumnarRun
+from csrules.engine.colcompile import NO_DATA_CODE, Col, column_leaf
+from csrules.engine.columnar import ColumnarResult, ColumnarRun, P
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.kernel import Kernel
 from csrules.engine.results import AccountResult, Driver
 from csrules.engine.templates import CompiledTemplate, format_value
 from csrules.engine.values import EvalError
 from csrules.expr.ast import ExprSyntaxError, Ident, Index, Literal, Node, Select, parse, walk
-from csrules.expr.types import MapType
+from csrules.expr.types import STRING, TIMESTAMP, MapType
 from csrules.model.rules import Action as ActionRule
 
 _CASE = ("id", "playbook", "severity", "opened_at", "owner")
@@ -223,7 +223,7 @@ class _Texts:
             pl.Series(f"{P}case.severity", c["severity"], dtype=pl.String),
             pl.Series(
                 f"{P}case.opened_at",
-                [v.astimezone(UTC) for v in c["opened_at"]],
+                [item.case["opened_at"].astimezone(UTC) for item in self.queue],
                 dtype=pl.Datetime("us", "UTC"),
             ),
             pl.Series(f"{P}case.owner", c["owner"], dtype=pl.String),

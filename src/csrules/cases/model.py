@@ -9,6 +9,7 @@ plain data: ``reconcile`` computes new ones purely, the store persists them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -164,9 +165,9 @@ class Capped:
 class CaseState:
     """What one run hands to the next: cases, held actions, round-robin, scores."""
 
-    cases: dict[tuple[str, str], Case] = field(
-        default_factory=dict
-    )  # latest per (playbook, account)
+    #: the latest case per (playbook, account); a store may give a mapping that builds
+    #: each case when it is first read (see ``csrules.store.cases``)
+    cases: MutableMapping[tuple[str, str], Case] = field(default_factory=dict)
     held: list[Action] = field(default_factory=list)
     rotation: dict[str, int] = field(default_factory=dict)  # tier id -> next pool index
     scores: dict[str, float] = field(default_factory=dict)  # account -> last applied score

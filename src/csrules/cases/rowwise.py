@@ -444,10 +444,13 @@ def playbook_order(compiled: CompiledPlaybook) -> list[Any]:
 
 def release_held(ctx: Context, state: CaseState) -> None:
     """Held actions go out once no silence holds their case; a resolved case drops them."""
-    latest = {c.id: c for c in state.cases.values()}
-    latest.update({c.id: c for c in ctx.plan.cases})
+    changed = {c.id: c for c in ctx.plan.cases}
     for action in state.held:
-        case = latest.get(action.case)
+        # the latest case of its pair, if that is the action's case (else: an older one)
+        latest = state.cases.get((action.playbook, action.account))
+        case = changed.get(action.case) or (
+            latest if latest is not None and latest.id == action.case else None
+        )
         if case is None or case.status not in ACTIVE:
             ctx.plan.cancelled.append(action.id)
             continue

@@ -40,7 +40,13 @@ def _span(value: timedelta) -> int:
 
 
 def cases_frame(state: CaseState) -> pl.DataFrame:
-    """The latest case of each pair as columns (times in epoch microseconds)."""
+    """The latest case of each pair as columns (times in epoch microseconds): from the
+    store's rows when it gives them, else from the cases."""
+    frame = getattr(state.cases, "frame", None)
+    if callable(frame):
+        stored = frame()
+        if isinstance(stored, pl.DataFrame):
+            return stored
     cases = list(state.cases.values())
     return pl.DataFrame(
         {

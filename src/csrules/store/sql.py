@@ -55,6 +55,7 @@ from csrules.store.base import (
     plain_json,
     utc,
 )
+from csrules.store.cases import StoredCases
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
@@ -511,7 +512,7 @@ class SqlStore(StateStore):
                 "PARTITION BY playbook, account ORDER BY first_true_at DESC, id DESC) AS rn "
                 "FROM cases) AS latest WHERE rn = 1"
             )
-            cases = {(c.playbook, c.account): c for c in map(self._case, rows)}
+            cases = StoredCases(CASE_COLUMNS, rows, self._case)
             held = [
                 self._action(r)
                 for r in self._query(
