@@ -80,3 +80,10 @@ def test_scale_benchmark_runs() -> None:
     assert "explain beyond the read" in out
     out = run_benchmark("bench_scale.py", "evaluate", "300", "--chunk", "120")
     assert "peak RSS" in out and '"done": "evaluate"' in out
+
+
+def test_apply_benchmark_runs_and_its_plans_are_the_row_wise_ones() -> None:
+    out = run_benchmark("bench_apply.py", "--sizes", "300", "--check", "--delivery-batch", "50")
+    assert "first apply" in out and "steady apply" in out, out
+    assert "plan identical to the row-wise reconcile: True" in out, out
+    assert "plan identical to the row-wise reconcile: False" not in out, out
