@@ -47,9 +47,8 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def project(work: Path, state_url: str, delivery_batch: int = 1) -> Path:
-    """The reference playbooks in ``work``, their state at ``state_url``, delivering
-    ``delivery_batch`` actions per commit."""
+def project(work: Path, state_url: str) -> Path:
+    """The reference playbooks in ``work``, their state at ``state_url``."""
     root = work / "playbooks"
     if not root.exists():
         shutil.copytree(PLAYBOOKS, root, ignore=shutil.ignore_patterns("data", "tests", "out"))
@@ -57,7 +56,7 @@ def project(work: Path, state_url: str, delivery_batch: int = 1) -> Path:
     text = settings.read_text(encoding="utf-8")
     start = text.index("[state]")
     end = text.index("\n\n", start)
-    state = f'[state]\nurl = "{state_url}"\n\n[apply]\ndelivery_batch = {delivery_batch}'
+    state = f'[state]\nurl = "{state_url}"'
     settings.write_text(text[:start] + state + text[end:], encoding="utf-8")
     return root
 
@@ -136,9 +135,9 @@ def generate(count: int, path: Path) -> None:
 
 
 def measure_store(
-    name: str, url: str, work: Path, snapshot: Path, check: bool, delivery_batch: int
+    name: str, url: str, work: Path, snapshot: Path, check: bool
 ) -> list[dict[str, Any]]:
-    root = project(work / name, url, delivery_batch)
+    root = project(work / name, url)
     rows = [run_child("evaluate", root, snapshot, AS_OF, False)]
     rows.append(run_child("apply", root, snapshot, AS_OF, check) | {"mode": "first apply"})
     later = AS_OF + timedelta(hours=1)
@@ -222,12 +221,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--check", action="store_true", help="compare each plan with the row-wise reconcile"
     )
-    parser.add_argument(
-        "--delivery-batch",
-        type=int,
-        default=1,
-        help="[apply] delivery_batch: actions per durable delivery commit (default 1)",
-    )
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
     servers: list[Any] = []
@@ -239,16 +232,11 @@ def main(argv: list[str]) -> None:
                 generate(size, snapshot)
                 if not args.no_sqlite:
                     url = f"sqlite:///{work / 'state.db'}"
-                    rows += measure_store(
-                        "sqlite", url, work, snapshot, args.check, args.delivery_batch
-                    )
+                    rows += measure_store("sqlite", url, work, snapshot, args.check)
                 if args.postgres:
                     pg = postgres_url(servers)
                     if pg is not None:
-                        rows += measure_store(
-                            "postgres", pg, work, snapshot, args.check, args.delivery_batch
-                        )
-        print(f"[apply] delivery_batch = {args.delivery_batch}")
+                        rows += measure_store("postgres", pg, work, snapshot, args.check)
         report(rows)
     finally:
         for server in servers:

@@ -83,7 +83,7 @@ def test_scale_benchmark_runs() -> None:
 
 
 def test_apply_benchmark_runs_and_its_plans_are_the_row_wise_ones() -> None:
-    out = run_benchmark("bench_apply.py", "--sizes", "300", "--check", "--delivery-batch", "50")
+    out = run_benchmark("bench_apply.py", "--sizes", "300", "--check")
     assert "first apply" in out and "steady apply" in out, out
     assert "plan identical to the row-wise reconcile: True" in out, out
     assert "plan identical to the row-wise reconcile: False" not in out, out
