@@ -45,7 +45,6 @@ from csrules.engine.values import EvalError
 from csrules.model.rules import Action as ActionRule
 from csrules.model.rules import Playbook
 
-
 #: the order plays open in under [cases] max_open_per_account
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
