@@ -114,15 +114,21 @@ owner = "ana@example.com"
 _compiled: dict[str, CompiledPlaybook] = {}
 
 
-def _playbook(tmp: Path) -> CompiledPlaybook:
-    if "pb" not in _compiled:
-        root = tmp / "pb"
+def _playbook(tmp: Path, cap: str = "") -> CompiledPlaybook:
+    if cap not in _compiled:
+        root = tmp / f"pb{len(_compiled)}"
         root.mkdir(parents=True, exist_ok=True)
-        (root / "csrules.toml").write_text(PROJECT + LIMITS, encoding="utf-8")
+        (root / "csrules.toml").write_text(PROJECT + LIMITS + cap, encoding="utf-8")
         (root / "rules.toml").write_text(RULES, encoding="utf-8")
         # the log connector takes strings only: compiled without validate's params check
-        _compiled["pb"] = compile_loaded(load_playbook(root), all_functions())
-    return _compiled["pb"]
+        _compiled[cap] = compile_loaded(load_playbook(root), all_functions())
+    return _compiled[cap]
+
+
+CAP = """
+[cases]
+max_open_per_account = 1
+"""
 
 
 ids = st.sampled_from([f"a{i}" for i in range(8)])
@@ -161,11 +167,13 @@ runs = st.lists(
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=runs)
+@given(steps=runs, capped=st.booleans())
 def test_columnar_and_row_wise_reconcile_give_identical_plans(
-    tmp_path: Path, steps: list[tuple[dict[str, dict[str, Any]], timedelta, list[str]]]
+    tmp_path: Path,
+    steps: list[tuple[dict[str, dict[str, Any]], timedelta, list[str]]],
+    capped: bool,
 ) -> None:
-    compiled = _playbook(tmp_path)
+    compiled = _playbook(tmp_path, CAP if capped else "")
     state = CaseState()
     when = NOW
     for accounts, gap, acks in steps:
