@@ -303,16 +303,6 @@ def test_plan_has_no_side_effects(root: Path) -> None:
     assert delivered(root) == []
 
 
-def test_the_delivery_progress_bar_is_only_shown_on_a_terminal() -> None:
-    from csrules.cli.state import _delivery_progress
-
-    with _delivery_progress(shown=False) as progress:
-        assert progress is None
-    with _delivery_progress(shown=True) as progress:
-        assert progress is not None
-        progress(3, 10)  # what apply calls after each delivery
-
-
 # --- the clock: max_future, rewind ----------------------------------------------------
 
 

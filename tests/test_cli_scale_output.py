@@ -1,11 +1,14 @@
 """evaluate's output at scale: counts and the first rows in the table, every row with
---all, JSON Lines chunk by chunk, a progress bar only on a terminal's stderr."""
+--all, JSON Lines chunk by chunk, a progress bar only on a terminal's stderr (for
+evaluate, plan, apply, check and test)."""
 
 from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -74,3 +77,56 @@ def test_progress_shows_only_on_a_terminal_after_a_while(monkeypatch: pytest.Mon
     with progress_module.Progress("evaluating", 10) as bar:
         bar.advance(5)
         assert bar._bar is None
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
+    """stderr as the progress bar sees it: a terminal, with the bar shown at once."""
+    screen = _Terminal()
+    monkeypatch.setattr(progress_module, "sys", SimpleNamespace(stderr=screen))
+    monkeypatch.setattr(progress_module, "SHOW_AFTER", 0.0)
+    return screen
+
+
+def _commands(root: Path) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Each long-running command, and the step its bar names last."""
+    at = ("--playbooks", str(root), "--as-of", "2026-11-01T00:00:00Z")
+    return {
+        "plan": (("plan", *at, "--snapshot", str(SAMPLE)), "reconciling cases"),
+        "apply": (("apply", *at, "--snapshot", str(SAMPLE)), "delivering"),
+        "check": (
+            ("check", "--playbooks", str(root), "--examples", "3", "--seed", "1"),
+            "checking portfolios",
+        ),
+        "test": (("test", "--playbooks", str(root), "-k", "pooled"), "running tests"),
+    }
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "check", "test"])
+def test_long_commands_show_their_step_on_the_terminal_only(
+    command: str, reference_copy: Path, terminal: _Terminal
+) -> None:
+    args, step = _commands(reference_copy)[command]
+    quiet = run_cli(*args, "--quiet")
+    assert quiet.exit_code == 0, quiet.stderr
+    assert terminal.getvalue() == ""
+    shown = run_cli(*args)
+    assert shown.exit_code == 0, shown.stderr
+    assert step in terminal.getvalue()
+    assert step not in shown.output  # the results on stdout are untouched by the bar
+
+
+def test_the_bar_comes_up_during_a_step_that_reports_nothing(
+    terminal: _Terminal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_module, "SHOW_AFTER", 0.05)
+    with progress_module.Progress("evaluating 5 accounts", None) as bar:
+        waited = 0
+        while bar._bar is None and waited < 500:  # the timer, not an update, brings it up
+            time.sleep(0.01)
+            waited += 1
+        assert bar._bar is not None
+        bar.stage("delivering", 4)
+        bar.update(2)
+    assert "delivering" in terminal.getvalue() and "50%" in terminal.getvalue()
+    assert bar._bar is None  # removed when the work is done

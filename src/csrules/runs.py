@@ -167,9 +167,18 @@ def check_guards(
 
 
 def make_plan(
-    compiled: CompiledPlaybook, batch: AccountBatch, state: CaseState, now: datetime
+    compiled: CompiledPlaybook,
+    batch: AccountBatch,
+    state: CaseState,
+    now: datetime,
+    stage: Callable[[str], None] | None = None,
 ) -> tuple[Evaluation, Plan]:
+    """Evaluate, then reconcile; ``stage`` is told each step as it starts (a progress bar)."""
+    if stage is not None:
+        stage(f"evaluating {len(batch):,} accounts")
     evaluation = evaluate(compiled, batch, now, state.scores)
+    if stage is not None:
+        stage("reconciling cases")
     return evaluation, reconcile(evaluation, compiled, state, now)
 
 
@@ -308,6 +317,7 @@ def apply(
     pm: pluggy.PluginManager | None = None,
     environ: dict[str, str] | None = None,
     progress: Any = None,
+    stage: Callable[[str], None] | None = None,
     stop: StopRequests | None = None,
     notify: Callable[[str], None] | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -316,7 +326,9 @@ def apply(
 
     ``stop`` receives SIGTERM/SIGINT (:func:`csrules.interrupts.trap`); ``notify`` is
     told what a person must know at once (a lock taken over from a dead run);
-    ``clock`` is the wall clock the ``max_future`` guard compares ``now`` with.
+    ``clock`` is the wall clock the ``max_future`` guard compares ``now`` with;
+    ``stage`` is told each step as it starts and ``progress`` each delivery (a progress
+    bar).
     """
     requests = stop or StopRequests()
     check_clock(now, wall=(clock or _wall_clock)(), max_future=max_future)
@@ -348,7 +360,7 @@ def apply(
             acks = collect_acknowledgements(store, connectors, now, run_id=run.run_id)
         if acks.acknowledged:
             state = store.load()
-        evaluation, plan = make_plan(compiled, batch, state, now)
+        evaluation, plan = make_plan(compiled, batch, state, now, stage)
         blobs, archived = archived_inputs(compiled, batch, state)
         record = run_record(
             compiled,
@@ -364,6 +376,8 @@ def apply(
         prune_before = now - keep if keep > timedelta(0) else None
         run.phase = "record"
         log.info("apply.phase", run=run.run_id, phase=run.phase)
+        if stage is not None:
+            stage(f"recording {len(plan.transitions):,} transitions")
         with requests.deferred():
             crash_point("before-commit")
             store.commit_plan(record, plan, archive=blobs, prune_before=prune_before)
@@ -371,6 +385,8 @@ def apply(
             crash_point("after-commit")
         run.phase = "deliver"
         log.info("apply.phase", run=run.run_id, phase=run.phase)
+        if stage is not None:
+            stage("delivering")
         with requests.deferred():
             deliver_due(
                 store,

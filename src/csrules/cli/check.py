@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from csrules.cli.diagnostics import github_line
-from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.options import format_option, playbooks_option, quiet_option, resolve_playbooks
+from csrules.cli.progress import Progress
 from csrules.cli.runtime import load_compiled, parse_as_of
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import Diagnostic, Location
@@ -90,9 +91,15 @@ def _text(report: CheckReport) -> None:
     default=None,
     help="Evaluation time: generated timestamps are around it (default: now).",
 )
+@quiet_option
 @format_option("text", "json", "github")
 def check_command(
-    playbooks: Path | None, examples: int, seed: int | None, as_of: str | None, fmt: str
+    playbooks: Path | None,
+    examples: int,
+    seed: int | None,
+    as_of: str | None,
+    quiet: bool,
+    fmt: str,
 ) -> None:
     """Property tests: generate accounts from the snapshot schema and check them.
 
@@ -100,14 +107,23 @@ def check_command(
     values hints; map keys the rules read) and evaluated. Every account must get
     exactly one tier, a score within [0, 100] or none, no evaluation error, and pass
     every [[invariant]]. A failure is shrunk and printed as a [[test]] table to paste
-    into tests/. Exit status 1 on a counterexample.
+    into tests/. Exit status 1 on a counterexample. A progress bar is shown on stderr
+    when it is a terminal and the run takes more than a second (not with --quiet).
     """
     root = resolve_playbooks(playbooks)
     now = parse_as_of(as_of)
     if as_of is None:
         now = now.replace(microsecond=0)
     compiled = load_compiled(root, fmt)
-    report = run_check(compiled, examples=examples, seed=seed, now=now)
+    with Progress("checking portfolios", examples, quiet=quiet) as progress:
+
+        def evaluated(count: int) -> None:
+            if count <= examples:
+                progress.update(count)
+            elif progress.total is not None:  # past the examples: shrinking a failure
+                progress.stage("shrinking the counterexample")
+
+        report = run_check(compiled, examples=examples, seed=seed, now=now, evaluated=evaluated)
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2, default=str))
     elif fmt == "github":

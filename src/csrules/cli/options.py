@@ -1,4 +1,4 @@
-"""Options shared by commands: ``--playbooks`` and ``--format``."""
+"""Options shared by commands: ``--playbooks``, ``--format`` and ``--quiet``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,16 @@ def format_option(*choices: str) -> Callable[[F], F]:
         )(func)
 
     return decorate
+
+
+def quiet_option(func: F) -> F:
+    """``--quiet``/``-q``: no progress bar (the bar only ever shows on a terminal's stderr)."""
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress bar on the terminal (problems and results are still printed).",
+    )(func)
 
 
 def resolve_playbooks(explicit: Path | None) -> Path:

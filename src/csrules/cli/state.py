@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import Progress
 
 from csrules.cases.model import CaseState, Plan
-from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.options import format_option, playbooks_option, quiet_option, resolve_playbooks
+from csrules.cli.progress import Progress
 from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of, snapshot_status
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import CsrulesError
@@ -25,17 +25,6 @@ from csrules.errors import CsrulesError
 if TYPE_CHECKING:
     from csrules.interrupts import StopRequests
     from csrules.store.base import Access, AuditEvent, Clock, StateStore, Timeouts
-
-
-@contextmanager
-def _delivery_progress(*, shown: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar of the deliveries on a terminal (cleared when done), else none."""
-    if not shown:
-        yield None
-        return
-    with Progress(transient=True) as bar:
-        task = bar.add_task("delivering", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def state_timeouts(compiled: CompiledPlaybook) -> Timeouts:
@@ -153,9 +142,16 @@ def _print_plan(plan: Plan) -> None:
     "--snapshot", help="Snapshot file, - for standard input, or a URL; default: [snapshot] source."
 )
 @click.option("--as-of", "as_of", help="Plan as of this time (RFC 3339, default now, UTC).")
+@quiet_option
 @format_option("text", "json")
-def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None, fmt: str) -> None:
-    """Show what apply would do: case transitions and actions. No side effects."""
+def plan_command(
+    playbooks: Path | None, snapshot: str | None, as_of: str | None, quiet: bool, fmt: str
+) -> None:
+    """Show what apply would do: case transitions and actions. No side effects.
+
+    A progress bar naming the step (evaluating, reconciling) is shown on stderr when it
+    is a terminal and the run takes more than a second (not with --quiet).
+    """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
@@ -163,7 +159,8 @@ def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None
     state = _state_without_side_effects(compiled)
     from csrules.runs import make_plan
 
-    _, plan = make_plan(compiled, batch, state, now)
+    with Progress("planning", None, quiet=quiet) as progress:
+        _, plan = make_plan(compiled, batch, state, now, progress.stage)
     if fmt == "json":
         from csrules.revision import revision
 
@@ -196,6 +193,7 @@ def plan_command(playbooks: Path | None, snapshot: str | None, as_of: str | None
     show_default=True,
     help="Seconds to wait for another apply.",
 )
+@quiet_option
 @format_option("text", "json")
 def apply_command(
     playbooks: Path | None,
@@ -203,6 +201,7 @@ def apply_command(
     as_of: str | None,
     allow_shrink: bool,
     lock_timeout: float,
+    quiet: bool,
     fmt: str,
 ) -> None:
     """Plan, record the cases and actions, then deliver them.
@@ -211,13 +210,15 @@ def apply_command(
     delivered; a failed delivery is retried on later runs. Exit status 1 when records
     were skipped, a delivery is dead, or a guard refused the run; 128 + the signal's
     number (143, 130) when SIGTERM or SIGINT stopped it, after recording what it did
-    and releasing its lock.
+    and releasing its lock. A progress bar naming the step (evaluating, reconciling,
+    recording, delivering N of M) is shown on stderr when it is a terminal and the run
+    takes more than a second (not with --quiet).
     """
     from csrules.interrupts import Interrupted, trap
 
     with trap() as stop:
         try:
-            _apply(playbooks, snapshot, as_of, allow_shrink, lock_timeout, fmt, stop)
+            _apply(playbooks, snapshot, as_of, allow_shrink, lock_timeout, quiet, fmt, stop)
         except Interrupted as exc:  # a second signal cut the cleanup short, or before the run
             click.echo(
                 f"error: stopped at once by {exc.name}; if a run had taken the apply lock, "
@@ -242,6 +243,7 @@ def _apply(
     as_of: str | None,
     allow_shrink: bool,
     lock_timeout: float,
+    quiet: bool,
     fmt: str,
     stop: StopRequests,
 ) -> None:
@@ -261,7 +263,7 @@ def _apply(
 
     with _store(compiled, "migrate") as store:
         try:
-            with _delivery_progress(shown=sys.stderr.isatty() and fmt == "text") as progress:
+            with Progress("applying", None, quiet=quiet) as progress:
                 outcome = apply(
                     compiled,
                     batch,
@@ -271,7 +273,8 @@ def _apply(
                     max_shrink=settings.max_shrink,
                     max_future=settings.max_future,
                     lock_timeout=lock_timeout,
-                    progress=progress,
+                    progress=progress.update,
+                    stage=progress.stage,
                     stop=stop,
                     notify=lambda text: click.echo(f"warning: {text}", err=True),
                 )

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from csrules.cli.diagnostics import github_line
-from csrules.cli.options import format_option, playbooks_option, resolve_playbooks
+from csrules.cli.options import format_option, playbooks_option, quiet_option, resolve_playbooks
+from csrules.cli.progress import Progress
 from csrules.cli.runtime import load_compiled
 from csrules.errors import Diagnostic, Severity
 from csrules.testing.coverage import CoverageRecorder, CoverageReport
@@ -59,12 +60,14 @@ def _coverage_github(report: CoverageReport) -> None:
     metavar="PCT",
     help="Exit 1 when under PCT percent of the rules are exercised (implies --coverage).",
 )
+@quiet_option
 @format_option("text", "json", "github")
 def test_command(
     playbooks: Path | None,
     select: str | None,
     coverage: bool,
     fail_under: float | None,
+    quiet: bool,
     fmt: str,
 ) -> None:
     """Run the [[test]] tables under tests/.
@@ -76,14 +79,16 @@ def test_command(
     never assigned, an ADKAR element never the barrier, a playbook never seen both
     firing and not firing, an escalation step no step test delivers, an invariant
     whose protected case no account reaches. Exit status 1 when a test fails or the
-    coverage is under --fail-under.
+    coverage is under --fail-under. A progress bar is shown on stderr when it is a
+    terminal and the run takes more than a second (not with --quiet).
     """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     assert compiled.loaded is not None
     tests = [t for t in compiled.loaded.tests if select is None or select in t.item.name]
     recorder = CoverageRecorder(compiled) if coverage or fail_under is not None else None
-    outcomes = run_tests(compiled, tests, recorder)
+    with Progress("running tests", len(tests), quiet=quiet) as progress:
+        outcomes = run_tests(compiled, tests, recorder, progress.update)
     report = recorder.report() if recorder is not None else None
     under = report is not None and fail_under is not None and report.percent < fail_under
     passed = sum(o.status == "passed" for o in outcomes)

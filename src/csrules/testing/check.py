@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import random
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -587,11 +587,14 @@ def run_check(
     min_accounts: int = 1,
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
     shrink_budget: int = DEFAULT_SHRINK_BUDGET,
+    evaluated: Callable[[int], None] | None = None,
 ) -> CheckReport:
     """Generate ``examples`` portfolios of ``min_accounts``..``max_accounts`` accounts.
 
     ``seed`` makes the run repeatable; without one a seed is drawn and reported, so a
     failure can always be replayed with ``--seed``. No example database is written.
+    ``evaluated`` is told how many portfolios were evaluated after each (a progress
+    bar; shrinking a counterexample evaluates more than ``examples``).
     """
     if examples < 1:
         raise ValueError("examples must be at least 1")
@@ -638,6 +641,8 @@ def run_check(
             raise _OutOfBudget  # a BaseException: Hypothesis lets it through, run ends
         search.calls += 1
         search.accounts += len(portfolio)
+        if evaluated is not None:
+            evaluated(search.calls)
         try:
             violation = first_violation(compiled, evaluate_records(compiled, portfolio, now))
         except Exception as exc:

@@ -7,7 +7,7 @@ exactly what it is about. Failures name the line of the expectation that failed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -263,5 +263,12 @@ def run_tests(
     compiled: CompiledPlaybook,
     tests: Sequence[Located[TestCase]],
     recorder: CoverageRecorder | None = None,
+    done: Callable[[int], None] | None = None,
 ) -> list[TestOutcome]:
-    return [run_test(compiled, test, recorder) for test in tests]
+    """Every test in order; ``done`` is told how many have run after each (a progress bar)."""
+    outcomes = []
+    for test in tests:
+        outcomes.append(run_test(compiled, test, recorder))
+        if done is not None:
+            done(len(outcomes))
+    return outcomes
