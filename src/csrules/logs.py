@@ -12,14 +12,13 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-import structlog
-
 from csrules.redaction import REDACTED, excerpt, redact_text, register_secret, truncate
 
 __all__ = [
     "REDACTED",
     "configure",
     "excerpt",
+    "get_logger",
     "redact_processor",
     "redact_text",
     "register_secret",
@@ -42,9 +41,48 @@ def redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutabl
     return {key: _redact(value) for key, value in event.items()}
 
 
+_verbose = False
+_configured = True  # nothing to apply until the command line asks (a library use keeps its own)
+
+
 def configure(verbose: bool = False) -> None:
-    """Logs go to stderr; stdout stays for command output (tables, JSON)."""
-    level = logging.DEBUG if verbose else logging.WARNING
+    """Logs go to stderr; stdout stays for command output (tables, JSON).
+
+    structlog itself is imported only when a module asks for a logger (a run, a
+    delivery): ``validate`` and ``--version`` never log and do not pay its import.
+    """
+    global _verbose, _configured
+    _verbose, _configured = verbose, False
+    if "structlog" in sys.modules:
+        _apply()
+
+
+def get_logger(name: str) -> Any:
+    """A logger named ``name`` for a module's ``log``: structlog is imported (and
+    configured as :func:`configure` asked) at its first use, not at the module's import."""
+    return _Logger(name)
+
+
+class _Logger:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            if not _configured:  # configure() ran before structlog was imported
+                _apply()
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attribute)
+
+
+def _apply() -> None:
+    global _configured
+    import structlog
+
+    level = logging.DEBUG if _verbose else logging.WARNING
     renderer: Any = (
         structlog.dev.ConsoleRenderer()
         if sys.stderr.isatty()
@@ -61,3 +99,4 @@ def configure(verbose: bool = False) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    _configured = True

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pluggy
-import structlog
 
 from csrules.archive import archive_record, snapshot_blob, state_blob
 from csrules.cases.model import CaseState, Plan
@@ -38,6 +37,7 @@ from csrules.errors import CsrulesError
 from csrules.faults import crash_point
 from csrules.hooks import manager
 from csrules.interrupts import Interrupted, StopRequests
+from csrules.logs import get_logger
 from csrules.model.durations import format_duration
 from csrules.revision import revision
 from csrules.snapshot.batch import AccountBatch
@@ -54,7 +54,7 @@ from csrules.store.base import (
 DEFAULT_MAX_SHRINK = 0.20
 DEFAULT_MAX_FUTURE = timedelta(hours=1)
 
-log = structlog.get_logger("csrules.runs")
+log = get_logger("csrules.runs")
 
 
 class ApplyRefused(CsrulesError):

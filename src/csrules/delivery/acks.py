@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import structlog
-
 from csrules.delivery.connector import (
     AcknowledgementError,
     AnyConnector,
@@ -24,10 +22,10 @@ from csrules.delivery.connector import (
     OutgoingAction,
 )
 from csrules.delivery.outbox import outgoing
-from csrules.logs import redact_text
+from csrules.logs import get_logger, redact_text
 from csrules.store.base import StateStore
 
-log = structlog.get_logger("csrules.delivery")
+log = get_logger("csrules.delivery")
 
 
 @dataclass

@@ -49,14 +49,13 @@ from typing import Any, Protocol
 
 import httpcore
 import httpx
-import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from csrules import __version__
 from csrules.delivery.connector import DeliveryResult
-from csrules.logs import excerpt, redact_text
+from csrules.logs import excerpt, get_logger, redact_text
 
-log = structlog.get_logger("csrules.delivery.http")
+log = get_logger("csrules.delivery.http")
 
 USER_AGENT = f"csrules/{__version__}"
 #: at most this much of a response body is read (the rest is dropped)

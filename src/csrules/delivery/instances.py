@@ -13,18 +13,18 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import structlog
 from pydantic import ValidationError
 
 from csrules.delivery.connector import AnyConnector
 from csrules.delivery.mode import LogStandIn, delivery_mode, log_file, log_settings
 from csrules.errors import UsageError
+from csrules.logs import get_logger
 from csrules.model.project import ProjectFile
 from csrules.placeholders import expand
 
 BUILTIN_INSTANCE = "log"
 
-log = structlog.get_logger("csrules.delivery")
+log = get_logger("csrules.delivery")
 
 
 def build_connectors(

@@ -20,17 +20,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import structlog
-
 from csrules.cases.model import Action
 from csrules.delivery.connector import AnyConnector, DeliveryResult, OutgoingAction
 from csrules.delivery.digests import OWNER, Batch, batches
 from csrules.faults import crash_point
-from csrules.logs import truncate
+from csrules.logs import get_logger, truncate
 from csrules.model.project import DigestSettings
 from csrules.store.base import DETAIL_LIMIT, StateStore
 
-log = structlog.get_logger("csrules.delivery")
+log = get_logger("csrules.delivery")
 
 
 @dataclass(frozen=True)

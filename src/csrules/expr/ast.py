@@ -1041,6 +1041,16 @@ def grammar_tree(source: str, *, max_length: int = 4096, max_depth: int = 32) ->
         raise _syntax_error(source, exc) from None
 
 
+@functools.lru_cache(maxsize=4096)
+def _shared_grammar_tree(source: str, max_length: int, max_depth: int) -> Any:
+    """`grammar_tree`, once per text: a playbook's holes and conditions repeat the same
+    expressions (282 parses of 75 texts in the reference's ``validate``) and lark's
+    parse is most of validating them. Only `parse` reads these trees, and only to
+    convert them into new nodes, so sharing one is safe; a syntax error is not cached
+    and is raised again each time."""
+    return grammar_tree(source, max_length=max_length, max_depth=max_depth)
+
+
 def parse(
     source: str,
     *,
@@ -1056,7 +1066,7 @@ def parse(
     operators (long `a || b || ...` chains, `!!!!x`) after. The last bound keeps
     every later recursive pass over the tree far from Python's recursion limit.
     """
-    tree = grammar_tree(source, max_length=max_length, max_depth=max_depth)
+    tree = _shared_grammar_tree(source, max_length, max_depth)
     root = _Converter(source).convert(tree)
     count = sum(1 for _ in walk(root))
     if count > max_nodes:
