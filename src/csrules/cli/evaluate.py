@@ -20,6 +20,7 @@ from csrules.cli.progress import Progress
 from csrules.cli.runtime import (
     incomplete_note,
     load_compiled,
+    load_sliced,
     load_snapshot,
     parse_as_of,
     snapshot_inputs,
@@ -31,7 +32,7 @@ from csrules.cli.sqlrun import (
     refuse_same_table,
     write_database_table,
 )
-from csrules.engine.chunked import evaluate_chunks
+from csrules.engine.chunked import evaluate_chunks, evaluate_sliced
 from csrules.engine.results import Evaluation
 from csrules.engine.sql.errors import NotExpressible
 
@@ -225,7 +226,9 @@ def evaluate_command(
                 pending = cleanup.enter_context(PendingOutput(output_file))
             except OutputError as exc:
                 raise click.UsageError(exc.message) from None
-        batch = load_snapshot(compiled, snapshot)
+        # a large local Parquet file is read a slice at a time, never whole
+        sliced = load_sliced(compiled, snapshot) if engine != "sql" else None
+        batch = sliced.summary if sliced is not None else load_snapshot(compiled, snapshot)
         tally = _Tally(None if show_all else rows)
         table_wanted = pending is None and sink is None and fmt != "json"
         progress = cleanup.enter_context(Progress("evaluating", len(batch), quiet=quiet))
@@ -236,13 +239,18 @@ def evaluate_command(
 
         def chunks() -> Iterator[Evaluation]:
             try:
-                for evaluation in evaluate_chunks(
-                    compiled,
-                    batch,
-                    now,
-                    chunk_accounts=chunk_accounts,
-                    backend="sql" if engine == "sql" else backend,
-                ):
+                evaluations = (
+                    evaluate_chunks(
+                        compiled,
+                        batch,
+                        now,
+                        chunk_accounts=chunk_accounts,
+                        backend="sql" if engine == "sql" else backend,
+                    )
+                    if sliced is None
+                    else evaluate_sliced(compiled, sliced, now, backend=backend)
+                )
+                for evaluation in evaluations:
                     tally.add(evaluation.frame(), keep_rows=table_wanted)
                     yield evaluation
                     progress.advance(len(evaluation.frame()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import PlaybookError
 from csrules.runtime import compile_playbook
 from csrules.snapshot import AccountBatch, SnapshotError, read_snapshot, snapshot_file
+
+if TYPE_CHECKING:
+    from csrules.snapshot.slices import SlicedParquet
 
 
 def parse_as_of(text: str | None) -> datetime:
@@ -103,6 +107,32 @@ def load_snapshot(compiled: CompiledPlaybook, snapshot: str | None) -> AccountBa
     if batch.stopped is not None:
         click.echo(f"error: {batch.stopped.render()}", err=True)
     return batch
+
+
+def load_sliced(compiled: CompiledPlaybook, snapshot: str | None) -> SlicedParquet | None:
+    """The snapshot checked a slice of ``[limits] chunk_accounts`` rows at a time when it
+    is a local Parquet file of more rows than that, keeping of the whole file only the
+    columns the portfolio aggregates read; ``None`` otherwise (read it whole with
+    :func:`load_snapshot`). Skipped records are reported on stderr, as there."""
+    from csrules.engine.columnar import aggregate_fields
+    from csrules.snapshot.slices import open_sliced, parquet_file, parquet_rows
+
+    path, base = _snapshot_argument(compiled, snapshot)
+    found = parquet_file(path, base)
+    chunk = compiled.project.limits.chunk_accounts
+    if found is None or not found.is_file():
+        return None
+    try:
+        if parquet_rows(found, path) <= chunk:
+            return None
+        sliced = open_sliced(
+            found, compiled.spec, path, slice_rows=chunk, columns=aggregate_fields(compiled)
+        )
+    except SnapshotError as exc:
+        raise click.UsageError(exc.message) from None
+    for record in (*sliced.summary.rejected, *sliced.summary.duplicates):
+        click.echo(record.render(), err=True)
+    return sliced
 
 
 def incomplete_note(batch: AccountBatch) -> str | None:

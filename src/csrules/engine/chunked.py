@@ -19,6 +19,7 @@ from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.evaluate import aggregates_of, evaluate
 from csrules.engine.results import Evaluation
 from csrules.snapshot.batch import AccountBatch
+from csrules.snapshot.slices import SlicedParquet
 
 
 def evaluate_chunks(
@@ -50,3 +51,19 @@ def evaluate_chunks(
             aggregates=aggregates,
             backend=backend,
         )
+
+
+def evaluate_sliced(
+    compiled: CompiledPlaybook,
+    sliced: SlicedParquet,
+    now: datetime,
+    prior: Mapping[str, float] | None = None,
+    *,
+    backend: str = "columnar",
+) -> Iterator[Evaluation]:
+    """:func:`evaluate_chunks` for a Parquet snapshot read a slice at a time: the
+    aggregates from the columns they read (``sliced.summary``), then one evaluation per
+    slice of the file, each with every column. The same results as the whole read."""
+    aggregates = aggregates_of(compiled, sliced.summary, now)
+    for batch in sliced.batches():
+        yield evaluate(compiled, batch, now, prior, aggregates=aggregates, backend=backend)

@@ -21,7 +21,7 @@ import atexit
 import functools
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -138,6 +138,31 @@ def _kernels(compiled: CompiledPlaybook) -> list[Kernel]:
     out.extend(k for _, k in compiled.adkar)
     out.extend(p.when for p in compiled.playbooks)
     return out
+
+
+def fields_read(sources: Iterable[str]) -> set[str] | None:
+    """The account fields the expressions ``sources`` read (``account.arr`` reads
+    ``arr``), or ``None`` when unsure: one that does not parse, or reads ``account``
+    whole. What a reader must load for them, and no more."""
+    wanted: set[str] = set()
+    for source in sources:
+        node = _parsed(source)
+        if node is None:
+            return None
+        for part in walk(node):
+            if isinstance(part, Ident) and part.name == "account":
+                parent = _parent_select(node, part)
+                if parent is None:
+                    return None  # `account` used whole
+                wanted.add(parent)
+    return wanted
+
+
+def aggregate_fields(compiled: CompiledPlaybook) -> set[str] | None:
+    """The account fields the portfolio aggregates read (``None``: all of them)."""
+    return fields_read(
+        k.source for agg in compiled.aggregates for k in (agg.of, agg.where) if k is not None
+    )
 
 
 def _parent_select(root: Node, ident: Ident) -> str | None:
@@ -350,18 +375,9 @@ class ColumnarRun:
     def _read_fields(compiled: CompiledPlaybook, batch: AccountBatch) -> list[str]:
         """The account fields some expression reads (all of them when unsure)."""
         every = list(batch.frame.columns)
-        sources = [k.source for k in _kernels(compiled)]
-        wanted: set[str] = set()
-        for source in sources:
-            node = _parsed(source)
-            if node is None:
-                return every
-            for part in walk(node):
-                if isinstance(part, Ident) and part.name == "account":
-                    parent = _parent_select(node, part)
-                    if parent is None:
-                        return every  # `account` used whole
-                    wanted.add(parent)
+        wanted = fields_read(k.source for k in _kernels(compiled))
+        if wanted is None:
+            return every
         return [c for c in every if c in wanted or c == batch.spec.key]
 
     def _account_record(self, frame: pl.DataFrame | None = None) -> Col:

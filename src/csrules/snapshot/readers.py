@@ -335,6 +335,24 @@ def read_parquet(path: Path, spec: SnapshotSpec, display: str) -> AccountBatch:
 def frame_batch(raw: pl.DataFrame, spec: SnapshotSpec, display: str, digest: str) -> AccountBatch:
     """A typed frame (Parquet's, or a database table's) checked and converted column by
     column, as :func:`read_parquet` describes; bad rows are rejected, not dropped."""
+    frame, rejected, lines = checked_rows(raw, spec, display)
+    frame, duplicates = split_duplicates(frame, lines.to_list(), spec, display, unit="row")
+    return AccountBatch(
+        spec=spec,
+        frame=frame,
+        rejected=rejected,
+        duplicates=duplicates,
+        source=display,
+        sha256=digest,
+    )
+
+
+def checked_rows(
+    raw: pl.DataFrame, spec: SnapshotSpec, display: str
+) -> tuple[pl.DataFrame, list[RejectedRecord], pl.Series]:
+    """The good rows of ``raw`` converted, the bad ones as records (line = row + 1),
+    and the line of each good row: :func:`frame_batch` before it sets repeated keys
+    aside, for a reader that checks a file a slice at a time."""
     missing = [
         name
         for name, ft in spec.fields.items()
@@ -428,15 +446,7 @@ def frame_batch(raw: pl.DataFrame, spec: SnapshotSpec, display: str, digest: str
         frame = frame.filter(~any_bad)
     else:
         lines = pl.int_range(1, frame.height + 1, eager=True)
-    frame, duplicates = split_duplicates(frame, lines.to_list(), spec, display, unit="row")
-    return AccountBatch(
-        spec=spec,
-        frame=frame,
-        rejected=rejected,
-        duplicates=duplicates,
-        source=display,
-        sha256=digest,
-    )
+    return frame, rejected, lines
 
 
 def _located(problems: dict[int, str], name: str, row: int) -> str:
