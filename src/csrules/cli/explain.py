@@ -13,6 +13,7 @@ from csrules.cli.options import format_option, playbooks_option, resolve_playboo
 from csrules.cli.runtime import (
     incomplete_note,
     load_compiled,
+    load_sliced,
     load_snapshot,
     parse_as_of,
     snapshot_status,
@@ -215,6 +216,7 @@ def explain_command(
     """
     root = resolve_playbooks(playbooks)
     note: str | None = None
+    one: AccountBatch | None = None
     if run_id is not None:
         if snapshot is not None or as_of is not None:
             raise click.UsageError(
@@ -225,15 +227,24 @@ def explain_command(
     else:
         compiled = load_compiled(root, fmt)
         now = parse_as_of(as_of)
-        batch = load_snapshot(compiled, snapshot)
+        # A local Parquet file is checked a slice at a time, keeping only the columns
+        # the aggregates read; the account's own row is then read alone.
+        sliced = load_sliced(compiled, snapshot, at_least=0)
+        if sliced is None:
+            batch = load_snapshot(compiled, snapshot)
+        else:
+            batch = sliced.summary
+            one = sliced.account(account)
         previous = _previous_scores(compiled)
-    if batch.record(account) is None:
+    if one is None:
+        one = batch.subset([account])
+    if len(one) == 0:
         _not_evaluated(account, batch)
     # Aggregates need the whole portfolio (one columnar pass); the other stages only
     # this account.
     portfolio = aggregates_of(compiled, batch, now)
     prior = {account: previous[account]} if account in previous else {}
-    evaluation = evaluate(compiled, batch.subset([account]), now, prior, aggregates=portfolio)
+    evaluation = evaluate(compiled, one, now, prior, aggregates=portfolio)
     result = evaluation.accounts[0]
     activation = evaluation.activations[0]
 
@@ -287,7 +298,7 @@ def explain_command(
         click.echo(json.dumps(payload, indent=2, default=str))
         _finish(result, batch)
 
-    name = batch.record(account) or {}
+    name = one.record(account) or {}
     lines = [f"Account {account} ({name.get('name', '')}) as of {now:%Y-%m-%dT%H:%M:%SZ}", ""]
     if note is not None:
         lines[1:1] = [note]

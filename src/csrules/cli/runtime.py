@@ -109,11 +109,14 @@ def load_snapshot(compiled: CompiledPlaybook, snapshot: str | None) -> AccountBa
     return batch
 
 
-def load_sliced(compiled: CompiledPlaybook, snapshot: str | None) -> SlicedParquet | None:
+def load_sliced(
+    compiled: CompiledPlaybook, snapshot: str | None, *, at_least: int | None = None
+) -> SlicedParquet | None:
     """The snapshot checked a slice of ``[limits] chunk_accounts`` rows at a time when it
-    is a local Parquet file of more rows than that, keeping of the whole file only the
-    columns the portfolio aggregates read; ``None`` otherwise (read it whole with
-    :func:`load_snapshot`). Skipped records are reported on stderr, as there."""
+    is a local Parquet file of more rows than ``at_least`` (default: one slice), keeping
+    of the whole file only the columns the portfolio aggregates read; ``None``
+    otherwise (read it whole with :func:`load_snapshot`). Skipped records are reported
+    on stderr, as there."""
     from csrules.engine.columnar import aggregate_fields
     from csrules.snapshot.slices import open_sliced, parquet_file, parquet_rows
 
@@ -123,7 +126,7 @@ def load_sliced(compiled: CompiledPlaybook, snapshot: str | None) -> SlicedParqu
     if found is None or not found.is_file():
         return None
     try:
-        if parquet_rows(found, path) <= chunk:
+        if parquet_rows(found, path) <= (chunk if at_least is None else at_least):
             return None
         sliced = open_sliced(
             found, compiled.spec, path, slice_rows=chunk, columns=aggregate_fields(compiled)

@@ -48,9 +48,31 @@ class SlicedParquet:
     rows: int
     schema: pl.Schema
     duplicate_lines: frozenset[int]
+    lines: pl.Series  # the line (row + 1) of each account of ``summary``
 
     def __len__(self) -> int:
         return len(self.summary)
+
+    def account(self, key: str) -> AccountBatch:
+        """The account with ``key`` and every column, as :meth:`AccountBatch.subset`
+        gives it from the whole read (its skipped records with it): one row read from
+        the file, at the row the check kept for that key. Empty when it has none."""
+        summary = self.summary
+        position = summary.position(key)
+        frame = pl.DataFrame(schema=self.schema)
+        if position is not None:
+            line = int(self.lines[position])
+            raw = next(_slices(self.path, summary.source, line, 1, start=line - 1))[1]
+            checked, _, _ = checked_rows(raw, self.spec, summary.source)
+            frame = _widened(checked, self.schema)
+        return AccountBatch(
+            spec=self.spec,
+            frame=frame,
+            rejected=[r for r in summary.rejected if r.key == key],
+            duplicates=[r for r in summary.duplicates if r.key == key],
+            source=summary.source,
+            sha256=summary.sha256,
+        )
 
     def batches(self) -> Iterator[AccountBatch]:
         """The accounts with every column, one slice of the file at a time, in file
@@ -73,7 +95,7 @@ class SlicedParquet:
         if not given:
             yield AccountBatch(
                 spec=self.spec,
-                frame=self.summary.frame.clear(),
+                frame=pl.DataFrame(schema=self.schema),
                 source=display,
                 sha256=self.summary.sha256,
             )
@@ -83,13 +105,14 @@ def parquet_file(path: str, base_dir: Path | None = None) -> Path | None:
     """The local file of ``path`` when the built-in Parquet reader reads it (not a URL,
     a compressed file or a plugin's reader), else ``None``."""
     from csrules.hooks import manager
+    from csrules.hooks.builtin import sources
     from csrules.snapshot.load import _reader_for
 
     try:
         name, reader = _reader_for(path, manager.sources())
     except SnapshotError:
         return None
-    if reader is not read_parquet or not name.startswith("."):
+    if reader not in (sources.read_parquet, read_parquet) or not name.startswith("."):
         return None
     return snapshot_file(path, base_dir=base_dir)
 
@@ -140,6 +163,8 @@ def open_sliced(
     whole = pl.concat([_widened(p, schema) for p in pieces], rechunk=True)
     lines = pl.concat(line_pieces)
     frame, duplicates = split_duplicates(whole, lines.to_list(), spec, display, unit="row")
+    if duplicates:
+        lines = lines.filter(whole.get_column(spec.key).is_first_distinct())
     summary = AccountBatch(
         spec=spec,
         frame=frame,
@@ -156,13 +181,17 @@ def open_sliced(
         rows=rows,
         schema=schema,
         duplicate_lines=frozenset(r.line for r in duplicates),
+        lines=lines,
     )
 
 
-def _slices(path: Path, display: str, rows: int, size: int) -> Iterator[tuple[int, pl.DataFrame]]:
-    """``(offset, rows offset to offset + size)`` of the file, at least one slice."""
+def _slices(
+    path: Path, display: str, rows: int, size: int, *, start: int = 0
+) -> Iterator[tuple[int, pl.DataFrame]]:
+    """``(offset, rows offset to offset + size)`` of the file from ``start`` to
+    ``rows``, at least one slice."""
     scan = pl.scan_parquet(path)
-    for offset in range(0, max(rows, 1), size):
+    for offset in range(start, max(rows, start + 1), size):
         try:
             raw = scan.slice(offset, size).collect()
         except Exception as exc:  # polars raises several error types for a bad file
