@@ -142,11 +142,7 @@ def open_sliced(
         raise ValueError("slice_rows must be positive")
     sha256 = file_sha256(path, display)
     rows = parquet_rows(path, display)
-    kept = [
-        name
-        for name in spec.fields
-        if columns is None or name in columns or name == spec.key
-    ]
+    kept = [name for name in spec.fields if columns is None or name in columns or name == spec.key]
     pieces: list[pl.DataFrame] = []
     line_pieces: list[pl.Series] = []
     rejected: list[RejectedRecord] = []
@@ -156,9 +152,7 @@ def open_sliced(
         schema = frame.schema if schema is None else _union(schema, frame.schema)
         pieces.append(frame.select(kept))
         line_pieces.append((lines + offset).cast(pl.Int64))
-        rejected.extend(
-            RejectedRecord(r.source, r.line + offset, r.key, r.message) for r in bad
-        )
+        rejected.extend(RejectedRecord(r.source, r.line + offset, r.key, r.message) for r in bad)
     assert schema is not None  # a file of no row still gives one (empty) slice
     whole = pl.concat([_widened(p, schema) for p in pieces], rechunk=True)
     lines = pl.concat(line_pieces)
