@@ -8,6 +8,10 @@ errors). A caller writes or prints each chunk's results before asking for the ne
 the results of the whole portfolio (several times the size of the snapshot) are never
 in memory at once. The property test checks that any chunk size gives exactly the
 results of one evaluation of the whole batch.
+
+:func:`evaluate_sliced` does the same for a Parquet snapshot never read whole
+(``snapshot/slices.py``): the aggregates from the columns they read, the stages slice
+by slice of the file.
 """
 
 from __future__ import annotations
