@@ -116,7 +116,7 @@ def test_only_the_aggregate_columns_are_kept_and_the_evaluation_is_the_same(
     sliced = _sliced(snapshot, 25, columns)
     assert set(sliced.summary.frame.columns) == columns | {SPEC.key}
     expected = evaluate(COMPILED, whole, NOW)
-    chunks = list(evaluate_sliced(COMPILED, sliced, NOW))
+    chunks = list(evaluate_sliced(COMPILED, sliced.summary, sliced.batches(), NOW))
     assert len(chunks) == 3
     assert all(c.portfolio == expected.portfolio for c in chunks)
     assert pl.concat([c.frame() for c in chunks]).equals(expected.frame())

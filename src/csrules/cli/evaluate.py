@@ -248,7 +248,7 @@ def evaluate_command(
                         backend="sql" if engine == "sql" else backend,
                     )
                     if sliced is None
-                    else evaluate_sliced(compiled, sliced, now, backend=backend)
+                    else evaluate_sliced(compiled, batch, sliced.batches(), now, backend=backend)
                 )
                 for evaluation in evaluations:
                     tally.add(evaluation.frame(), keep_rows=table_wanted)

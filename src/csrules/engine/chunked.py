@@ -11,19 +11,18 @@ results of one evaluation of the whole batch.
 
 :func:`evaluate_sliced` does the same for a Parquet snapshot never read whole
 (``snapshot/slices.py``): the aggregates from the columns they read, the stages slice
-by slice of the file.
+by slice of the file, never reading it whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.evaluate import aggregates_of, evaluate
 from csrules.engine.results import Evaluation
 from csrules.snapshot.batch import AccountBatch
-from csrules.snapshot.slices import SlicedParquet
 
 
 def evaluate_chunks(
@@ -59,15 +58,17 @@ def evaluate_chunks(
 
 def evaluate_sliced(
     compiled: CompiledPlaybook,
-    sliced: SlicedParquet,
+    summary: AccountBatch,
+    slices: Iterable[AccountBatch],
     now: datetime,
     prior: Mapping[str, float] | None = None,
     *,
     backend: str = "columnar",
 ) -> Iterator[Evaluation]:
-    """:func:`evaluate_chunks` for a Parquet snapshot read a slice at a time: the
-    aggregates from the columns they read (``sliced.summary``), then one evaluation per
-    slice of the file, each with every column. The same results as the whole read."""
-    aggregates = aggregates_of(compiled, sliced.summary, now)
-    for batch in sliced.batches():
+    """:func:`evaluate_chunks` for a snapshot never held whole: the aggregates from
+    ``summary`` (every account, with at least the columns the aggregates read), then
+    one evaluation per batch of ``slices`` (the accounts in order, every column). The
+    same results as one evaluation of the whole batch."""
+    aggregates = aggregates_of(compiled, summary, now)
+    for batch in slices:
         yield evaluate(compiled, batch, now, prior, aggregates=aggregates, backend=backend)

@@ -24,12 +24,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from csrules.snapshot.batch import AccountBatch, RejectedRecord, SnapshotSpec, split_duplicates
 from csrules.snapshot.load import SnapshotError, file_sha256, snapshot_file
 from csrules.snapshot.readers import checked_rows, read_parquet
+
+if TYPE_CHECKING:
+    from polars.datatypes.classes import DataTypeClass
+
+    DType = pl.DataType | DataTypeClass  # what a schema or a struct field holds
 
 
 @dataclass(eq=False)
@@ -201,7 +207,7 @@ def _unreadable(display: str, exc: Exception) -> SnapshotError:
     )
 
 
-def _union_dtype(a: pl.DataType, b: pl.DataType) -> pl.DataType:
+def _union_dtype(a: DType, b: DType) -> DType:
     """The dtype holding both: structs (maps) get the fields of both, sorted as the
     whole read sorts map keys; anything else is the same in every slice."""
     if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
@@ -221,7 +227,7 @@ def _union(a: pl.Schema, b: pl.Schema) -> pl.Schema:
     return pl.Schema({name: _union_dtype(dtype, b[name]) for name, dtype in a.items()})
 
 
-def _widen(e: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
+def _widen(e: pl.Expr, have: DType, want: DType) -> pl.Expr:
     if have == want:
         return e
     if isinstance(have, pl.Struct) and isinstance(want, pl.Struct):
