@@ -1,10 +1,11 @@
-"""Shared fixtures: a fresh copy of the reference playbooks, running the CLI, and a real
-PostgreSQL server.
+"""Shared fixtures: a fresh copy of the reference playbooks, running the CLI, a real
+PostgreSQL server and a local Spark session.
 
 The external corpora (toml-test, the CEL conformance tests) live beside the repository
 in ``../shared/corpora``. Outside CI a missing corpus skips its tests; with ``CI=true``
 it stops the run before any test, because a CI machine must never pass by running fewer
-tests. The same holds for the PostgreSQL server (see ``tests/pgserver.py``).
+tests. The same holds for the PostgreSQL server (see ``tests/pgserver.py``) and for
+Spark (pyspark and a Java runtime, which ``.ci/run`` installs).
 """
 
 from __future__ import annotations
@@ -132,3 +133,36 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- Spark -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark_connection() -> Iterator[Any]:
+    """The local Spark session every Spark test shares (a JVM starts once: it is slow);
+    skipped (failed under CI) without pyspark or Java. The tests using it are in one
+    xdist group, so one worker starts one JVM."""
+    from csrules.snapshot.sparkconn import SparkUnavailable, connect_spark, missing
+
+    why = missing()
+    if not why:
+        started = time.monotonic()
+        try:
+            connection = connect_spark()
+        except SparkUnavailable as exc:
+            why = exc.message
+        else:
+            print(
+                f"\nSpark {connection.session.version} local, ready in "
+                f"{time.monotonic() - started:.1f} s"
+            )
+            try:
+                yield connection
+            finally:
+                connection.session.stop()
+            return
+    message = f"no Spark session for the tests: {why}"
+    if in_ci():
+        pytest.fail(f"CI=true: {message}")
+    pytest.skip(message)

@@ -140,7 +140,8 @@ def _print_json(evaluation: Evaluation) -> None:
 @click.option(
     "--output",
     help="Write results to this file (.jsonl, .csv or .parquet) for the warehouse or BI, "
-    "or to a database table: duckdb://PATH?table=NAME, postgresql://...?table=NAME.",
+    "or to a database table: duckdb://PATH?table=NAME, postgresql://...?table=NAME, "
+    "spark:NAME (a Spark table) or spark:PATH (Parquet written by Spark).",
 )
 @click.option(
     "--backend",
@@ -156,7 +157,8 @@ def _print_json(evaluation: Evaluation) -> None:
     default="polars",
     show_default=True,
     help="Where to evaluate: polars (in this process, --backend chooses how) or sql (the "
-    "playbook compiled to SQL and run by DuckDB in this process; docs/sql.md).",
+    "playbook compiled to SQL and run by DuckDB in this process, or inside the database or "
+    "Spark session a duckdb://, postgresql:// or spark: snapshot names; docs/sql.md).",
 )
 @click.option(
     "--rows",

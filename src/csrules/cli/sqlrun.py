@@ -34,7 +34,10 @@ def refuse_same_table(source: DatabaseUrl | None, output: DatabaseUrl | None) ->
     """``--output`` naming the snapshot's own table would replace the accounts."""
     if source is None or output is None:
         return
-    if source.same_database == output.same_database and source.table == output.table:
+    if source.same_database == output.same_database and (source.table, source.path) == (
+        output.table,
+        output.path,
+    ):
         raise click.UsageError(
             f"--output '{output.text}' is the snapshot's own table; name another table"
         )

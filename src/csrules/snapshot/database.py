@@ -1,4 +1,5 @@
-"""A snapshot read from a table or a query in DuckDB or PostgreSQL (the Polars engine).
+"""A snapshot read from a table or a query in DuckDB or PostgreSQL, or from a table or
+Parquet data of a Spark session (the Polars engine).
 
 ``--snapshot duckdb:///cs.db?table=accounts`` or ``postgresql://…?query=SELECT …``:
 the rows are fetched into a frame and checked exactly as a Parquet file's
@@ -21,6 +22,7 @@ from csrules.snapshot.sqlurl import (
     DatabaseUrlError,
     connect_duckdb,
     connect_postgres,
+    connect_spark,
     parse_database_url,
     source_sql,
 )
@@ -36,12 +38,15 @@ def fetch_frame(url: DatabaseUrl) -> pl.DataFrame:
 
 def _fetch(url: DatabaseUrl) -> pl.DataFrame:
     text = source_sql(url)
+    if url.engine == "spark":
+        frame: pl.DataFrame = connect_spark(url, snapshot=True).sql(text).pl()
+        return frame
     if url.engine == "duckdb":
         import duckdb
 
         con = connect_duckdb(url, read_only=True)
         try:
-            frame: pl.DataFrame = con.sql(text).pl()
+            frame = con.sql(text).pl()
             return frame
         except duckdb.Error as exc:
             raise SnapshotError(f"'{url.text}': {str(exc).splitlines()[0]}") from None
@@ -62,7 +67,7 @@ def _fetch(url: DatabaseUrl) -> pl.DataFrame:
 
 
 def read_database(source: str, spec: SnapshotSpec, display: str) -> AccountBatch:
-    """The ``register_sources`` reader of the ``duckdb:`` and ``postgresql:`` schemes:
+    """The ``register_sources`` reader of the ``duckdb:``, ``postgresql:`` and ``spark:`` schemes:
     ``source`` is the URL as written (placeholders expanded), ``display`` without its
     password."""
     try:

@@ -772,7 +772,7 @@ class SqlCompiler:
         bad = fault_when(_or(nan, _and(_not(inf), outside)), overflow)
         fatal = fault_when(_and(is_null(fault), inf), self.code(evalerrors.infinity_to_integer()))
         good = _and(_not(nan), _not(inf), _not(outside))
-        value = when(good, self.target.cast(exp.Anonymous(this="TRUNC", expressions=[v]), "BIGINT"))
+        value = when(good, self.target.cast(self.target.truncate(v), "BIGINT"))
         return S(INT, value, fault=first(fault, bad), fatal=fatal)
 
     def time_literal(self, name: str, x: S) -> S:

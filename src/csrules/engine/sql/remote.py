@@ -1,17 +1,18 @@
 """Evaluating a table (or query) where it lives, and writing results to a database table.
 
 ``evaluate --engine sql --snapshot duckdb:///cs.db?table=accounts`` (or a
-``postgresql://`` URL) runs the playbook's query inside that database: the accounts
+``postgresql://`` URL, or ``spark:`` a table or Parquet data of a Spark session) runs the playbook's query inside that database: the accounts
 never leave it. The table is read as the warehouse holds it: the key and the declared
 fields under their own names, timestamps with or without a time zone (UTC), lists as
 lists or arrays, and a map either as one column per key (``"events_30d.login"``) or as
-one column the query reads keys from (a DuckDB ``MAP`` or ``STRUCT``, a PostgreSQL
-``jsonb``). A row whose key or a required field is NULL is reported and skipped, as a
+one column the query reads keys from (a DuckDB or Spark ``MAP`` or ``STRUCT``, a
+PostgreSQL ``jsonb``). A row whose key or a required field is NULL is reported and skipped, as a
 bad record of a file is.
 
-``--output duckdb://…?table=NAME`` / ``postgresql://…?table=NAME`` replaces that table
-with the results table; when it is the snapshot's own database and the engine is sql,
-the results are written by ``CREATE TABLE … AS`` inside the database.
+``--output duckdb://…?table=NAME`` / ``postgresql://…?table=NAME`` / ``spark:NAME``
+replaces that table (``spark:PATH``: that Parquet data) with the results table; when
+it is the snapshot's own database and the engine is sql, the results are written by
+``CREATE TABLE … AS`` inside the database (Spark: by Spark's writer).
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ from csrules.engine.sql.run import SqlResult, _frame, _portfolio, playbook_query
 from csrules.engine.sql.target import data_type, target
 from csrules.expr.types import MapType, cel_type
 from csrules.model.fieldtypes import FieldType
+from csrules.snapshot.sparkconn import SNAPSHOT_VIEW
 from csrules.snapshot.sqlurl import (
     DatabaseUrl,
     DatabaseUrlError,
     connect_duckdb,
     connect_postgres,
+    connect_spark,
+    location,
     source_sql,
 )
 
@@ -68,7 +72,7 @@ class Skipped:
 def _columns(run: Any, url: DatabaseUrl) -> dict[str, str]:
     """The source's column names and type names."""
     text = f"SELECT * FROM ({source_sql(url)}) AS t LIMIT 0"
-    if url.engine == "duckdb":
+    if url.engine != "postgres":  # DuckDB, or Spark behind the same methods
         rel = run.sql(text)
         return {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
     with run.cursor() as cur:
@@ -129,7 +133,11 @@ def _source(
                 value: exp.Expression = exp.Cast(this=got, to=data_type(value_type))
             elif kind.startswith("STRUCT"):
                 fields = kind[len("STRUCT(") :]
-                has_key = f'"{k.upper()}" ' in fields or f"{k.upper()} " in fields
+                has_key = (
+                    f"<{k.upper()}:" in kind or f",{k.upper()}:" in kind  # Spark's spelling
+                    if url.engine == "spark"
+                    else f'"{k.upper()}" ' in fields or f"{k.upper()} " in fields
+                )
                 value = (
                     exp.Dot(this=m, expression=exp.Identifier(this=k, quoted=True))
                     if has_key
@@ -154,7 +162,7 @@ def _source(
 
 
 def _run_rows(run: Any, engine: str, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    if engine == "duckdb":
+    if engine != "postgres":
         rel = run.sql(text)
         return list(rel.columns), rel.fetchall()
     with run.cursor() as cur:
@@ -168,9 +176,11 @@ def _execute(run: Any, text: str) -> None:
     run.execute(text)
 
 
-def _connect(url: DatabaseUrl, *, write: bool) -> Any:
+def _connect(url: DatabaseUrl, *, write: bool, snapshot: bool = True) -> Any:
     if url.engine == "duckdb":
         return connect_duckdb(url, read_only=not write)
+    if url.engine == "spark":
+        return connect_spark(url, snapshot=snapshot)
     return connect_postgres(url)
 
 
@@ -205,10 +215,13 @@ def evaluate_in_database(
     try:
         query, skipped = _queries(compiled, url, now, run)
         if into is not None:
-            assert into.table is not None
             public = exp.select(*(column(c) for c in RESULT_COLUMNS), copy=False).from_(
                 query.tree.subquery("r", copy=False), copy=False
             )
+            if url.engine == "spark":
+                run.write(query.target.sql(public, pretty=False), location(into))
+                return None, skipped
+            assert into.table is not None
             name = exp.Table(this=exp.Identifier(this=into.table, quoted=True))
             drop = exp.Drop(tables=[name], kind="TABLE", exists=True)
             create = exp.Create(this=name.copy(), kind="TABLE", expression=public)
@@ -225,9 +238,11 @@ def evaluate_in_database(
 
 def count_errors(url: DatabaseUrl) -> int:
     """How many accounts of a results table written by csrules have errors."""
-    assert url.table is not None
     t = target(url.engine)
-    name = exp.Table(this=exp.Identifier(this=url.table, quoted=True))
+    # Spark opens the written table (or Parquet data) as the snapshot view
+    table = SNAPSHOT_VIEW if url.engine == "spark" else url.table
+    assert table is not None
+    name = exp.Table(this=exp.Identifier(this=table, quoted=True))
     size = t.list_size(column("errors"))
     query = (
         exp.select(exp.Count(this=exp.Star()), copy=False)
@@ -243,11 +258,15 @@ def count_errors(url: DatabaseUrl) -> int:
 
 
 def write_results(url: DatabaseUrl, table: pl.DataFrame) -> None:
-    """Replace ``url``'s table with the results table ``table``."""
-    assert url.table is not None
-    run = _connect(url, write=True)
+    """Replace ``url``'s table (or Parquet data) with the results table ``table``."""
+    run = _connect(url, write=True, snapshot=False)
     try:
-        if url.engine == "duckdb":
+        if url.engine == "spark":
+            run.register("__cs_results", table.to_arrow())
+            run.write("SELECT * FROM `__cs_results`", location(url))
+            run.unregister("__cs_results")
+        elif url.engine == "duckdb":
+            assert url.table is not None
             run.register("__cs_results", table.to_arrow())
             quoted = ".".join(f'"{p}"' for p in url.table.split("."))
             run.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM __cs_results")
@@ -256,6 +275,8 @@ def write_results(url: DatabaseUrl, table: pl.DataFrame) -> None:
             from psycopg import sql
 
             from csrules.engine.sql.run import load_postgres
+
+            assert url.table is not None
 
             with run.cursor() as cur:
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(url.table)))

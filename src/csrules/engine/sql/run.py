@@ -1,8 +1,10 @@
 """Running the playbook query in an engine, and the :class:`Evaluation` it gives.
 
-Two engines run here: DuckDB (embedded, in-process: the batch is handed over as an
-Arrow table without a copy) and PostgreSQL (a connection URL: the batch is copied into
-a temporary table with ``COPY``). Other dialects are compile-only
+Three engines run here: DuckDB (embedded, in-process: the batch is handed over as an
+Arrow table without a copy), PostgreSQL (a connection URL: the batch is copied into
+a temporary table with ``COPY``) and Spark (a session, local or a cluster's: the batch
+becomes a temporary view through Arrow, ``snapshot/sparkconn.py``, which has the
+methods of a DuckDB connection used here). Other dialects are compile-only
 (``csrules compile --engine``). The results table comes back as a Polars frame; the
 per-account objects (``AccountResult``) are built from it only when asked for.
 """
@@ -225,8 +227,9 @@ def evaluate_sql(
     engine: str = "duckdb",
     connection: Any = None,
 ) -> Evaluation:
-    """Evaluate ``batch`` in an SQL engine: ``duckdb`` (in-process, or ``connection``)
-    or ``postgres`` (``connection``: an open psycopg connection)."""
+    """Evaluate ``batch`` in an SQL engine: ``duckdb`` (in-process, or ``connection``),
+    ``postgres`` (``connection``: an open psycopg connection) or ``spark`` (the
+    process's Spark session, or ``connection``: a ``SparkConnection``)."""
     pinned = dict(portfolio or {})
     frame = engine_frame(compiled, batch, prior)
     query = playbook_query(
@@ -234,12 +237,16 @@ def evaluate_sql(
     )
     if engine == "duckdb":
         table = run_duckdb(query, frame, connection)
+    elif engine == "spark":
+        from csrules.snapshot.sparkconn import connect_spark
+
+        table = run_duckdb(query, frame, connection or connect_spark())
     elif engine == "postgres":
         if connection is None:
             raise ValueError("the postgres engine needs a connection")
         load_postgres(connection, TABLE, frame)
         table = run_postgres(query, connection)
     else:
-        raise ValueError(f"unknown SQL engine {engine!r}; use duckdb or postgres")
+        raise ValueError(f"unknown SQL engine {engine!r}; use duckdb, postgres or spark")
     result = SqlResult(table, query)
     return Evaluation(now, _portfolio(compiled, table, pinned), source=result, backend="sql")

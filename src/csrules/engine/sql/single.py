@@ -131,13 +131,14 @@ def expression_values(
     connection: Any = None,
 ) -> list[Value] | None:
     """The values of one stage-0 expression on every account of ``batch``, in DuckDB
-    (in-process) or PostgreSQL (``connection``); ``None`` when SQL cannot express it."""
+    (in-process), PostgreSQL (``connection``) or Spark (``connection``: a
+    ``SparkConnection``); ``None`` when SQL cannot express it."""
     built = expression_query(source, batch, now, functions, dialect)
     if built is None:
         return None
     sql, t, messages = built
     frame = batch_frame(batch, keys_read([source], batch.spec))
-    if dialect == "duckdb":
+    if dialect in ("duckdb", "spark"):  # a SparkConnection has DuckDB's methods
         con = _duckdb() if connection is None else connection
         con.register(TABLE, frame.to_arrow())
         try:

@@ -18,10 +18,10 @@ from typing import Final
 from sqlglot import exp
 
 DIALECTS: Final = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
-"""The dialects ``csrules compile --engine`` writes; duckdb and postgres also run."""
+"""The dialects ``csrules compile --engine`` writes; duckdb, postgres and spark also run."""
 
-ENGINES: Final = ("duckdb", "postgres")
-"""The dialects ``csrules evaluate --engine sql`` runs on (tests start both)."""
+ENGINES: Final = ("duckdb", "postgres", "spark")
+"""The dialects ``csrules evaluate --engine sql`` runs on (tests start all three)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,6 +79,13 @@ class Target:
             sign = exp.Mul(this=exp.Sign(this=a), expression=exp.Sign(this=b))
             return self.cast(exp.Mul(this=q, expression=sign), "BIGINT")
         return exp.IntDiv(this=a, expression=b)
+
+    def truncate(self, value: exp.Expression) -> exp.Expression:
+        """A finite double truncated toward zero, still a double (Spark has no one-argument
+        ``trunc``: its cast to BIGINT truncates, so the value is passed through)."""
+        if self.dialect == "spark":
+            return value
+        return exp.Anonymous(this="TRUNC", expressions=[value])
 
     def epoch_us(self, value: exp.Expression) -> exp.Expression:
         """Microseconds since the epoch of a TIMESTAMP WITH TIME ZONE column."""

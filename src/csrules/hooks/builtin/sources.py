@@ -4,7 +4,7 @@ Formats: JSON Lines (``.jsonl``, ``.ndjson``), CSV (``.csv``) and Parquet
 (``.parquet``), what warehouse and CRM exports produce. Around them: compressed files
 (``.gz``, ``.zst``, read as the name without the suffix), standard input (``-``) and
 cloud object storage (``s3://``, ``gs://``, ``az://``), and tables or queries of a
-database (``duckdb://``, ``postgresql://``). Going through
+database (``duckdb://``, ``postgresql://``) or a Spark session (``spark:``). Going through
 ``register_sources`` keeps the hook exercised by the core itself.
 
 Each reader imports its module when it is first called, so starting csrules (and
@@ -83,5 +83,5 @@ def register_sources(register: Callable[[str, Any], None]) -> None:
     for scheme in ("s3:", "gs:", "az:"):
         register(scheme, read_object)
     # a table or query of a database (snapshot/sqlurl.py, docs/sql.md)
-    for scheme in ("duckdb:", "postgresql:", "postgres:"):
+    for scheme in ("duckdb:", "postgresql:", "postgres:", "spark:"):
         register(scheme, read_database)
