@@ -14,7 +14,12 @@ that peak RSS is its own:
   ``--duckdb-memory`` so it spills to disk rather than grow;
 - ``postgres``: the same inside a real PostgreSQL server (``--postgres-url``, or a
   throw-away server started like the tests' when PostgreSQL is installed), table
-  loaded beforehand, results written to a table.
+  loaded beforehand, results written to a table;
+- ``spark``: the Parquet snapshot read by a local Spark session (``local[2]``) and
+  evaluated inside it, results written by Spark as Parquet
+  (``--snapshot spark:accounts.parquet --output spark:results.parquet``); the time
+  includes starting the JVM; peak RSS is the Python process's, the JVM's (its heap
+  is ``--spark-memory``) is printed beside it.
 
 Each time is the best of ``--repeat`` runs; it prints seconds, accounts/s, peak RSS of
 the csrules process, the ratio to Polars and the cost per million accounts, and checks
@@ -41,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 PLAYBOOKS = HERE.parent / "playbooks"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-ENGINES = ("polars", "duckdb", "duckdb-inside", "postgres")
+ENGINES = ("polars", "duckdb", "duckdb-inside", "postgres", "spark")
 
 
 def child(engine: str, source: str, output: str, memory: str) -> dict[str, Any]:
@@ -64,6 +69,8 @@ def child(engine: str, source: str, output: str, memory: str) -> dict[str, Any]:
         from csrules.engine.sql.remote import evaluate_in_database
         from csrules.snapshot.sqlurl import parse_database_url
 
+        if engine == "spark":
+            os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-memory {memory} pyspark-shell")
         if engine == "duckdb-inside":
             import duckdb
 
@@ -77,6 +84,11 @@ def child(engine: str, source: str, output: str, memory: str) -> dict[str, Any]:
         del pl
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if engine == "spark":  # the JVM is a child process still running: add its peak
+        from pyspark import SparkContext
+
+        status = Path(f"/proc/{SparkContext._gateway.proc.pid}/status").read_text()
+        peak += int(status.split("VmHWM:")[1].split()[0]) * 1024
     return {"seconds": seconds, "peak": peak}
 
 
@@ -109,6 +121,8 @@ def _results(engine: str, output: str, workdir: Path) -> Any:
 
     if engine in ("polars", "duckdb"):
         return pl.read_parquet(output)
+    if engine == "spark":
+        return pl.read_parquet(Path(output.removeprefix("spark:")) / "*.parquet")
     if engine == "duckdb-inside":
         path = output.split("://", 1)[1].split("?")[0]
         return duckdb.connect(path, read_only=True).sql("SELECT * FROM results").pl()
@@ -134,6 +148,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--postgres-url", default=os.environ.get("CSRULES_BENCH_POSTGRES_URL"))
     parser.add_argument("--duckdb-memory", default="4GB")
+    parser.add_argument("--spark-memory", default="4g", help="the Spark driver's heap")
     parser.add_argument("--no-check", action="store_true", help="skip the equality check")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,6 +180,9 @@ def main() -> None:
                         continue
                     if engine in ("polars", "duckdb"):
                         source, output = str(parquet), str(work / f"{engine}-{size}.parquet")
+                    elif engine == "spark":
+                        source = f"spark:{parquet}"
+                        output = f"spark:{work / f'spark-{size}.parquet'}"
                     elif engine == "duckdb-inside":
                         db = work / f"cs-{size}.duckdb"
                         if not db.exists():
@@ -179,10 +197,8 @@ def main() -> None:
                         _load_postgres(pg_url, frame)
                         source = f"{pg_url}?table=accounts"
                         output = f"{pg_url}?table=csrules_results"
-                    runs = [
-                        _run_child(engine, source, output, args.duckdb_memory)
-                        for _ in range(args.repeat)
-                    ]
+                    memory = args.spark_memory if engine == "spark" else args.duckdb_memory
+                    runs = [_run_child(engine, source, output, memory) for _ in range(args.repeat)]
                     best = min(r["seconds"] for r in runs)
                     peak = max(r["peak"] for r in runs)
                     figures[engine] = {"seconds": best, "peak": peak}
