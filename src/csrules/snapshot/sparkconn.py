@@ -6,7 +6,8 @@ file or directory read, or written, by Spark. The session is the one already run
 when csrules is used inside a Spark application (``spark-submit``, a Databricks job or
 notebook: its master, catalog and configuration are kept as they are); otherwise a
 local one is started once per process: ``local[2]``, two shuffle partitions, no web
-UI, no Hive (the catalog lives as long as the process), times in UTC.
+UI, no Hive (the catalog, and the files of its tables, in a temporary warehouse
+directory, live as long as the process), times in UTC.
 
 :class:`SparkConnection` has the few methods of a DuckDB connection the SQL backend
 calls (``sql``, ``execute``, ``register``, ``unregister``, ``close``), so the code that
@@ -16,9 +17,11 @@ pyspark, :func:`spark_session` raises :class:`SparkUnavailable` saying what to i
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -84,6 +87,10 @@ def spark_session() -> Any:
         builder = builder.master("local[2]")
         for key, value in LOCAL_CONFIG.items():
             builder = builder.config(key, value)
+        # the catalog lives as long as the process: so do its tables' files
+        warehouse = tempfile.mkdtemp(prefix="csrules-spark-warehouse-")
+        atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+        builder = builder.config("spark.sql.warehouse.dir", warehouse)
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # the JVM did not start: its message is one line of many
