@@ -55,6 +55,24 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under ``--dist loadgroup`` pytest-xdist tags each grouped test's node id with its
+    group (``…@spark``) so one worker runs the group; a pytest or xdist release that stops
+    doing it would quietly start a JVM on every worker, so the grouped tests fail saying so."""
+    if (
+        getattr(item.config.option, "loadgroup", False)
+        and item.get_closest_marker("xdist_group")
+        and "@" not in item.nodeid
+    ):
+        pytest.fail(
+            "pytest-xdist did not group this xdist_group test: this pytest/pytest-xdist pair "
+            "cannot run --dist loadgroup; install the versions the test extra of "
+            "pyproject.toml allows",
+            pytrace=False,
+        )
+
+
 # CI: the same examples on every run (a failure reproduces), as many as a developer's run
 # tries; the whole CI run must stay within 15 minutes on 2 cores. Developers' runs (dev)
 # draw new examples each time, so the space keeps being explored.
@@ -150,6 +168,10 @@ def spark_connection() -> Iterator[Any]:
         started = time.monotonic()
         try:
             connection = connect_spark()
+            # the tests' tables are tiny: compiling whole-stage code for the playbook's long
+            # expressions, and re-planning adaptively, took half of each query's time
+            connection.session.conf.set("spark.sql.codegen.wholeStage", "false")
+            connection.session.conf.set("spark.sql.adaptive.enabled", "false")
         except SparkUnavailable as exc:
             why = exc.message
         else:
