@@ -118,15 +118,20 @@ def test_evaluate_writes_output_files(tmp_path: Path, suffix: str) -> None:
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_both_backends_write_the_same_output_file(tmp_path: Path, suffix: str) -> None:
     """CSV and Parquet come from the results table, JSON Lines from per-account objects:
-    either way the columnar backend writes what the reference writes."""
+    either way the columnar backend writes what the reference writes. A quarter of the
+    sample (every tier, segment and ADKAR element still occurs) keeps cel-python's three
+    runs short."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    snapshot = tmp_path / "accounts.jsonl"
+    snapshot.write_text("".join(lines[:100]), encoding="utf-8")
     written = {}
     for backend in ("reference", "columnar"):
         out = tmp_path / f"{backend}{suffix}"
-        result = evaluate_cli(SAMPLE, "--backend", backend, "--output", str(out))
+        result = evaluate_cli(snapshot, "--backend", backend, "--output", str(out))
         assert result.exit_code == 0, result.stderr
         written[backend] = out.read_bytes()
     assert written["reference"] == written["columnar"]
-    assert len(written["columnar"]) > 10_000
+    assert len(written["columnar"]) > 5_000
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
