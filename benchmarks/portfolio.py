@@ -81,8 +81,13 @@ def _timestamps(seconds_ago: np.ndarray, present: np.ndarray | None = None) -> p
     return series
 
 
-def frame(count: int, seed: int = 7) -> pl.DataFrame:
-    """``count`` accounts in the sample's proportions."""
+def frame(count: int, seed: int = 7, first: int = 1, width: int | None = None) -> pl.DataFrame:
+    """``count`` accounts in the sample's proportions.
+
+    ``first`` and ``width`` number the accounts from ``first`` with ids of ``width``
+    digits, so that a large portfolio can be built in chunks (one seed per chunk)
+    without holding it all in memory.
+    """
     r = np.random.default_rng(seed)
     n = count
     internal, enterprise, mid = (round(n * share) for share in (6 / 400, 48 / 400, 116 / 400))
@@ -210,8 +215,8 @@ def frame(count: int, seed: int = 7) -> pl.DataFrame:
     churn_draw = r.random(n)
     churned = (e < 0.25) & (churn_draw < 0.35) & (arr > 0)
 
-    width = max(4, len(str(n)))
-    ids = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)
+    width = width or max(4, len(str(n)))
+    ids = pl.int_range(first, first + n, eager=True).cast(pl.String).str.zfill(width)
     names = (
         pl.Series(np.array(FIRST)[r.integers(0, len(FIRST), n)])
         + " "

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -50,6 +50,11 @@ from csrules.store.base import (
     StoreError,
     iso_seconds,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from csrules.engine.sql.readback import InDatabase, ReadBack
 
 DEFAULT_MAX_SHRINK = 0.20
 DEFAULT_MAX_FUTURE = timedelta(hours=1)
@@ -93,6 +98,8 @@ class RunOutcome:
     delivery: DeliveryReport | None = None
     took_over: LockTakeover | None = None
     acks: AckReport = field(default_factory=AckReport)
+    #: ``--engine sql``: the database's totals and the rows read back
+    read_back: ReadBack | None = None
 
 
 def check_clock(now: datetime, *, wall: datetime, max_future: timedelta) -> None:
@@ -124,10 +131,17 @@ def _span(delta: timedelta) -> str:
 
 
 def check_guards(
-    batch: AccountBatch, state: CaseState, now: datetime, *, max_shrink: float, allow_shrink: bool
+    batch: AccountBatch,
+    state: CaseState,
+    now: datetime,
+    *,
+    max_shrink: float,
+    allow_shrink: bool,
+    accounts: int | None = None,
 ) -> None:
     """Refuse a snapshot not read to its end, duplicate keys, a shrunken snapshot, and
-    time going backwards."""
+    time going backwards. ``accounts``: the portfolio's size when ``batch`` is only the
+    part of it read back from its database."""
     if batch.stopped is not None:
         # the accounts after the stop would count as gone: their cases would be
         # cancelled or resolved, however few they are (the shrink guard misses a short cut)
@@ -157,10 +171,11 @@ def check_guards(
             )
         )
     previous = state.account_count
-    if previous and not allow_shrink and len(batch) < previous * (1.0 - max_shrink):
-        lost = 1.0 - len(batch) / previous
+    size = len(batch) if accounts is None else accounts
+    if previous and not allow_shrink and size < previous * (1.0 - max_shrink):
+        lost = 1.0 - size / previous
         raise ApplyRefused(
-            f"the snapshot has {len(batch)} accounts, {lost:.0%} fewer than the last applied run "
+            f"the snapshot has {size} accounts, {lost:.0%} fewer than the last applied run "
             f"({previous}); more than {max_shrink:.0%} lost looks like a truncated export and would "
             "mass-resolve cases. Check the export, or pass --allow-shrink if the portfolio really shrank"
         )
@@ -172,14 +187,38 @@ def make_plan(
     state: CaseState,
     now: datetime,
     stage: Callable[[str], None] | None = None,
+    *,
+    aggregates: Mapping[str, float | None] | None = None,
 ) -> tuple[Evaluation, Plan]:
-    """Evaluate, then reconcile; ``stage`` is told each step as it starts (a progress bar)."""
+    """Evaluate, then reconcile; ``stage`` is told each step as it starts (a progress bar).
+
+    ``aggregates`` are the whole portfolio's when ``batch`` is the part of it read back
+    from its database (:func:`read_in_database`): the accounts are evaluated against
+    them, and the plan keeps the state's scores (it has only some of them).
+    """
     if stage is not None:
         stage(f"evaluating {len(batch):,} accounts")
-    evaluation = evaluate(compiled, batch, now, state.scores)
+    evaluation = evaluate(compiled, batch, now, state.scores, aggregates=aggregates)
     if stage is not None:
         stage("reconciling cases")
-    return evaluation, reconcile(evaluation, compiled, state, now)
+    plan = reconcile(evaluation, compiled, state, now)
+    if aggregates is not None:
+        plan.scores = {}
+        plan.keep_scores = True
+    return evaluation, plan
+
+
+def read_in_database(
+    compiled: CompiledPlaybook,
+    source: InDatabase,
+    state: CaseState,
+    now: datetime,
+    stage: Callable[[str], None] | None = None,
+) -> ReadBack:
+    """Evaluate the snapshot in its database; the rows that can move a case, read back."""
+    if stage is not None:
+        stage(f"evaluating in {source.url.engine}")
+    return source.read(compiled, state, now)
 
 
 def lineage(compiled: CompiledPlaybook) -> dict[str, Any]:
@@ -222,13 +261,21 @@ def run_record(
     run_id: str,
     took_over: LockTakeover | None = None,
     archive: dict[str, str] | None = None,
+    totals: ReadBack | None = None,
 ) -> RunRecord:
+    """The run's record; ``totals``: the database's counts when ``batch`` is the part of
+    the portfolio read back (``sha256`` is then the hash of the rows read back)."""
     snapshot: dict[str, Any] = {
         "source": batch.source,
         "sha256": batch.sha256,
-        "accounts": len(batch),
-        "skipped": len(batch.rejected) + len(batch.duplicates),
+        "accounts": len(batch) if totals is None else totals.accounts,
+        "skipped": len(batch.rejected)
+        + len(batch.duplicates)
+        + (0 if totals is None else totals.skipped.count),
     }
+    if totals is not None:
+        snapshot["engine"] = "sql"
+        snapshot["read_back"] = len(batch)
     if archive is not None:
         snapshot["archive"] = archive
     return RunRecord(
@@ -240,8 +287,8 @@ def run_record(
         revision=revision(compiled.root) | lineage(compiled),
         snapshot=snapshot,
         counts={
-            "accounts": evaluation.frame().height,
-            "errors": evaluation.error_count,
+            "accounts": evaluation.frame().height if totals is None else totals.accounts,
+            "errors": evaluation.error_count if totals is None else totals.errors,
             "transitions": len(plan.transitions),
             "actions": len(plan.deliver),
             "held": len(plan.held),
@@ -306,7 +353,7 @@ PHASES = {
 
 def apply(
     compiled: CompiledPlaybook,
-    batch: AccountBatch,
+    batch: AccountBatch | InDatabase,
     store: StateStore,
     now: datetime,
     *,
@@ -328,10 +375,18 @@ def apply(
     told what a person must know at once (a lock taken over from a dead run);
     ``clock`` is the wall clock the ``max_future`` guard compares ``now`` with;
     ``stage`` is told each step as it starts and ``progress`` each delivery (a progress
-    bar).
+    bar). ``batch`` may be a snapshot evaluated inside its database (``--engine sql``):
+    it is evaluated there once the state is loaded, and only the accounts that can move
+    a case are read back; the guards, the record, the audit and delivery are the same.
     """
     requests = stop or StopRequests()
     check_clock(now, wall=(clock or _wall_clock)(), max_future=max_future)
+    if not isinstance(batch, AccountBatch) and compiled.project.archive.snapshots:
+        raise ApplyRefused(
+            "[archive] snapshots keeps each run's whole snapshot, which apply --engine sql "
+            "does not read (it reads back only the accounts that can move a case): apply "
+            "without --engine sql, or turn [archive] snapshots off; nothing was recorded"
+        )
     connectors = build_connectors(
         compiled.project,
         manager.connectors(pm or manager.plugin_manager()),
@@ -355,22 +410,43 @@ def apply(
         run.phase = "evaluate"
         log.info("apply.phase", run=run.run_id, phase=run.phase)
         state = store.load()
-        check_guards(batch, state, now, max_shrink=max_shrink, allow_shrink=allow_shrink)
+        totals: ReadBack | None = None
+        if isinstance(batch, AccountBatch):
+            rows = batch
+        else:
+            totals = read_in_database(compiled, batch, state, now, stage)
+            rows = totals.batch
+        check_guards(
+            rows,
+            state,
+            now,
+            max_shrink=max_shrink,
+            allow_shrink=allow_shrink,
+            accounts=None if totals is None else totals.accounts,
+        )
         with requests.deferred():
             acks = collect_acknowledgements(store, connectors, now, run_id=run.run_id)
-        if acks.acknowledged:
+        if acks.acknowledged:  # an acknowledged case stays active: the rows read back hold
             state = store.load()
-        evaluation, plan = make_plan(compiled, batch, state, now, stage)
-        blobs, archived = archived_inputs(compiled, batch, state)
+        evaluation, plan = make_plan(
+            compiled,
+            rows,
+            state,
+            now,
+            stage,
+            aggregates=None if totals is None else totals.aggregates,
+        )
+        blobs, archived = archived_inputs(compiled, rows, state)
         record = run_record(
             compiled,
-            batch,
+            rows,
             now,
             plan,
             evaluation,
             run_id=run.run_id,
             took_over=took_over,
             archive=archived,
+            totals=totals,
         )
         keep = compiled.project.archive.keep
         prune_before = now - keep if keep > timedelta(0) else None
@@ -412,7 +488,7 @@ def apply(
     finally:
         close_connectors(connectors.values())
     _release_after(store, run, requests, None)
-    return RunOutcome(record, evaluation, plan, run.report, took_over, acks)
+    return RunOutcome(record, evaluation, plan, run.report, took_over, acks, totals)
 
 
 def _waiting(run_id: str, requests: StopRequests) -> Callable[[], None]:

@@ -188,6 +188,9 @@ class Plan:
     cases: list[Case] = field(default_factory=list)  # every case created or changed
     rotation: dict[str, int] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    #: the run computed only some accounts' scores (``--engine sql`` reads back only the
+    #: accounts that can move a case): the state keeps the scores it has, unchanged
+    keep_scores: bool = False
     #: what the plan did that a person should know (a parameter cut to rendered_length)
     warnings: list[str] = field(default_factory=list)
     #: cases due to open but held pending by [cases] max_open_per_account

@@ -19,10 +19,13 @@ from csrules.cases.model import CaseState, Plan
 from csrules.cli.options import format_option, playbooks_option, quiet_option, resolve_playbooks
 from csrules.cli.progress import Progress
 from csrules.cli.runtime import load_compiled, load_snapshot, parse_as_of, snapshot_status
+from csrules.cli.sqlplan import engine_option, failed, in_database, report_skipped
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.errors import CsrulesError
+from csrules.snapshot.batch import AccountBatch
 
 if TYPE_CHECKING:
+    from csrules.engine.sql.readback import InDatabase
     from csrules.interrupts import StopRequests
     from csrules.store.base import Access, AuditEvent, Clock, StateStore, Timeouts
 
@@ -142,32 +145,65 @@ def _print_plan(plan: Plan) -> None:
     "--snapshot", help="Snapshot file, - for standard input, or a URL; default: [snapshot] source."
 )
 @click.option("--as-of", "as_of", help="Plan as of this time (RFC 3339, default now, UTC).")
+@engine_option("plan")
 @quiet_option
 @format_option("text", "json")
 def plan_command(
-    playbooks: Path | None, snapshot: str | None, as_of: str | None, quiet: bool, fmt: str
+    playbooks: Path | None,
+    snapshot: str | None,
+    as_of: str | None,
+    engine: str,
+    quiet: bool,
+    fmt: str,
 ) -> None:
     """Show what apply would do: case transitions and actions. No side effects.
 
     A progress bar naming the step (evaluating, reconciling) is shown on stderr when it
-    is a terminal and the run takes more than a second (not with --quiet).
+    is a terminal and the run takes more than a second (not with --quiet). Exit status
+    1 when records were skipped; 2 (--engine sql) when the playbook cannot be planned
+    inside the database.
     """
     root = resolve_playbooks(playbooks)
     compiled = load_compiled(root, fmt)
     now = parse_as_of(as_of)
-    batch = load_snapshot(compiled, snapshot)
-    state = _state_without_side_effects(compiled)
-    from csrules.runs import make_plan
+    from csrules.runs import make_plan, read_in_database
 
-    with Progress("planning", None, quiet=quiet) as progress:
-        _, plan = make_plan(compiled, batch, state, now, progress.stage)
+    if engine == "sql":
+        source = in_database(compiled, snapshot, "plan")
+        with _engine_errors():
+            source.check(compiled, now)
+        state = _state_without_side_effects(compiled)
+        with Progress("planning", None, quiet=quiet) as progress:
+            with _engine_errors():
+                part = read_in_database(compiled, source, state, now, progress.stage)
+            _, plan = make_plan(
+                compiled, part.batch, state, now, progress.stage, aggregates=part.aggregates
+            )
+        status = report_skipped(part)
+    else:
+        batch = load_snapshot(compiled, snapshot)
+        state = _state_without_side_effects(compiled)
+        with Progress("planning", None, quiet=quiet) as progress:
+            _, plan = make_plan(compiled, batch, state, now, progress.stage)
+        status = snapshot_status(batch)
     if fmt == "json":
         from csrules.revision import revision
 
         click.echo(json.dumps(_plan_json(plan, revision(root)), indent=2, default=str))
     else:
         _print_plan(plan)
-    raise SystemExit(snapshot_status(batch))
+    raise SystemExit(status)
+
+
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    """An expression SQL cannot write, or a table the database cannot plan: the message."""
+    from csrules.engine.sql.errors import NotExpressible
+
+    try:
+        yield
+    except (NotExpressible, CsrulesError) as exc:
+        failed(exc)
 
 
 @click.command("apply")
@@ -193,6 +229,7 @@ def plan_command(
     show_default=True,
     help="Seconds to wait for another apply.",
 )
+@engine_option("apply")
 @quiet_option
 @format_option("text", "json")
 def apply_command(
@@ -201,6 +238,7 @@ def apply_command(
     as_of: str | None,
     allow_shrink: bool,
     lock_timeout: float,
+    engine: str,
     quiet: bool,
     fmt: str,
 ) -> None:
@@ -218,7 +256,7 @@ def apply_command(
 
     with trap() as stop:
         try:
-            _apply(playbooks, snapshot, as_of, allow_shrink, lock_timeout, quiet, fmt, stop)
+            _apply(playbooks, snapshot, as_of, allow_shrink, lock_timeout, engine, quiet, fmt, stop)
         except Interrupted as exc:  # a second signal cut the cleanup short, or before the run
             click.echo(
                 f"error: stopped at once by {exc.name}; if a run had taken the apply lock, "
@@ -243,6 +281,7 @@ def _apply(
     as_of: str | None,
     allow_shrink: bool,
     lock_timeout: float,
+    engine: str,
     quiet: bool,
     fmt: str,
     stop: StopRequests,
@@ -258,7 +297,13 @@ def _apply(
     except CsrulesError as exc:  # before the state is even opened: nothing touched
         click.echo(f"error: {exc.message}", err=True)
         raise SystemExit(exc.exit_code) from None
-    batch = load_snapshot(compiled, snapshot)
+    batch: AccountBatch | InDatabase
+    if engine == "sql":
+        batch = in_database(compiled, snapshot, "apply")
+        with _engine_errors():
+            batch.check(compiled, now)
+    else:
+        batch = load_snapshot(compiled, snapshot)
     _warn_unignored(compiled)
 
     with _store(compiled, "migrate") as store:
@@ -312,7 +357,12 @@ def _apply(
         click.echo(f"audit head {head_seq} {head_hash}")
         for action, detail in report.dead:
             click.echo(f"  dead: {action}: {detail}", err=True)
-    raise SystemExit(1 if report.dead or batch.rejected else 0)
+    skipped = (
+        report_skipped(outcome.read_back)
+        if outcome.read_back is not None
+        else isinstance(batch, AccountBatch) and bool(batch.rejected)
+    )
+    raise SystemExit(1 if report.dead or skipped else 0)
 
 
 @click.command("ack")

@@ -1003,7 +1003,8 @@ class SqlStore(StateStore):
                     "ON CONFLICT (tier) DO UPDATE SET next_index = excluded.next_index",
                     (tier, int(position)),
                 )
-            self._write_scores(run, plan.scores)
+            if not plan.keep_scores:
+                self._write_scores(run, plan.scores)
             self._append_audit(events)
 
     def _archive(
