@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,16 @@ RULES = """
 id = "logins_p50"
 fn = "median"
 of = "double(account.logins)"
+
+[health]
+bands = { red = 0.0, green = 50.0 }
+[[health.measure]]
+id = "logins"
+label = "Logins"
+value = "double(account.logins)"
+worst = 0.0
+best = 19.0
+weight = 1.0
 
 [[tier]]
 id = "all"
@@ -95,6 +106,14 @@ def _delivered(root: Path) -> list[dict[str, Any]]:
     return [{k: v for k, v in json.loads(line).items() if k != "run"} for line in lines]
 
 
+def _scores(root: Path) -> tuple[int, int]:
+    """The rows of the state's scores table and of its score log."""
+    with sqlite3.connect(root / ".csrules" / "state.db") as con:
+        (scores,) = con.execute("SELECT COUNT(*) FROM scores").fetchone()
+        (logged,) = con.execute("SELECT COUNT(*) FROM score_log").fetchone()
+    return int(scores), int(logged)
+
+
 def _plan(root: Path, url: str, at: str, *engine: str) -> dict[str, Any]:
     done = run_cli("plan", "--playbooks", str(root), "--snapshot", url, "--as-of", at,
                    "--format", "json", *engine)  # fmt: skip
@@ -136,6 +155,10 @@ def test_apply_in_duckdb_delivers_what_the_polars_engine_delivers(tmp_path: Path
         a["account"] == "a001" and a["params"]["text"].endswith(" for csm1@example.com")
         for a in second
     )
+    # the Polars engine records every account's score; --engine sql read back only
+    # some, so it keeps the state's scores as they were (none here) and logs none
+    assert _scores(polars_root) == (40, 40 + 3 + 2)  # 3 changed, 2 gone
+    assert _scores(sql_root) == (0, 0)
     # two days on: the busy accounts' cases resolve; the same plan either way
     plan = _plan(sql_root, url, T2, "--engine", "sql")
     assert plan == _plan(polars_root, url, T2)
@@ -155,7 +178,7 @@ def test_only_the_accounts_that_can_move_a_case_are_read_back(tmp_path: Path) ->
     compiled = compile_playbook(root)
     part = read_back(compiled, url, datetime(2026, 3, 1, tzinfo=UTC), ["a019", "gone"])
     # 20 under the median (logins 0-9 twice), plus a019 whose case may resolve
-    keys = part.batch.frame.get_column("id").to_list()
+    keys = part.rows.get_column("id").to_list()
     assert keys == sorted([f"a{i:03d}" for i in range(40) if i % 20 < 10] + ["a019"])
     assert (part.accounts, part.errors, part.aggregates) == (40, 0, {"logins_p50": 9.5})
 

@@ -54,7 +54,7 @@ from csrules.store.base import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from csrules.engine.sql.readback import InDatabase, ReadBack
+    from csrules.indatabase import InDatabase, ReadBack
 
 DEFAULT_MAX_SHRINK = 0.20
 DEFAULT_MAX_FUTURE = timedelta(hours=1)

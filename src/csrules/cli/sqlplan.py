@@ -1,5 +1,5 @@
 """``plan --engine sql`` and ``apply --engine sql``: the snapshot evaluated inside its
-database, only the accounts that can move a case read back (``engine/sql/readback.py``)."""
+database, only the accounts that can move a case read back (``csrules/indatabase.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from csrules.cli.sqlrun import database_url
 from csrules.engine.compiled import CompiledPlaybook
 
 if TYPE_CHECKING:
-    from csrules.engine.sql.readback import InDatabase, ReadBack
+    from csrules.indatabase import InDatabase, ReadBack
 
 
 def engine_option(verb: str) -> Callable[[Any], Any]:
@@ -30,7 +30,7 @@ def engine_option(verb: str) -> Callable[[Any], Any]:
 
 def in_database(compiled: CompiledPlaybook, snapshot: str | None, verb: str) -> InDatabase:
     """The database snapshot ``--engine sql`` plans; a usage error for a file."""
-    from csrules.engine.sql.readback import InDatabase
+    from csrules.indatabase import InDatabase
 
     text = snapshot or compiled.project.snapshot.source
     url = database_url(text)

@@ -25,7 +25,7 @@ from csrules.errors import CsrulesError
 from csrules.snapshot.batch import AccountBatch
 
 if TYPE_CHECKING:
-    from csrules.engine.sql.readback import InDatabase
+    from csrules.indatabase import InDatabase
     from csrules.interrupts import StopRequests
     from csrules.store.base import Access, AuditEvent, Clock, StateStore, Timeouts
 

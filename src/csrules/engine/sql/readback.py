@@ -9,8 +9,8 @@ account with a pending, open or acknowledged case can cancel, resolve or escalat
 So the database returns, in one pass over the evaluated table, the portfolio
 aggregates, the counts a run records (accounts, accounts with errors) and the keys of
 those accounts (the state's case accounts are sent to it as a table); then the
-snapshot rows of just those keys are read back and checked as a snapshot's rows are,
-in key order. The caller evaluates them with the Polars engine with the aggregates
+snapshot rows of just those keys are read back, in key order. The caller
+(``csrules/indatabase.py``) checks them as a snapshot's rows are and evaluates them with the Polars engine with the aggregates
 pinned to the database's values (``evaluate(..., aggregates=...)``): each account's
 results are then exactly those of the whole portfolio, and reconcile gives the plan the
 whole portfolio gives.
@@ -25,7 +25,6 @@ scores are not rewritten by such a run (``Plan.keep_scores``).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,8 +33,6 @@ from typing import Any
 import polars as pl
 from sqlglot import exp
 
-from csrules.cases.model import ACTIVE, CaseState
-from csrules.cases.selection import cases_frame
 from csrules.engine.compiled import CompiledPlaybook
 from csrules.engine.sql.compiler import column, named
 from csrules.engine.sql.remote import Skipped, _connect, _queries, _run_rows
@@ -43,8 +40,6 @@ from csrules.engine.sql.run import load_postgres
 from csrules.errors import CsrulesError
 from csrules.expr.ast import Ident, Node, Select
 from csrules.load.canonical import syntax_tree
-from csrules.snapshot.batch import AccountBatch
-from csrules.snapshot.readers import frame_batch
 from csrules.snapshot.sqlurl import DatabaseUrl, source_sql
 
 CASE_ACCOUNTS = "__cs_case_accounts"
@@ -59,14 +54,15 @@ class NotPlannable(CsrulesError):
 
 
 @dataclass
-class ReadBack:
+class DatabaseTotals:
     """What the database computed over the whole table, and the rows read back.
 
-    ``batch`` holds the snapshot rows of the accounts that can move a case, checked as a
-    snapshot's rows are; the counts and ``aggregates`` are the whole table's.
+    ``rows`` are the snapshot rows of the accounts that can move a case, as the
+    database returns them (in key order), not yet checked; the counts and
+    ``aggregates`` are the whole table's.
     """
 
-    batch: AccountBatch
+    rows: pl.DataFrame
     accounts: int
     errors: int
     aggregates: dict[str, float | None]
@@ -107,7 +103,7 @@ def previous_readers(compiled: CompiledPlaybook) -> list[str]:
     return out
 
 
-def _refuse_previous(compiled: CompiledPlaybook) -> None:
+def refuse_previous(compiled: CompiledPlaybook) -> None:
     readers = previous_readers(compiled)
     if readers:
         raise NotPlannable(
@@ -180,10 +176,10 @@ def _fetch(run: Any, engine: str, text: str) -> pl.DataFrame:
 
 def read_back(
     compiled: CompiledPlaybook, url: DatabaseUrl, now: datetime, case_accounts: Iterable[str]
-) -> ReadBack:
+) -> DatabaseTotals:
     """Evaluate ``url``'s table in its database; read back the accounts where a playbook
     condition holds or that are among ``case_accounts`` (those with an active case)."""
-    _refuse_previous(compiled)
+    refuse_previous(compiled)
     run = _connect(url, write=False)
     try:
         _refuse_duplicates(run, compiled, url)
@@ -216,7 +212,7 @@ def read_back(
             named(exp.Paren(this=exp.Or(this=holds, expression=cased)), "__cs_w"),
             named(exp.Window(this=exp.Count(this=exp.Star())), "__cs_n"),
             named(exp.Window(this=exp.Sum(this=erring)), "__cs_e"),
-            named(exp.Window(this=exp.RowNumber()), "__cs_i"),
+            named(exp.Window(this=exp.Min(this=column("account"))), "__cs_first"),
             *(column(a) for a in aggregates),
             copy=False,
         ).from_(results.subquery("r", copy=False), copy=False)
@@ -227,7 +223,7 @@ def read_back(
             .where(
                 exp.Or(
                     this=column("__cs_w"),
-                    expression=exp.EQ(this=column("__cs_i"), expression=exp.Literal.number(1)),
+                    expression=exp.EQ(this=column("account"), expression=column("__cs_first")),
                 ),
                 copy=False,
             )
@@ -265,26 +261,4 @@ def read_back(
         raw = _fetch(run, url.engine, t.sql(rows_back, pretty=False))
     finally:
         run.close()
-    digest = hashlib.sha256(raw.serialize()).hexdigest()
-    batch = frame_batch(raw, compiled.spec, url.text, digest)
-    return ReadBack(batch, accounts, errors, values, skipped)
-
-
-@dataclass(frozen=True)
-class InDatabase:
-    """A snapshot that ``plan``/``apply --engine sql`` evaluate inside its database."""
-
-    url: DatabaseUrl
-
-    def check(self, compiled: CompiledPlaybook, now: datetime) -> None:
-        """Refuse, before anything is locked or read, a playbook the database cannot plan
-        (:class:`NotPlannable`) or an expression SQL cannot write (``NotExpressible``)."""
-        from csrules.engine.sql.run import playbook_query
-
-        _refuse_previous(compiled)
-        playbook_query(compiled, self.url.engine, now)
-
-    def read(self, compiled: CompiledPlaybook, state: CaseState, now: datetime) -> ReadBack:
-        """The rows that can move a case at ``now`` given ``state``, and the totals."""
-        active = cases_frame(state).filter(pl.col("status").is_in(list(ACTIVE)))
-        return read_back(compiled, self.url, now, active.get_column("account").to_list())
+    return DatabaseTotals(raw, accounts, errors, values, skipped)
