@@ -245,3 +245,17 @@ def test_the_reference_playbooks_plan_alike_in_duckdb(tmp_path: Path) -> None:
     plan = _plan(root, url, at, "--engine", "sql")
     assert len(plan["transitions"]) > 50
     assert plan == _plan(root, url, at)
+
+
+def test_a_row_without_a_required_field_is_reported_and_skipped(tmp_path: Path) -> None:
+    root = _root(tmp_path, "pb")
+    frame = _accounts(6).with_columns(
+        pl.when(pl.col("id") == "a002").then(None).otherwise(pl.col("logins")).alias("logins")
+    )
+    url = _table(tmp_path / "cs.duckdb", frame)
+    args = ("plan", "--playbooks", str(root), "--snapshot", url, "--as-of", T0, "--format", "json")
+    inside, read = run_cli(*args, "--engine", "sql"), run_cli(*args)
+    assert (inside.exit_code, read.exit_code) == (1, 1)
+    assert "1 row(s) skipped (a NULL key or required field): 'a002'" in inside.stderr
+    assert inside.json()["actions"] == read.json()["actions"]
+    assert [a["account"] for a in inside.json()["actions"]] == ["a000", "a001"]
