@@ -174,10 +174,17 @@ def runs(root: Path) -> list[dict[str, Any]]:
     return list(result.json())
 
 
+def batched(root: Path, size: int) -> None:
+    """Record the (idempotent) log connector's deliveries ``size`` to a commit."""
+    with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f"[delivery]\nbatch_size = {size}\n")
+
+
 @pytest.mark.parametrize("point", ["before-commit", "after-commit", "after-deliver"])
 def test_a_killed_apply_is_taken_over_loses_nothing_and_repeats_at_most_one(
     root: Path, point: str
 ) -> None:
+    batched(root, 1)  # one delivery per commit: what every non-idempotent connector gets
     crashed = apply_subprocess(root, ts(), crash=point)
     assert crashed.returncode == -9, crashed.stderr
     again = apply_subprocess(root, ts(timedelta(minutes=1)))
@@ -205,6 +212,28 @@ def test_a_killed_apply_is_taken_over_loses_nothing_and_repeats_at_most_one(
         assert listed[dead_run]["status"] == "crashed"
     assert lock_holder(root) is None
     assert apply_subprocess(root, ts(timedelta(minutes=2))).returncode == 0  # the lock is free
+
+
+def test_a_run_killed_mid_batch_repeats_at_most_that_batch_and_loses_nothing(
+    root: Path,
+) -> None:
+    batched(root, 2)
+    write_accounts(root, ["a", "b", "c", "d", "e"])
+    crashed = apply_subprocess(root, ts(), crash="after-deliver:4")  # 2nd batch delivered
+    assert crashed.returncode == -9, crashed.stderr
+    first = [str(a["id"]) for a in delivered(root)]
+    assert len(first) == 4
+    again = apply_subprocess(root, ts(timedelta(minutes=1)))
+    assert again.returncode == 0, again.stderr
+    actions = delivered(root)
+    assert sorted({str(a["account"]) for a in actions}) == ["a", "b", "c", "d", "e"]
+    ids = [str(a["id"]) for a in actions]
+    repeated = {i for i in ids if ids.count(i) > 1}
+    assert repeated == set(first[2:4])  # the batch whose outcomes were never committed
+    (takeover,) = [e for e in audit(root) if e["kind"] == "takeover"]
+    assert sorted(takeover["data"]["in_flight"]) == sorted(repeated)  # all in one batch
+    outcomes = [e["data"]["action"] for e in audit(root) if e["kind"] == "delivery"]
+    assert sorted(outcomes) == sorted(set(ids))  # each delivery recorded once
 
 
 def test_two_concurrent_applies_never_both_deliver(root: Path) -> None:

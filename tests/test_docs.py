@@ -54,6 +54,22 @@ def test_every_connector_method_a_plugin_may_override_is_documented() -> None:
         assert inspect.getdoc(getattr(Connector, name)), f"Connector.{name} has no docstring"
 
 
+def test_every_connector_declaration_and_delivery_setting_is_documented() -> None:
+    from csrules.delivery.connector import Connector
+    from csrules.model.project import DeliverySettings
+
+    hooks = (DOCS / "hooks.md").read_text(encoding="utf-8")
+    guide = (DOCS / "connectors.md").read_text(encoding="utf-8")
+    declared = [n for n in Connector.__annotations__ if not n.startswith("_")]
+    assert "idempotent" in declared
+    for name in declared:
+        assert f"`{name}" in hooks, f"Connector.{name} is not documented in docs/hooks.md"
+        assert f"{name}:" in guide, f"Connector.{name} is not in docs/connectors.md"
+    formats = (DOCS / "playbook-format.md").read_text(encoding="utf-8")
+    missing = [n for n in DeliverySettings.model_fields if f"| `{n}" not in formats]
+    assert missing == []
+
+
 def test_cli_reference_is_current() -> None:
     current = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert current == render_cli_docs(), (

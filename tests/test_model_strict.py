@@ -103,6 +103,7 @@ PROJECT: dict[str, Any] = {
                 "set": {"title": "{count} new cases"},
             }
         },
+        "batch_size": 200,
     },
     "connectors": {"team": {"plugin": "log"}},
 }

@@ -6,7 +6,8 @@ disk, at the moments that matter. ``apply`` calls :func:`crash_point` there; whe
 environment names that point:
 
 - ``CSRULES_CRASH_AT=<point>``: the process kills itself with SIGKILL (no cleanup, no
-  flush), exactly like a power cut or an OOM kill;
+  flush), exactly like a power cut or an OOM kill; ``<point>:N`` the N-th time it
+  reaches the point (``after-deliver:4``: after the fourth delivery);
 - ``CSRULES_PAUSE_AT=<point>``: it writes ``csrules: paused at <point> (pid N)`` to
   stderr and waits, until the file named by ``CSRULES_PAUSE_UNTIL`` exists (or, without
   it, until a signal stops it), so a test can act on a run at a known moment;
@@ -31,6 +32,7 @@ FILL_VAR = "CSRULES_FILL_DISK_AT"
 FILL_FILE_VAR = "CSRULES_FILL_FILE"
 POINTS = ("locked", "before-commit", "after-commit", "after-deliver")
 PAUSE_POLL = 0.05
+_reached: dict[str, int] = {}  # how often each crash point was reached
 
 
 def crash_point(name: str) -> None:
@@ -40,8 +42,11 @@ def crash_point(name: str) -> None:
         fill_disk(Path(env[FILL_FILE_VAR]))
     if env.get(PAUSE_VAR) == name:
         pause(name, env.get(PAUSE_UNTIL_VAR))
-    if env.get(ENV_VAR) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    crash = env.get(ENV_VAR)
+    if crash is not None and crash.partition(":")[0] == name:
+        _reached[name] = _reached.get(name, 0) + 1
+        if _reached[name] == int(crash.partition(":")[2] or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def pause(name: str, until: str | None) -> None:

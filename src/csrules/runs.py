@@ -473,6 +473,7 @@ def apply(
                 report=run.report,
                 stop=lambda: requests.requested,
                 digests=compiled.project.delivery.digest,
+                batch_size=compiled.project.delivery.batch_size,
             )
         store.finish_run(run.run_id, status="completed", at=_wall_clock(), outcome=run.outcome())
     except Interrupted as stopped:

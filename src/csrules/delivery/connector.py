@@ -177,6 +177,12 @@ class Connector(ABC, Generic[SettingsT]):
     params_model: ClassVar[type[BaseModel]]
     #: a one-line description for ``csrules`` docs and listings
     description: ClassVar[str] = ""
+    #: whether the target deduplicates deliveries by the action id (the ``id`` every
+    #: attempt of one action carries, e.g. as an idempotency key): such a connector's
+    #: deliveries are recorded ``[delivery] batch_size`` to a commit, so a crash repeats
+    #: at most one batch, which the target ignores. ``False`` (the default): each
+    #: delivery is recorded before the next starts, and a crash repeats at most that one
+    idempotent: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

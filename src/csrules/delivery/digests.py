@@ -38,6 +38,11 @@ class Batch:
     outgoing: OutgoingAction
     digest: str | None = None
 
+    @property
+    def connector(self) -> str:
+        """The connector instance every member names."""
+        return self.members[0].connector
+
 
 def digest_id(members: Sequence[Action]) -> str:
     """A stable id from the members: the same group always gets the same id."""

@@ -67,6 +67,8 @@ class LogStandIn(Connector[NoSettings]):
     name = "log-stand-in"
     settings_model = NoSettings
     params_model = NoSettings
+    #: log mode writes JSON lines carrying the action id (see the ``log`` connector)
+    idempotent = True
 
     def __init__(
         self,

@@ -380,6 +380,14 @@ class DeliverySettings(StrictModel):
         description="Digests by name: group a connector's actions of one run into one "
         "message per channel, recipient or owner.",
     )
+    batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="Deliveries through a connector that declares itself idempotent (the "
+        "target deduplicates by the action id: log, webhook, hubspot) are recorded this "
+        "many to a commit; a crash repeats at most one such batch, which the target "
+        "ignores. Other connectors record each delivery before the next.",
+    )
 
     @model_validator(mode="after")
     def _one_digest_per_connector(self) -> DeliverySettings:

@@ -65,6 +65,22 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One delivery attempt's outcome, as :meth:`StateStore.record_attempts` records it.
+
+    ``status`` is ``sent``, ``pending`` (retry at ``retry_at``), ``dead`` (out of
+    attempts) or ``failed`` (not retryable); ``detail`` is already redacted; ``progress``
+    replaces the action's stored progress (``None`` keeps it).
+    """
+
+    action_id: str
+    status: str
+    detail: str
+    retry_at: datetime | None = None
+    progress: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """One applied run: when (``as_of``), who (host, pid), with which rules and data.
 
@@ -556,6 +572,25 @@ class StateStore(ABC):
         ``status`` is ``sent``, ``pending`` (retry at ``retry_at``), ``dead`` (out of
         attempts) or ``failed`` (not retryable). ``detail`` must already be redacted by
         the caller; it is truncated to 500 characters. KeyError for an unknown id.
+        """
+
+    @abstractmethod
+    def record_attempts(
+        self,
+        attempts: Sequence[Attempt],
+        *,
+        at: datetime,
+        run_id: str | None,
+        starting: Sequence[str] = (),
+        abandoned: Sequence[str] = (),
+    ) -> None:
+        """Record delivery outcomes and their ``delivery`` audit events, mark the
+        ``starting`` actions in flight and clear the mark of the ``abandoned`` ones (in
+        flight, never attempted), all in ONE transaction: the delivery pass spends one
+        commit per delivery (or per batch of an idempotent connector), recording what
+        was delivered and announcing what is delivered next.
+
+        KeyError for an unknown id (nothing is then written).
         """
 
     @abstractmethod

@@ -32,6 +32,7 @@ from csrules.store.base import (
     JCS,
     Access,
     ArchivedBlob,
+    Attempt,
     AuditEvent,
     Clock,
     LockInfo,
@@ -142,6 +143,7 @@ CLOCKS_VERSION = 3
 CANON_VERSION = 5
 """The schema version from which audit events have a ``canon`` (RFC 8785 hashing)."""
 DELIVERY_OUTCOMES = ("sent", "pending", "dead", "failed")
+_IDS_PER_QUERY = 500  # ids in one IN (...) list: well under every driver's limit
 VERIFY_PAGE = 5000
 
 _CASE_SELECT = f"SELECT {', '.join(CASE_COLUMNS)} FROM cases"
@@ -1270,57 +1272,121 @@ class SqlStore(StateStore):
         run_id: str | None,
         progress: Mapping[str, Any] | None = None,
     ) -> None:
-        if status not in DELIVERY_OUTCOMES:
-            raise ValueError(
-                f"delivery status must be one of {', '.join(DELIVERY_OUTCOMES)}, not {status!r}"
-            )
-        detail = detail[:DETAIL_LIMIT]
-        with self._transaction(write=True, action=f"record a delivery of action {action_id}"):
-            action = self._get_action(action_id)
-            if action is None:
-                raise KeyError(action_id)
-            attempt = action.attempts + 1
-            next_at = retry_at if status == "pending" else None
-            self._exec(
-                "UPDATE actions SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ?, "
-                "in_flight_at = NULL, sent_at = ? WHERE id = ?",
-                (
-                    attempt,
-                    status,
-                    self._opt_ts(next_at),
-                    None if status == "sent" else detail,
-                    self._ts(at) if status == "sent" else None,
-                    action_id,
-                ),
-            )
-            if progress is not None:
-                self._exec(
-                    "UPDATE actions SET progress = ? WHERE id = ?",
-                    (self._json(dict(progress)), action_id),
+        self.record_attempts(
+            [Attempt(action_id, status, detail, retry_at, progress)], at=at, run_id=run_id
+        )
+
+    def record_attempts(
+        self,
+        attempts: Sequence[Attempt],
+        *,
+        at: datetime,
+        run_id: str | None,
+        starting: Sequence[str] = (),
+        abandoned: Sequence[str] = (),
+    ) -> None:
+        for attempt in attempts:
+            if attempt.status not in DELIVERY_OUTCOMES:
+                raise ValueError(
+                    f"delivery status must be one of {', '.join(DELIVERY_OUTCOMES)}, "
+                    f"not {attempt.status!r}"
                 )
-            self._append_audit(
-                [
-                    _Pending(
-                        "delivery",
-                        at,
-                        run_id,
-                        action.case,
-                        action.account,
-                        action.playbook,
-                        action.rule_hash,
-                        {
-                            "action": action_id,
-                            "connector": action.connector,
-                            "step": action.step,
-                            "attempt": attempt,
-                            "outcome": status,
-                            "detail": detail,
-                            "retry_at": next_at,
-                        }
-                        | ({"depends_hash": action.depends_hash} if action.depends_hash else {}),
-                    )
-                ]
+        if not (attempts or starting or abandoned):
+            return
+        what = (
+            f"record a delivery of action {attempts[0].action_id}"
+            if len(attempts) == 1
+            else f"record {len(attempts)} deliveries"
+            if attempts
+            else "mark actions in flight"
+        )
+        with self._transaction(write=True, action=what):
+            known = self._actions_by_id([a.action_id for a in attempts])
+            updates: list[Params] = []
+            progressed: list[Params] = []
+            events: list[_Pending] = []
+            for attempt in attempts:
+                action = known.get(attempt.action_id)
+                if action is None:
+                    raise KeyError(attempt.action_id)
+                events.append(self._attempted(action, attempt, at, run_id, updates, progressed))
+            if updates:
+                self._exec_many(
+                    "UPDATE actions SET attempts = ?, status = ?, next_attempt_at = ?, "
+                    "last_error = ?, in_flight_at = NULL, sent_at = ? WHERE id = ?",
+                    updates,
+                )
+            if progressed:
+                self._exec_many("UPDATE actions SET progress = ? WHERE id = ?", progressed)
+            self._append_audit(events)
+            if starting:
+                self._exec_many(
+                    "UPDATE actions SET in_flight_at = ? WHERE id = ?",
+                    [(self._ts(at), action_id) for action_id in starting],
+                )
+            if abandoned:
+                self._exec_many(
+                    "UPDATE actions SET in_flight_at = NULL WHERE id = ?",
+                    [(action_id,) for action_id in abandoned],
+                )
+
+    def _actions_by_id(self, ids: Sequence[str]) -> dict[str, Action]:
+        """The actions with these ids, read a few hundred per query."""
+        found: dict[str, Action] = {}
+        for first in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = list(dict.fromkeys(ids[first : first + _IDS_PER_QUERY]))
+            marks = ", ".join("?" * len(chunk))
+            for row in self._query(f"{_ACTION_SELECT} WHERE id IN ({marks})", chunk):
+                action = self._action(row)
+                found[action.id] = action
+        return found
+
+    def _attempted(
+        self,
+        action: Action,
+        attempt: Attempt,
+        at: datetime,
+        run_id: str | None,
+        updates: list[Params],
+        progressed: list[Params],
+    ) -> _Pending:
+        """The row changes of one attempt (appended to ``updates`` and ``progressed``)
+        and its ``delivery`` audit event."""
+        detail = attempt.detail[:DETAIL_LIMIT]
+        number = action.attempts + 1
+        status = attempt.status
+        next_at = attempt.retry_at if status == "pending" else None
+        updates.append(
+            (
+                number,
+                status,
+                self._opt_ts(next_at),
+                None if status == "sent" else detail,
+                self._ts(at) if status == "sent" else None,
+                action.id,
             )
+        )
+        if attempt.progress is not None:
+            progressed.append((self._json(dict(attempt.progress)), action.id))
+        return _Pending(
+            "delivery",
+            at,
+            run_id,
+            action.case,
+            action.account,
+            action.playbook,
+            action.rule_hash,
+            {
+                "action": action.id,
+                "connector": action.connector,
+                "step": action.step,
+                "attempt": number,
+                "outcome": status,
+                "detail": detail,
+                "retry_at": next_at,
+            }
+            | ({"depends_hash": action.depends_hash} if action.depends_hash else {}),
+        )
 
     def mark_in_flight(self, action_id: str, at: datetime) -> None:
         with self._transaction(write=True, action=f"mark action {action_id} in flight"):

@@ -266,6 +266,9 @@ class HubSpotConnector(Connector[HubSpotSettings]):
     name = "hubspot"
     params_model = HubSpotParams
     description = "Upserts HubSpot tasks keyed on the action id and updates company properties."
+    #: tasks are upserted on the unique action-id property, company properties set:
+    #: a repeated delivery changes nothing
+    idempotent = True
 
     def __init__(
         self,

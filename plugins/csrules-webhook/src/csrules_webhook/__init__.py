@@ -226,6 +226,9 @@ class WebhookConnector(Connector[WebhookSettings]):
     name = "webhook"
     params_model = WebhookParams
     description = "POSTs each action as signed JSON (Standard Webhooks or GitHub-style)."
+    #: every attempt carries the action id (Idempotency-Key, and webhook-id in the
+    #: standard scheme), by which the receiver deduplicates
+    idempotent = True
 
     def __init__(self, instance: str, settings: WebhookSettings, **kwargs: Any) -> None:
         super().__init__(instance, settings, **kwargs)

@@ -47,6 +47,8 @@ class LogConnector(Connector[LogSettings]):
     settings_model = LogSettings
     params_model = LogParams
     description = "Writes each action as a JSON line to stdout or a file."
+    #: every line carries the action id: a reader keeps the first line of each id
+    idempotent = True
 
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
         line = json.dumps(action.to_json(), sort_keys=True, default=str)
