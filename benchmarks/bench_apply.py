@@ -64,11 +64,13 @@ def project(work: Path, state_url: str) -> Path:
 def child(mode: str, root: Path, snapshot: Path, as_of: datetime, check: bool) -> dict[str, Any]:
     """One measured step (in this process): ``evaluate`` or ``apply``."""
     from csrules.engine.evaluate import evaluate
+    from csrules.logs import configure
     from csrules.runs import apply
     from csrules.runtime import compile_playbook
     from csrules.snapshot.readers import read_parquet
     from csrules.store import open_store
 
+    configure(verbose=False)  # as `csrules apply` without --verbose: warnings only
     started = time.perf_counter()
     compiled = compile_playbook(root, now=as_of)
     batch = read_parquet(snapshot, compiled.spec, snapshot.name)

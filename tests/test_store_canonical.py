@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csrules.store.base import canonical_json, jcs, plain_json
+from csrules.store.base import JCS, canonical_json, event_hash, jcs, plain_jcs, plain_json
 
 scalars = st.one_of(
     st.none(),
@@ -65,3 +65,30 @@ def test_the_fast_path_takes_the_usual_audit_data_and_leaves_the_rest() -> None:
                 continue
             raise AssertionError(f"{beyond} is beyond JCS") from None
         assert jcs(beyond) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), values, max_size=4), st.text(max_size=8))
+def test_an_event_hashed_around_its_datas_jcs_text_hashes_alike(data: Any, account: str) -> None:
+    plain, text = plain_jcs(data)
+    assert plain == plain_json(data)
+    try:
+        expected = jcs(plain)
+    except ValueError:
+        assert text is None
+        return
+    assert text == expected
+    fields: dict[str, Any] = {
+        "seq": 7,
+        "at": datetime(2026, 1, 2, tzinfo=UTC),
+        "kind": "delivery",
+        "run_id": "r-1",
+        "case": None,
+        "account": account,
+        "rule": "p",
+        "rule_hash": "h",
+        "data": plain,
+        "prev_hash": "0" * 64,
+        "canon": JCS,
+    }
+    assert event_hash(**fields, data_jcs=text) == event_hash(**fields)

@@ -89,6 +89,9 @@ class LogStandIn(Connector[NoSettings]):
                 return checked
         return self.log.deliver(action)
 
+    def close(self) -> None:
+        self.log.close()
+
 
 def log_settings(log_class: type[AnyConnector], path: str | None) -> BaseModel:
     """The built-in ``log`` connector's settings for one stand-in."""

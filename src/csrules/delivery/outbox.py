@@ -303,4 +303,4 @@ def _attempt(
         status, retry_at = "pending", now + rules.delay(attempt, result.retry_after)
     else:
         status = "failed" if result.status == "failed" else "dead"
-    return Attempt(action.id, status, detail, retry_at, result.progress if alone else None)
+    return Attempt(action.id, status, detail, retry_at, result.progress if alone else None, action)

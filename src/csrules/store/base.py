@@ -18,6 +18,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +71,9 @@ class Attempt:
 
     ``status`` is ``sent``, ``pending`` (retry at ``retry_at``), ``dead`` (out of
     attempts) or ``failed`` (not retryable); ``detail`` is already redacted; ``progress``
-    replaces the action's stored progress (``None`` keeps it).
+    replaces the action's stored progress (``None`` keeps it). ``action`` is the action
+    as the caller read it under the apply lock (its attempts so far, its case and rule),
+    which spares reading it again; ``None``: the store reads it.
     """
 
     action_id: str
@@ -78,6 +81,7 @@ class Attempt:
     detail: str
     retry_at: datetime | None = None
     progress: Mapping[str, Any] | None = None
+    action: Action | None = None
 
 
 @dataclass(frozen=True)
@@ -739,8 +743,12 @@ def event_hash(
     as_of: datetime | None = None,
     recorded_at: datetime | None = None,
     canon: str | None = None,
+    data_jcs: str | None = None,
 ) -> str:
     """``sha256(prev_hash + canonical JSON of the event without its hash)``.
+
+    ``data_jcs`` is the JCS text of ``data`` when the caller has it (:func:`plain_jcs`):
+    it is embedded as it is instead of writing ``data`` again.
 
     An event stamped with the two clocks (``recorded_at`` set) hashes them too; one
     written before they existed hashes without them, so an old log still verifies, and
@@ -766,7 +774,16 @@ def event_hash(
         fields["recorded_at"] = iso(recorded_at)
     if canon == JCS:
         fields["canon"] = JCS
-        body = jcs(fields)
+        body = ""
+        if data_jcs is not None:
+            # every other field is a string, None or a small integer: orjson's sorted
+            # keys around the data's own JCS text is the JCS text of the whole
+            fields["data"] = orjson.Fragment(data_jcs.encode("utf-8"))
+            with suppress(orjson.JSONEncodeError):
+                body = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+            fields["data"] = data
+        if not body:
+            body = jcs(fields)
     else:
         body = canonical_json(fields)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
@@ -815,6 +832,22 @@ def plain_json(value: object) -> Any:
         return _plain(value)
     except _NotPlain:
         return json.loads(canonical_json(value))
+
+
+def plain_jcs(value: object) -> tuple[Any, str | None]:
+    """:func:`plain_json` of ``value`` and its :func:`jcs` text (``None`` when JCS cannot
+    write it), the usual audit data walked once."""
+    try:
+        plain = _plain(value)
+    except _NotPlain:
+        plain = json.loads(canonical_json(value))
+    else:
+        with suppress(orjson.JSONEncodeError):
+            return plain, orjson.dumps(plain, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    try:
+        return plain, jcs(plain)
+    except ValueError:
+        return plain, None
 
 
 def jcs(value: object) -> str:

@@ -52,7 +52,7 @@ from csrules.store.base import (
     canonical_json,
     event_hash,
     iso_seconds,
-    jcs,
+    plain_jcs,
     plain_json,
     utc,
 )
@@ -670,14 +670,15 @@ class SqlStore(StateStore):
         rows: list[Row] = []
         for event in events:
             seq += 1
-            data = plain_json(event.data)  # what is stored is what is hashed
             canon: str | None = None
-            stored = ""
+            stored: str | None = None
             if self._canon:
                 # an integer beyond 2**53 cannot be written by JCS: hashed the older way
-                with suppress(ValueError):
-                    stored, canon = jcs(data), JCS
-            if canon is None:
+                data, stored = plain_jcs(event.data)  # what is stored is what is hashed
+                canon = None if stored is None else JCS
+            else:
+                data = plain_json(event.data)
+            if stored is None:
                 stored = canonical_json(data)
             as_of: datetime | None = None
             if recorded_at is not None:
@@ -698,6 +699,7 @@ class SqlStore(StateStore):
                 as_of=as_of,
                 recorded_at=recorded_at,
                 canon=canon,
+                data_jcs=stored if canon == JCS else None,
             )
             row: Row = (
                 seq,
@@ -1301,7 +1303,8 @@ class SqlStore(StateStore):
             else "mark actions in flight"
         )
         with self._transaction(write=True, action=what):
-            known = self._actions_by_id([a.action_id for a in attempts])
+            known = {a.action_id: a.action for a in attempts if a.action is not None}
+            known |= self._actions_by_id([a.action_id for a in attempts if a.action is None])
             updates: list[Params] = []
             progressed: list[Params] = []
             events: list[_Pending] = []

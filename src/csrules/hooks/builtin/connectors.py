@@ -7,11 +7,12 @@ It takes ``text`` (required) and any further string parameters, all templates.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,23 +51,42 @@ class LogConnector(Connector[LogSettings]):
     #: every line carries the action id: a reader keeps the first line of each id
     idempotent = True
 
+    _out: BinaryIO | None = None  # the file, opened at the first delivery of a run
+
     def deliver(self, action: OutgoingAction) -> DeliveryResult:
-        line = json.dumps(action.to_json(), sort_keys=True, default=str)
+        line = json.dumps(action.to_json(), sort_keys=True, default=str) + "\n"
         path_setting: Any = getattr(self.settings, "path", None)
         try:
             if path_setting:
-                path = Path(path_setting)
-                if not path.is_absolute():
-                    path = self.base_dir / path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as out:
-                    out.write(line + "\n")
+                self._append(path_setting, line.encode("utf-8"))
             else:
-                sys.stdout.write(line + "\n")
+                sys.stdout.write(line)
                 sys.stdout.flush()
         except OSError as exc:
+            self.close()  # opened again by the next delivery
             return DeliveryResult(status="retry", detail=f"could not write: {exc.strerror}")
         return DeliveryResult(status="sent")
+
+    def _append(self, path_setting: str, data: bytes) -> None:
+        """Write ``data`` to the end of the file, unbuffered: the line is in the file
+        before the delivery is recorded. The file stays open for the run's next line."""
+        if self._out is None:
+            path = Path(path_setting)
+            if not path.is_absolute():
+                path = self.base_dir / path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = path.open("ab", buffering=0)
+        view = memoryview(data)
+        while view:
+            written = self._out.write(view)
+            if not written:
+                raise OSError(errno.EIO, "the file took none of the line")
+            view = view[written:]
+
+    def close(self) -> None:
+        if self._out is not None:
+            out, self._out = self._out, None
+            out.close()
 
 
 @hookimpl
