@@ -47,6 +47,12 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process: steadier than wall time on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def project(work: Path, state_url: str) -> Path:
     """The reference playbooks in ``work``, their state at ``state_url``."""
     root = work / "playbooks"
@@ -97,6 +103,7 @@ def child(mode: str, root: Path, snapshot: Path, as_of: datetime, check: bool) -
         "read_s": read_at - started,
         "run_s": done - read_at,
         "total_s": done - started,
+        "cpu_s": cpu_seconds(),
         "peak_rss": peak_rss(),
     }
     return figures
@@ -152,13 +159,13 @@ def measure_store(
 def report(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'store':>9} {'accounts':>9} {'step':>13} {'read s':>7} {'run s':>7} {'total s':>8} "
-        f"{'RSS GiB':>8} {'trans.':>8} {'actions':>8} {'held':>6}"
+        f"{'CPU s':>7} {'RSS GiB':>8} {'trans.':>8} {'actions':>8} {'held':>6}"
     )
     print(header)
     for r in rows:
         print(
             f"{r['store']:>9} {r['accounts']:>9} {r['mode']:>13} {r['read_s']:>7.2f} "
-            f"{r['run_s']:>7.2f} {r['total_s']:>8.2f} {r['peak_rss'] / GIB:>8.2f} "
+            f"{r['run_s']:>7.2f} {r['total_s']:>8.2f} {r['cpu_s']:>7.2f} {r['peak_rss'] / GIB:>8.2f} "
             f"{r.get('transitions', ''):>8} {r.get('actions', ''):>8} {r.get('held', ''):>6}"
         )
     by: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}

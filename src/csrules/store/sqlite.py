@@ -40,6 +40,9 @@ T = TypeVar("T")
 NO_LIMIT_MS = 2**31 - 1
 """SQLite's busy timeout for ``lock_timeout = "0s"`` (wait without limit)."""
 PROGRESS_OPCODES = 10_000
+CACHE_KIB = (
+    -65536
+)  # 64 MiB of page cache (negative: KiB): a first run's plan is written without spilling
 """How often (in virtual machine steps) a running statement checks its deadline."""
 
 
@@ -136,6 +139,7 @@ class SqliteStore(SqlStore):
                         f"(got {mode[0] if mode else 'nothing'}); is it on a network file system?"
                     )
             self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._prepare(access, migrate_to)
         except sqlite3.DatabaseError as exc:
