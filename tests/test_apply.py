@@ -698,19 +698,20 @@ def test_the_original_error_wins_over_a_failure_to_release_the_lock(root: Path) 
     from csrules.runtime import compile_playbook
     from csrules.snapshot import read_snapshot
 
+    batched(root, 1)
     compiled = compile_playbook(root)
     batch = read_snapshot("accounts.jsonl", compiled.spec, base_dir=root)
     store = SqliteStore(root / ".csrules-state.db")
 
     def lose_the_connection(done: int, total: int) -> None:
-        if done == 1:  # after the first delivery is recorded
+        if done == 1:  # after the first delivery, before its outcome is committed
             store._conn.close()
 
     with pytest.raises(RunFailed) as caught:
         apply_run(compiled, batch, store, T0.replace(tzinfo=UTC), progress=lose_the_connection)
     first, summary, *rest = caught.value.message.splitlines()
-    assert "could not mark action" in first and "closed database" in first
-    assert "delivered 1 of 3 due action(s); 2 left pending, delivered by the next run" in summary
+    assert "could not record a delivery of action" in first and "closed database" in first
+    assert "delivered 0 of 3 due action(s); action " in summary and "2 left pending" in summary
     assert any("the apply lock could not be released" in line for line in rest)
     assert any("could not record that the run failed" in line for line in rest)
     assert len(delivered(root)) == 1
@@ -778,6 +779,7 @@ def test_a_full_disk_says_what_happened_and_what_to_do_and_blocks_no_later_run(
     root: Path, small_disk: Path, point: str
 ) -> None:
     db = small_disk / "state.db"
+    batched(root, 1)
     with (root / "csrules.toml").open("a", encoding="utf-8") as toml:
         toml.write(f'\n[state]\nurl = "sqlite:///{db}"\n')
     filler = small_disk / "filler"

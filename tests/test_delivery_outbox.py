@@ -250,7 +250,7 @@ def test_commit_groups_keep_order_and_cut_at_each_connector_not_idempotent() -> 
     planned = [batch(0, "safe"), batch(1, "safe"), batch(2, "once"), batch(3, "safe")]
     planned += [batch(4, "gone"), batch(5, "safe")]
     connectors = {"safe": safe, "once": Scripted([])}
-    groups = commit_groups(planned, connectors, 2)
+    groups = list(commit_groups(planned, connectors, 2))
     assert [[b.members[0].id for b in g] for g in groups] == [
         ["a-0", "a-1"],
         ["a-2"],

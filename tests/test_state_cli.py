@@ -586,8 +586,12 @@ def _recovered_without_loss(root: Path, gate: Gate) -> None:
     assert verify.returncode == 0, verify.stdout
 
 
+# a delivery per commit: what a connector that is not idempotent gets
+ONE_BY_ONE = "\n[delivery]\nbatch_size = 1\n"
+
+
 def test_connection_loss_mid_apply(postgres_state: State, tmp_path: Path, gate: Gate) -> None:
-    root = make_playbook(tmp_path, postgres_state.url, connector=HOOK_CONNECTOR)
+    root = make_playbook(tmp_path, postgres_state.url, connector=HOOK_CONNECTOR + ONE_BY_ONE)
     proc = paused_apply(root, gate)
     killed = postgres_state.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -612,7 +616,7 @@ def test_server_restart_mid_apply(tmp_path: Path, gate: Gate) -> None:
         server.stop()
         pytest.fail(why)
     try:
-        root = make_playbook(tmp_path, server.admin_url, connector=HOOK_CONNECTOR)
+        root = make_playbook(tmp_path, server.admin_url, connector=HOOK_CONNECTOR + ONE_BY_ONE)
         proc = paused_apply(root, gate)
         restarted = server.run(
             "pg_ctl",

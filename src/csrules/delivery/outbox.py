@@ -25,7 +25,7 @@ delivered part of an action (an email some recipients accepted) returns its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -127,10 +127,10 @@ def deliver_due(
     report = DeliveryReport() if report is None else report
     due = store.due_actions(now)
     report.due = [a.id for a in due]
-    planned = (
+    planned: Iterable[Batch] = (
         batches(due, digests, _owners(store, digests), outgoing)
         if digests
-        else [Batch((a,), outgoing(a)) for a in due]
+        else (Batch((a,), outgoing(a)) for a in due)  # made as they are delivered
     )
     ledger = _Ledger(store, report, now, run_id)
     position = 0
@@ -163,29 +163,27 @@ def deliver_due(
 
 
 def commit_groups(
-    planned: Sequence[Batch], connectors: Mapping[str, AnyConnector], size: int
-) -> list[list[Batch]]:
+    planned: Iterable[Batch], connectors: Mapping[str, AnyConnector], size: int
+) -> Iterator[list[Batch]]:
     """``planned`` deliveries, in order, cut into the runs of deliveries recorded by one
     commit: up to ``size`` actions of idempotent connectors together, every other
     delivery alone. (An action of an unconfigured connector is never delivered, so it
     rides with any group.)"""
-    groups: list[list[Batch]] = []
     current: list[Batch] = []
     count = 0
     for batch in planned:
         connector = connectors.get(batch.connector)
         alone = connector is not None and not connector.idempotent
         if current and (alone or count + len(batch.members) > size):
-            groups.append(current)
+            yield current
             current, count = [], 0
         if alone:
-            groups.append([batch])
+            yield [batch]
             continue
         current.append(batch)
         count += len(batch.members)
     if current:
-        groups.append(current)
-    return groups
+        yield current
 
 
 def _deliver(
@@ -251,13 +249,20 @@ class _Ledger:
         the mark of ``abandoned`` (marked, never attempted)."""
         recorded = {a.action_id for a in self.attempts}
         left = set(abandoned) - recorded
-        self.store.record_attempts(
-            self.attempts,
-            at=self.now,
-            run_id=self.run_id,
-            starting=starting,
-            abandoned=[i for i in self.marked if i in left],
-        )
+        try:
+            self.store.record_attempts(
+                self.attempts,
+                at=self.now,
+                run_id=self.run_id,
+                starting=starting,
+                abandoned=[i for i in self.marked if i in left],
+            )
+        except BaseException:
+            if self.attempts and self.report.in_flight is None:
+                # delivered, outcome not recorded: in flight, delivered again next run
+                self.report.in_flight = self.attempts[0].action_id
+                self.report.in_flight_with = [a.action_id for a in self.attempts[1:]]
+            raise
         for action_id, status, detail in self.outcomes:
             if status == "sent":
                 self.report.sent.append(action_id)
